@@ -1,0 +1,251 @@
+"""Optimisers: how a gradient becomes a step.
+
+An optimiser sees only a list of parameter arrays ``θ`` and their gradients
+``g = ∂L/∂θ`` (same order, same shapes) and updates each ``θ`` in place. It
+keeps its own state (velocities, moment estimates) in arrays aligned with the
+parameters, created on the first :meth:`~Optimizer.step`. It never looks
+inside a layer. ``lr`` is a plain attribute that a schedule may change
+between steps.
+
+The update rules are PyTorch's (``torch.optim``), the same as scikit-learn's
+for a constant learning rate; where they differ it is said below.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["OPTIMIZERS", "SGD", "Adam", "AdamW", "Optimizer", "RMSProp", "get_optimizer"]
+
+
+class Optimizer:
+    """Base class: ``lr``, per-parameter ``state`` and the step counter ``t``."""
+
+    def __init__(self, lr):
+        lr = float(lr)
+        if not lr > 0:
+            raise ValueError(f"learning rate must be > 0, got {lr}")
+        self.lr = lr
+        self.t = 0
+        self.state = None
+
+    def _init_state(self, params):
+        """Allocate per-parameter state arrays; subclasses name the slots."""
+        return [{name: np.zeros_like(p) for name in self.slots} for p in params]
+
+    slots = ("buffer",)
+
+    def step(self, params, grads):
+        """Update every ``params[i]`` in place from ``grads[i]``."""
+        if self.state is None or len(self.state) != len(params):
+            self.state = self._init_state(params)
+        self.t += 1
+        for p, g, s in zip(params, grads, self.state):
+            self._update(p, g, s)
+
+    def reset(self):
+        """Forget the state (velocities, moments) and the step count."""
+        self.t = 0
+        self.state = None
+
+    def _update(self, p, g, s):  # pragma: no cover - interface
+        raise NotImplementedError
+
+    def config(self):
+        keys = [k for k in vars(self) if k not in ("state", "t")]
+        return {"name": self.name, **{k: getattr(self, k) for k in keys}}
+
+    def __repr__(self):
+        cfg = self.config()
+        cfg.pop("name")
+        return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in cfg.items())})"
+
+
+class SGD(Optimizer):
+    """Stochastic gradient descent, with optional (Nesterov) momentum.
+
+    Plain (``momentum = 0``), the tutorial's rule:  ``θ ← θ − lr·g``.
+
+    With momentum ``μ`` (``v`` starts at the first ``g``)::
+
+        v ← μ·v + g
+        θ ← θ − lr·v                    (heavy ball)
+        θ ← θ − lr·(g + μ·v)            (Nesterov: look one step ahead)
+
+    ``weight_decay`` λ adds ``λ·θ`` to ``g`` first (coupled L2). This is
+    PyTorch's form. scikit-learn keeps ``u = −lr·v`` instead
+    (``u ← μ·u − lr·g``), which takes the same steps while ``lr`` is constant.
+    """
+
+    name = "sgd"
+
+    def __init__(self, lr=0.01, momentum=0.0, nesterov=False, weight_decay=0.0):
+        super().__init__(lr)
+        if not 0.0 <= momentum < 1.0:
+            raise ValueError(f"momentum must be in [0, 1), got {momentum}")
+        if nesterov and momentum == 0:
+            raise ValueError("Nesterov momentum needs momentum > 0")
+        self.momentum = float(momentum)
+        self.nesterov = bool(nesterov)
+        self.weight_decay = float(weight_decay)
+
+    @property
+    def slots(self):
+        return ("velocity", "scratch") if self.momentum else ("scratch",)
+
+    def _update(self, p, g, s):
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        step = s["scratch"]
+        if self.momentum:
+            v = s["velocity"]
+            if self.t == 1:
+                np.copyto(v, g)  # v starts at g, as in PyTorch
+            else:
+                v *= self.momentum
+                v += g  # v ← μ·v + g
+            if self.nesterov:
+                np.multiply(v, self.momentum, out=step)
+                step += g  # g + μ·v
+                g = step
+            else:
+                g = v
+        np.multiply(g, self.lr, out=step)
+        p -= step  # θ ← θ − lr·g
+
+
+class RMSProp(Optimizer):
+    """RMSProp: scale each step by a running root-mean-square of the gradients.
+
+    ::
+
+        s ← ρ·s + (1 − ρ)·g²
+        θ ← θ − lr·g / (√s + ε)
+
+    ``rho`` is PyTorch's ``alpha`` (default 0.99); ``weight_decay`` as in SGD.
+    """
+
+    name = "rmsprop"
+    slots = ("square_avg", "scratch")
+
+    def __init__(self, lr=0.01, rho=0.99, eps=1e-8, weight_decay=0.0):
+        super().__init__(lr)
+        if not 0.0 <= rho < 1.0:
+            raise ValueError(f"rho must be in [0, 1), got {rho}")
+        self.rho = float(rho)
+        self.eps = float(eps)
+        self.weight_decay = float(weight_decay)
+
+    def _update(self, p, g, s):
+        if self.weight_decay:
+            g = g + self.weight_decay * p
+        sq, scratch = s["square_avg"], s["scratch"]
+        sq *= self.rho
+        np.multiply(g, g, out=scratch)
+        scratch *= 1.0 - self.rho
+        sq += scratch  # s ← ρ·s + (1 − ρ)·g²
+        np.sqrt(sq, out=scratch)
+        scratch += self.eps
+        np.divide(g, scratch, out=scratch)
+        scratch *= self.lr
+        p -= scratch  # θ ← θ − lr·g/(√s + ε)
+
+
+class Adam(Optimizer):
+    """Adam (Kingma & Ba, 2015): momentum on ``g`` and on ``g²``, bias-corrected.
+
+    ::
+
+        m ← β1·m + (1 − β1)·g            first moment
+        v ← β2·v + (1 − β2)·g²           second moment
+        m̂ = m/(1 − β1^t),  v̂ = v/(1 − β2^t)
+        θ ← θ − lr·m̂ / (√v̂ + ε)
+
+    ``weight_decay`` adds ``λ·θ`` to ``g`` (coupled L2, PyTorch's ``Adam``).
+    scikit-learn folds the corrections into the rate,
+    ``θ ← θ − lr·√(1 − β2^t)/(1 − β1^t)·m/(√v + ε)``, which puts ``ε`` on a
+    slightly different scale; the two agree when ``ε`` is negligible.
+    """
+
+    name = "adam"
+    slots = ("m", "v", "scratch")
+    decoupled = False
+
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
+        super().__init__(lr)
+        for label, beta in (("beta1", beta1), ("beta2", beta2)):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"{label} must be in [0, 1), got {beta}")
+        self.beta1 = float(beta1)
+        self.beta2 = float(beta2)
+        self.eps = float(eps)
+        self.weight_decay = float(weight_decay)
+
+    def _update(self, p, g, s):
+        if self.weight_decay:
+            if self.decoupled:
+                p *= 1.0 - self.lr * self.weight_decay  # AdamW: θ ← θ − lr·λ·θ
+            else:
+                g = g + self.weight_decay * p
+        m, v, scratch = s["m"], s["v"], s["scratch"]
+        m *= self.beta1
+        np.multiply(g, 1.0 - self.beta1, out=scratch)
+        m += scratch  # m ← β1·m + (1 − β1)·g
+        v *= self.beta2
+        np.multiply(g, g, out=scratch)
+        scratch *= 1.0 - self.beta2
+        v += scratch  # v ← β2·v + (1 − β2)·g²
+        correction1 = 1.0 - self.beta1 ** self.t
+        correction2 = 1.0 - self.beta2 ** self.t
+        np.sqrt(v, out=scratch)
+        scratch /= np.sqrt(correction2)
+        scratch += self.eps  # √v̂ + ε
+        np.divide(m, scratch, out=scratch)
+        scratch *= self.lr / correction1  # lr·m̂/(√v̂ + ε)
+        p -= scratch
+
+
+class AdamW(Adam):
+    """AdamW (Loshchilov & Hutter, 2019): Adam with decoupled weight decay.
+
+    Before the Adam step, ``θ ← θ·(1 − lr·λ)``: the decay shrinks the weights
+    directly instead of passing through the adaptive scaling of ``g``.
+    Default ``weight_decay`` 0.01, as in PyTorch.
+    """
+
+    name = "adamw"
+    decoupled = True
+
+    def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.01):
+        super().__init__(lr, beta1, beta2, eps, weight_decay)
+
+
+OPTIMIZERS = {"sgd": SGD, "gd": SGD, "rmsprop": RMSProp, "adam": Adam, "adamw": AdamW}
+
+# names the command line and the tutorial use for SGD variants
+_PRESETS = {
+    "momentum": (SGD, {"momentum": 0.9}),
+    "nesterov": (SGD, {"momentum": 0.9, "nesterov": True}),
+}
+
+
+def get_optimizer(spec, lr=None, **options):
+    """An :class:`Optimizer` from an instance or a name.
+
+    Names: ``sgd`` (alias ``gd``), ``momentum`` (SGD, μ = 0.9), ``nesterov``,
+    ``rmsprop``, ``adam``, ``adamw``. ``lr`` and ``options`` go to the
+    constructor.
+    """
+    if isinstance(spec, Optimizer):
+        return spec
+    if spec in _PRESETS:
+        cls, preset = _PRESETS[spec]
+        options = {**preset, **options}
+    elif spec in OPTIMIZERS:
+        cls = OPTIMIZERS[spec]
+    else:
+        valid = ", ".join(sorted([*OPTIMIZERS, *_PRESETS]))
+        raise ValueError(f"unknown optimizer {spec!r}; valid names: {valid}")
+    if lr is not None:
+        options["lr"] = lr
+    return cls(**options)

@@ -1,0 +1,457 @@
+"""The training loop: epochs of (mini-)batches, callbacks and a history.
+
+One setting, ``batch_size``, covers the three flavours the first tutorial
+explains:
+
+- ``batch_size=None`` (or >= the number of samples): full-batch gradient
+  descent, one step per epoch on every sample (the tutorials' loop);
+- ``batch_size=b``: mini-batch gradient descent, ``⌈m/b⌉`` steps per epoch on
+  batches drawn from a fresh shuffle of the rows;
+- ``batch_size=1``: stochastic gradient descent, one step per sample.
+
+A *step* (the tutorials' "iteration") is one forward pass, one backward pass
+and one optimiser update. Every random choice (the shuffles) comes from one
+seeded ``numpy.random.Generator``.
+"""
+
+from __future__ import annotations
+
+import math
+import signal
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .optimizers import Optimizer, get_optimizer
+from .schedules import get_schedule
+
+__all__ = [
+    "Callback",
+    "EarlyStopping",
+    "History",
+    "LossLogger",
+    "Trainer",
+    "TrainingDivergedError",
+    "score",
+    "train",
+]
+
+
+class TrainingDivergedError(ArithmeticError):
+    """The loss became NaN or infinite. The network keeps the last weights whose
+    loss was finite; ``history`` holds what was recorded up to then."""
+
+    def __init__(self, message, iteration, history):
+        super().__init__(message)
+        self.iteration = iteration
+        self.history = history
+
+
+@dataclass
+class History:
+    """What training recorded; each list has one entry per epoch unless noted.
+
+    ``loss`` is the mean training loss over the epoch's batches (penalty
+    included); ``val_loss`` and ``val_score`` (accuracy for classifiers, R²
+    otherwise) appear when validation data is given. ``iteration`` and
+    ``iteration_loss`` hold every ``record_every``-th step's batch loss.
+    """
+
+    epoch: list = field(default_factory=list)
+    loss: list = field(default_factory=list)
+    val_loss: list = field(default_factory=list)
+    val_score: list = field(default_factory=list)
+    lr: list = field(default_factory=list)
+    iteration: list = field(default_factory=list)
+    iteration_loss: list = field(default_factory=list)
+    n_steps: int = 0
+    seconds: float = 0.0
+    stopped_early: bool = False
+    interrupted: bool = False
+    best_epoch: int | None = None
+
+    def as_dict(self):
+        return {k: (list(v) if isinstance(v, list) else v) for k, v in vars(self).items()}
+
+
+class Callback:
+    """Hooks the loop calls; override any. Set ``trainer.stop = True`` to stop
+    after the current epoch."""
+
+    def on_train_begin(self, trainer):
+        pass
+
+    def on_step_end(self, trainer, step, loss):
+        pass
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        pass
+
+    def on_train_end(self, trainer):
+        pass
+
+
+class LossLogger(Callback):
+    """Print the loss every ``every`` steps, the tutorials' way::
+
+        iteration 0: loss 0.693147
+        iteration 500: loss 0.118374
+    """
+
+    def __init__(self, every=500, fmt="iteration {iteration}: loss {loss:.6f}", print_fn=print):
+        if every < 1:
+            raise ValueError(f"every must be >= 1, got {every}")
+        self.every = int(every)
+        self.fmt = fmt
+        self.print_fn = print_fn
+
+    def on_step_end(self, trainer, step, loss):
+        if step % self.every == 0:
+            self.print_fn(self.fmt.format(iteration=step, loss=loss))
+
+
+class EarlyStopping(Callback):
+    """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience``
+    epochs, and (by default) put back the weights of the best epoch.
+
+    ``monitor`` is ``'val_loss'`` (the default; falls back to ``'loss'`` when
+    there is no validation data), ``'loss'`` or ``'val_score'`` (higher is
+    better).
+    """
+
+    def __init__(self, monitor="val_loss", patience=10, min_delta=0.0, restore_best_weights=True):
+        if monitor not in ("val_loss", "loss", "val_score"):
+            raise ValueError(f"monitor must be 'val_loss', 'loss' or 'val_score', got {monitor!r}")
+        self.monitor = monitor
+        self.patience = int(patience)
+        self.min_delta = float(min_delta)
+        self.restore_best_weights = restore_best_weights
+
+    def on_train_begin(self, trainer):
+        self.best = math.inf
+        self.best_weights = None
+        self.best_epoch = None
+        self.wait = 0
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        key = self.monitor
+        if key != "loss" and key not in logs:
+            key = "loss"
+        value = logs[key]
+        if key == "val_score":
+            value = -value
+        if value < self.best - self.min_delta:
+            self.best = value
+            self.best_epoch = epoch
+            self.wait = 0
+            if self.restore_best_weights:
+                self.best_weights = trainer.network.get_weights()
+        else:
+            self.wait += 1
+            if self.wait >= self.patience:
+                trainer.stop = True
+                trainer.history.stopped_early = True
+
+    def on_train_end(self, trainer):
+        trainer.history.best_epoch = self.best_epoch
+        if self.restore_best_weights and self.best_weights is not None:
+            trainer.network.set_weights(self.best_weights)
+
+
+def score(network, X, Y, sample_weight=None):
+    """Accuracy for sigmoid/softmax outputs, R² otherwise (``Y`` as the loss sees it)."""
+    Yhat = network.forward(X)
+    name = network.output_activation.name
+    w = None if sample_weight is None else sample_weight / sample_weight.sum()
+    if name in ("sigmoid", "softmax"):
+        if name == "softmax":
+            correct = Yhat.argmax(axis=1) == Y.argmax(axis=1)
+        else:
+            correct = ((Yhat >= 0.5) == (Y >= 0.5)).all(axis=1)
+        return float(correct.mean() if w is None else w @ correct)
+    weights = None if w is None else w[:, None]
+    residual = np.average((Y - Yhat) ** 2, axis=0, weights=weights)
+    variance = np.average((Y - np.average(Y, axis=0, weights=weights)) ** 2, axis=0,
+                          weights=weights)
+    r2 = np.where(variance > 0, 1 - residual / np.where(variance > 0, variance, 1), 0.0)
+    return float(r2.mean())
+
+
+class Trainer:
+    """Runs epochs of steps on a network with an optimiser.
+
+    :func:`train` is the convenient front end; the scikit-learn estimators
+    drive a ``Trainer`` one :meth:`run_epoch` at a time.
+    """
+
+    def __init__(self, network, optimizer, batch_size=None, shuffle=True, rng=None,
+                 callbacks=(), record_every=None):
+        self.network = network
+        self.optimizer = optimizer
+        self.batch_size = batch_size
+        self.shuffle = shuffle
+        self.rng = np.random.default_rng(rng)
+        self.callbacks = list(callbacks)
+        self.record_every = record_every
+        self.history = History()
+        self.stop = False
+        self._interrupted = False
+        self._backup = None
+        self._batch_buffers = None
+
+    # -- one step ---------------------------------------------------------------
+    def step(self, X, Y, sample_weight=None):
+        """One forward/backward/update on a batch; returns its loss.
+
+        Before updating, the current weights are copied aside so that a
+        non-finite loss at the next step can put back the last finite ones.
+        """
+        network = self.network
+        loss = network.loss_and_gradients(X, Y, sample_weight)
+        params = network.parameters()
+        if not math.isfinite(loss):
+            self._restore_backup(params)
+            step = self.history.n_steps
+            raise TrainingDivergedError(
+                f"the loss became {loss} at iteration {step}: the learning rate "
+                f"{self.optimizer.lr:g} is probably too large; try a smaller one "
+                f"(e.g. {self.optimizer.lr / 10:g}). The network keeps the weights of "
+                f"iteration {max(step - 1, 0)}, the last with a finite loss.",
+                iteration=step, history=self.history)
+        if self._backup is None or len(self._backup) != len(params):
+            self._backup = [np.empty_like(p) for p in params]
+        for saved, p in zip(self._backup, params):
+            np.copyto(saved, p)
+        self._have_backup = True
+        self.optimizer.step(params, network.gradients())
+        return loss
+
+    def _restore_backup(self, params):
+        if self._backup is not None and getattr(self, "_have_backup", False):
+            for p, saved in zip(params, self._backup):
+                np.copyto(p, saved)
+
+    # -- one epoch --------------------------------------------------------------
+    def run_epoch(self, X, Y, sample_weight=None):
+        """One pass over the data; returns the epoch's mean loss.
+
+        The epoch loss is each batch's loss weighted by its number of rows
+        (scikit-learn's convention). Mini-batches are gathered with
+        ``np.take`` into a buffer allocated once, so an epoch allocates no
+        batch-sized arrays.
+        """
+        # Overflow on the way to a non-finite loss is reported by step() as a
+        # TrainingDivergedError, which says more than NumPy's warnings would.
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._run_epoch(X, Y, sample_weight)
+
+    def _run_epoch(self, X, Y, sample_weight):
+        n = X.shape[0]
+        batch_size = n if self.batch_size is None else min(int(self.batch_size), n)
+        if batch_size >= n:
+            return self._step_and_log(X, Y, sample_weight)
+        order = self.rng.permutation(n) if self.shuffle else None
+        total = 0.0
+        is_array = isinstance(X, np.ndarray)
+        buffers = self._gather_buffers(X, Y, batch_size) if order is not None else None
+        for start in range(0, n, batch_size):
+            stop = min(start + batch_size, n)
+            rows = stop - start
+            if order is None:
+                Xb, Yb = X[start:stop], Y[start:stop]
+                wb = None if sample_weight is None else sample_weight[start:stop]
+            else:
+                idx = order[start:stop]
+                if is_array:
+                    Xb = np.take(X, idx, axis=0, out=buffers[0][:rows])
+                else:
+                    Xb = X[idx]
+                Yb = np.take(Y, idx, axis=0, out=buffers[1][:rows])
+                wb = None if sample_weight is None else sample_weight[idx]
+            total += self._step_and_log(Xb, Yb, wb) * rows
+            if self.stop or self._interrupted:
+                # the loss of the rows seen so far stands for the epoch
+                return total / stop
+        return total / n
+
+    def _gather_buffers(self, X, Y, batch_size):
+        key = (batch_size, X.shape[1], Y.shape[1], X.dtype)
+        if self._batch_buffers is None or self._batch_buffers[0] != key:
+            xbuf = np.empty((batch_size, X.shape[1]), X.dtype) if isinstance(X, np.ndarray) else None
+            self._batch_buffers = (key, (xbuf, np.empty((batch_size, Y.shape[1]), Y.dtype)))
+        return self._batch_buffers[1]
+
+    def _step_and_log(self, X, Y, sample_weight):
+        loss = self.step(X, Y, sample_weight)
+        history = self.history
+        step = history.n_steps
+        if self.record_every and step % self.record_every == 0:
+            history.iteration.append(step)
+            history.iteration_loss.append(loss)
+        for callback in self.callbacks:
+            callback.on_step_end(self, step, loss)
+        history.n_steps += 1
+        return loss
+
+    # -- many epochs ------------------------------------------------------------
+    def fit(self, X, Y, epochs, sample_weight=None, schedule=None, validation_data=None,
+            lr0=None, catch_interrupt=True):
+        """Run up to ``epochs`` epochs; returns the :class:`History`."""
+        schedule = get_schedule(schedule)
+        lr0 = self.optimizer.lr if lr0 is None else lr0
+        history = self.history
+        self.stop = False
+        start_epoch = len(history.epoch)
+        started = time.perf_counter()
+        for callback in self.callbacks:
+            callback.on_train_begin(self)
+        with _InterruptFlag(self) if catch_interrupt else _nullcontext(), \
+                np.errstate(over="ignore", invalid="ignore"):
+            try:
+                for epoch in range(start_epoch, start_epoch + epochs):
+                    self.optimizer.lr = schedule(lr0, epoch - start_epoch)
+                    loss = self.run_epoch(X, Y, sample_weight)
+                    logs = {"loss": loss, "lr": self.optimizer.lr}
+                    if validation_data is not None:
+                        Xv, Yv = validation_data[0], validation_data[1]
+                        wv = validation_data[2] if len(validation_data) > 2 else None
+                        logs["val_loss"] = self.network.loss.value(
+                            Yv, self.network.forward(Xv), wv) + self.network.penalty(
+                            Xv.shape[0] if wv is None else float(wv.sum()))
+                        logs["val_score"] = score(self.network, Xv, Yv, wv)
+                    history.epoch.append(epoch)
+                    history.loss.append(loss)
+                    history.lr.append(self.optimizer.lr)
+                    if "val_loss" in logs:
+                        history.val_loss.append(logs["val_loss"])
+                        history.val_score.append(logs["val_score"])
+                    schedule.observe(logs.get("val_loss", loss))
+                    for callback in self.callbacks:
+                        callback.on_epoch_end(self, epoch, logs)
+                    if self._interrupted:
+                        history.interrupted = True
+                        break
+                    if self.stop:
+                        break
+            finally:
+                history.seconds += time.perf_counter() - started
+                for callback in self.callbacks:
+                    callback.on_train_end(self)
+        return history
+
+
+class _nullcontext:
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+class _InterruptFlag:
+    """While active, Ctrl-C sets ``trainer._interrupted`` instead of raising, so the
+    loop finishes the step in progress and stops with consistent weights. A
+    second Ctrl-C raises as usual. Only the main thread can own SIGINT; elsewhere
+    this does nothing."""
+
+    def __init__(self, trainer):
+        self.trainer = trainer
+        self.previous = None
+
+    def __enter__(self):
+        self.trainer._interrupted = False
+        if threading.current_thread() is threading.main_thread():
+            self.previous = signal.getsignal(signal.SIGINT)
+            signal.signal(signal.SIGINT, self._handle)
+        return self
+
+    def _handle(self, signum, frame):
+        if self.trainer._interrupted:
+            raise KeyboardInterrupt
+        self.trainer._interrupted = True
+
+    def __exit__(self, *exc):
+        if self.previous is not None:
+            signal.signal(signal.SIGINT, self.previous)
+        return False
+
+
+def train(network, X, y, *, optimizer="sgd", lr=0.01, epochs=100, batch_size=None,
+          shuffle=True, seed=None, schedule=None, sample_weight=None, validation_data=None,
+          callbacks=(), log_every=None, record_every=None, early_stopping=None,
+          catch_interrupt=True):
+    """Train ``network`` on ``(X, y)`` in place and return its :class:`History`.
+
+    Parameters
+    ----------
+    network : Network
+    X : array of shape (n_samples, n_features)
+    y : array of shape (n_samples,) or (n_samples, n_outputs)
+        For a softmax output, 1-D class indices are one-hot encoded.
+    optimizer : str or Optimizer, default 'sgd'
+        A name (``sgd``, ``momentum``, ``nesterov``, ``rmsprop``, ``adam``,
+        ``adamw``) built with ``lr``, or a ready :class:`~glassnet.optimizers.Optimizer`.
+    lr : float, default 0.01
+        The initial learning rate (ignored when ``optimizer`` is an instance).
+    epochs : int, default 100
+        Passes over the data. With full batches an epoch is one step.
+    batch_size : int or None
+        ``None``: full batch; ``1``: stochastic gradient descent.
+    shuffle : bool, default True
+        Reshuffle the rows every epoch (mini-batches only).
+    seed : int or numpy.random.Generator, optional
+        Source of the shuffles.
+    schedule : str or Schedule, optional
+        Learning-rate schedule (see :mod:`glassnet.schedules`).
+    sample_weight : array of shape (n_samples,), optional
+    validation_data : (X_val, y_val) or (X_val, y_val, w_val), optional
+        Adds ``val_loss`` and ``val_score`` to the history.
+    callbacks : list of Callback
+    log_every : int, optional
+        Print ``iteration i: loss L`` every ``log_every`` steps.
+    record_every : int, optional
+        Record the batch loss every ``record_every`` steps in
+        ``history.iteration_loss``.
+    early_stopping : int, optional
+        Patience: stop when the validation loss (training loss without
+        validation data) has not improved for this many epochs, and restore
+        the best weights.
+    catch_interrupt : bool, default True
+        Ctrl-C stops after the current step instead of raising.
+
+    Raises
+    ------
+    ValueError
+        Bad data (shape, non-finite values, labels) or settings; nothing is
+        modified.
+    TrainingDivergedError
+        The loss became non-finite; the network keeps its last finite weights.
+    """
+    X, Y, sample_weight = network.check_data(X, y, sample_weight)
+    if validation_data is not None:
+        if len(validation_data) not in (2, 3):
+            raise ValueError("validation_data must be (X_val, y_val) or (X_val, y_val, w_val)")
+        validation_data = network.check_data(*validation_data)
+        if validation_data[2] is None:
+            validation_data = validation_data[:2]
+    if int(epochs) != epochs or epochs < 1:
+        raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
+    if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
+        raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
+    optimizer = get_optimizer(optimizer, lr=None if _is_instance(optimizer) else lr)
+    schedule = get_schedule(schedule)
+    callbacks = list(callbacks)
+    if log_every:
+        callbacks.append(LossLogger(every=log_every))
+    if early_stopping:
+        callbacks.append(EarlyStopping(patience=early_stopping))
+    trainer = Trainer(network, optimizer, batch_size=batch_size, shuffle=shuffle, rng=seed,
+                      callbacks=callbacks, record_every=record_every)
+    return trainer.fit(X, Y, int(epochs), sample_weight=sample_weight, schedule=schedule,
+                       validation_data=validation_data, catch_interrupt=catch_interrupt)
+
+
+def _is_instance(optimizer):
+    return isinstance(optimizer, Optimizer)

@@ -1,0 +1,39 @@
+"""Each tutorial example runs (with short settings) so that none can rot."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+EXAMPLES = Path(__file__).resolve().parent.parent / "examples"
+
+
+def load(name):
+    spec = importlib.util.spec_from_file_location(name, EXAMPLES / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_wisconsin_tutorial(capsys):
+    result = load("wisconsin_tutorial").main(["--iterations", "3000"])
+    out = capsys.readouterr().out
+    assert "Cost after iteration 0:" in out and "Cost after iteration 2500:" in out
+    assert "Confusion matrix" in out
+    assert result["test_accuracy"] >= 0.95
+
+
+def test_heart_tutorial(capsys):
+    pytest.importorskip("sklearn")
+    results = load("heart_tutorial").main(["--iterations", "100", "--better-epochs", "300"])
+    out = capsys.readouterr().out
+    assert "scikit-learn LogisticRegression" in out
+    better = next(v for k, v in results.items() if "Adam" in k)
+    assert better[1] >= 0.75  # test accuracy with the better settings
+
+
+def test_xor_tutorial(capsys):
+    predictions = load("xor_tutorial").main([])
+    np.testing.assert_allclose(predictions, [0, 1, 1, 0], atol=0.1)
+    assert "predictions:" in capsys.readouterr().out
