@@ -72,6 +72,29 @@ class Dense:
         self._buffers = {}
         self.X = self.A = None
 
+    @classmethod
+    def from_arrays(cls, W, b=None, activation="relu"):
+        """A layer around existing arrays (no copy): ``W`` ``(n_in, n_out)``, ``b`` ``(n_out,)``.
+
+        Updating the layer updates these arrays; the scikit-learn estimators
+        use this so that ``coefs_[i]`` *is* layer ``i``'s ``W``.
+        """
+        layer = cls.__new__(cls)
+        layer.activation = get_activation(activation)
+        layer.W = W
+        layer.b = b
+        layer.dW = np.zeros_like(W)
+        layer.db = None if b is None else np.zeros_like(b)
+        layer._buffers = {}
+        layer.X = layer.A = None
+        return layer
+
+    def __getstate__(self):
+        # the cached batch and buffers are scratch space, not state
+        state = dict(self.__dict__)
+        state.update(_buffers={}, X=None, A=None)
+        return state
+
     # -- shape and parameters -------------------------------------------------
     @property
     def n_inputs(self):

@@ -1,0 +1,675 @@
+"""Drop-in replacements for scikit-learn's ``MLPClassifier`` and ``MLPRegressor``.
+
+Change one import line::
+
+    from sklearn.neural_network import MLPClassifier   # before
+    from glassnet import MLPClassifier                  # after
+
+The constructor parameters, their defaults and meanings, the fitted attributes
+(``coefs_[i]`` of shape ``(fan_in, fan_out)``, ``loss_``, ``loss_curve_``, …)
+and the methods are scikit-learn's. Every computation (forward pass,
+gradients, optimiser steps) is glassnet's own NumPy code; scikit-learn
+provides only input validation, label encoding and the validation split.
+
+What differs, on purpose:
+
+- the loss includes ``alpha/(2n)·Σ‖W‖²`` like scikit-learn's, but for several
+  regression outputs the squared error is summed over outputs (the quantity
+  whose gradient is ``(Ŷ − Y)/n``) instead of averaged;
+- ``solver='adam'`` uses PyTorch's placement of ``ε`` (``√v̂ + ε``); momentum
+  SGD keeps PyTorch's velocity, which takes the same steps while the rate is
+  constant;
+- early stopping stratifies the validation split for multiclass targets too;
+- every random choice comes from a ``numpy.random.Generator`` seeded by
+  ``random_state``, so results are reproducible but not bit-identical to
+  scikit-learn's.
+
+glassnet's extras, all off by default: ``activation`` may be a list (one per
+hidden layer, ``'leaky_relu'`` allowed); ``solver`` also accepts
+``'rmsprop'`` and ``'adamw'``; ``schedule`` takes any
+:mod:`glassnet.schedules` schedule (per epoch); ``init`` picks an
+initialiser from :mod:`glassnet.initializers` (default: scikit-learn's
+Glorot-uniform weights *and* biases); ``dtype`` forces float32 or float64
+(default: follow ``X``). After fitting, ``history_`` holds per-epoch training
+loss, validation loss and score.
+"""
+
+from __future__ import annotations
+
+import itertools
+import numbers
+import warnings
+
+import numpy as np
+import scipy.optimize
+from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils.metaestimators import available_if
+from sklearn.utils.multiclass import type_of_target, unique_labels
+from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+
+from .initializers import get_initializer
+from .layers import Dense
+from .network import Network
+from .optimizers import SGD, Adam, AdamW, RMSProp
+from .schedules import Schedule, get_schedule
+from .training import History, Trainer, TrainingDivergedError, _InterruptFlag, score
+
+__all__ = ["MLPClassifier", "MLPRegressor"]
+
+_STOCHASTIC = ("sgd", "adam", "rmsprop", "adamw")
+_HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu")
+
+
+def _rng_from(random_state):
+    """A ``numpy.random.Generator`` from ``random_state`` (None, int, Generator or RandomState)."""
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+    return np.random.default_rng(random_state)
+
+
+class _BaseMLP(BaseEstimator):
+    """Shared fitting machinery; use :class:`MLPClassifier` or :class:`MLPRegressor`."""
+
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
+                 alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 schedule=None, init=None, dtype=None):
+        self.hidden_layer_sizes = hidden_layer_sizes
+        self.activation = activation
+        self.solver = solver
+        self.alpha = alpha
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.learning_rate_init = learning_rate_init
+        self.power_t = power_t
+        self.max_iter = max_iter
+        self.shuffle = shuffle
+        self.random_state = random_state
+        self.tol = tol
+        self.verbose = verbose
+        self.warm_start = warm_start
+        self.momentum = momentum
+        self.nesterovs_momentum = nesterovs_momentum
+        self.early_stopping = early_stopping
+        self.validation_fraction = validation_fraction
+        self.beta_1 = beta_1
+        self.beta_2 = beta_2
+        self.epsilon = epsilon
+        self.n_iter_no_change = n_iter_no_change
+        self.max_fun = max_fun
+        self.schedule = schedule
+        self.init = init
+        self.dtype = dtype
+
+    # -- parameter validation ---------------------------------------------------
+    def _check_params(self):
+        name = type(self).__name__
+
+        def fail(param, expected):
+            value = getattr(self, param)
+            raise ValueError(f"The {param!r} parameter of {name} must be {expected}. "
+                             f"Got {value!r} instead.")
+
+        def real(param, low, high=np.inf, low_closed=True, high_closed=True):
+            value = getattr(self, param)
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                fail(param, f"a float in the range {_interval(low, high, low_closed, high_closed)}")
+            ok = (value >= low if low_closed else value > low) and (
+                value <= high if high_closed else value < high)
+            if not ok:
+                fail(param, f"a float in the range {_interval(low, high, low_closed, high_closed)}")
+
+        def integer(param, low):
+            value = getattr(self, param)
+            if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
+                fail(param, f"an int in the range [{low}, inf)")
+
+        def choice(param, options):
+            if not isinstance(getattr(self, param), str) or getattr(self, param) not in options:
+                fail(param, f"a str among {sorted(options)}")
+
+        def boolean(param):
+            if not isinstance(getattr(self, param), (bool, np.bool_)):
+                fail(param, "an instance of 'bool'")
+
+        hidden = self.hidden_layer_sizes
+        sizes = list(hidden) if hasattr(hidden, "__iter__") else [hidden]
+        if any(isinstance(s, bool) or not isinstance(s, numbers.Integral) for s in sizes):
+            fail("hidden_layer_sizes", "an int or an array-like of ints")
+        if any(s <= 0 for s in sizes):
+            raise ValueError(f"hidden_layer_sizes must be > 0, got {sizes}.")
+        activations = self.activation if isinstance(self.activation, (list, tuple)) else [
+            self.activation]
+        for act in activations:
+            if act not in _HIDDEN_ACTIVATIONS:
+                fail("activation", f"a str among {sorted(_HIDDEN_ACTIVATIONS)} (or a list of "
+                     f"them, one per hidden layer)")
+        if isinstance(self.activation, (list, tuple)) and len(self.activation) != len(sizes):
+            raise ValueError(f"activation lists {len(self.activation)} functions but there are "
+                             f"{len(sizes)} hidden layers")
+        choice("solver", ("lbfgs", *_STOCHASTIC))
+        real("alpha", 0)
+        if self.batch_size != "auto":
+            integer("batch_size", 1)
+        choice("learning_rate", ("constant", "invscaling", "adaptive"))
+        real("learning_rate_init", 0, low_closed=False)
+        real("power_t", 0)
+        integer("max_iter", 1)
+        boolean("shuffle")
+        real("tol", 0)
+        boolean("warm_start")
+        real("momentum", 0, 1)
+        boolean("nesterovs_momentum")
+        boolean("early_stopping")
+        real("validation_fraction", 0, 1, high_closed=False)
+        real("beta_1", 0, 1, high_closed=False)
+        real("beta_2", 0, 1, high_closed=False)
+        real("epsilon", 0, low_closed=False)
+        if self.n_iter_no_change != np.inf:
+            integer("n_iter_no_change", 1)
+        integer("max_fun", 1)
+        if self.schedule is not None and not isinstance(self.schedule, Schedule):
+            get_schedule(self.schedule)
+        if self.init is not None:
+            get_initializer(self.init)
+        if self.dtype is not None and np.dtype(self.dtype) not in (np.float32, np.float64):
+            fail("dtype", "None, 'float32' or 'float64'")
+        return sizes, activations * (len(sizes) if len(activations) == 1 else 1)
+
+    # -- building the network ---------------------------------------------------
+    def _network(self, coefs, intercepts, hidden_activations, dtype=None):
+        """A :class:`Network` whose layers *are* ``coefs`` and ``intercepts`` (no copies)."""
+        acts = [*hidden_activations, self.out_activation_]
+        layers = [Dense.from_arrays(W, b, act) for W, b, act in zip(coefs, intercepts, acts)]
+        return Network(layers, loss=self._loss_name(), alpha=self.alpha)
+
+    def _hidden_activations(self):
+        n = len(self.coefs_) - 1
+        acts = self.activation if isinstance(self.activation, (list, tuple)) else [
+            self.activation] * n
+        return list(acts)
+
+    def _init_weights(self, layer_units, activations, dtype, rng):
+        coefs, intercepts = [], []
+        for i, (fan_in, fan_out) in enumerate(itertools.pairwise(layer_units)):
+            if self.init is None:
+                # scikit-learn's scheme: Glorot-uniform for weights and biases,
+                # with the bound for the logistic scaled as Glorot suggests
+                act = activations[min(i, len(activations) - 1)] if activations else "relu"
+                factor = 2.0 if act == "logistic" else 6.0
+                bound = np.sqrt(factor / (fan_in + fan_out))
+                W = rng.uniform(-bound, bound, (fan_in, fan_out))
+                b = rng.uniform(-bound, bound, fan_out)
+            else:
+                W = get_initializer(self.init)(fan_in, fan_out, rng)
+                b = np.zeros(fan_out)
+            coefs.append(np.ascontiguousarray(W, dtype=dtype))
+            intercepts.append(b.astype(dtype))
+        return coefs, intercepts
+
+    def _make_optimizer(self):
+        if self.solver == "sgd":
+            return SGD(lr=self.learning_rate_init, momentum=self.momentum,
+                       nesterov=bool(self.nesterovs_momentum and self.momentum > 0))
+        if self.solver == "adam":
+            return Adam(lr=self.learning_rate_init, beta1=self.beta_1, beta2=self.beta_2,
+                        eps=self.epsilon)
+        if self.solver == "adamw":
+            return AdamW(lr=self.learning_rate_init, beta1=self.beta_1, beta2=self.beta_2,
+                         eps=self.epsilon)
+        return RMSProp(lr=self.learning_rate_init, eps=self.epsilon)
+
+    # -- fitting ----------------------------------------------------------------
+    def fit(self, X, y, sample_weight=None):
+        """Fit the model to ``X`` and ``y``; returns self.
+
+        A failed fit (bad input, a diverging solver) leaves the estimator as
+        it was before the call.
+        """
+        return self._guarded_fit(X, y, sample_weight, incremental=False)
+
+    def _guarded_fit(self, X, y, sample_weight, incremental, classes=None):
+        saved = dict(self.__dict__)
+        try:
+            return self._fit(X, y, sample_weight, incremental, classes)
+        except BaseException:
+            self.__dict__.clear()
+            self.__dict__.update(saved)
+            raise
+
+    def _fit(self, X, y, sample_weight, incremental, classes=None):
+        sizes, hidden_acts = self._check_params()
+        if incremental and self.solver not in _STOCHASTIC:
+            raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                                 f"{self.solver} is not stochastic.")
+        if self.early_stopping and incremental:
+            raise ValueError("partial_fit does not support early_stopping=True")
+        first_pass = not hasattr(self, "coefs_") or (not self.warm_start and not incremental)
+        X, Y = self._validate_input(X, y, incremental, reset=first_pass, classes=classes)
+        dtype = np.dtype(self.dtype) if self.dtype is not None else X.dtype
+        X = X.astype(dtype, copy=False)
+        Y = np.ascontiguousarray(Y, dtype=dtype)
+        n_samples, n_features = X.shape
+        if sample_weight is not None:
+            sample_weight = np.asarray(sample_weight, dtype=dtype)
+            if sample_weight.shape != (n_samples,):
+                raise ValueError(f"sample_weight.shape == {sample_weight.shape}, expected "
+                                 f"({n_samples},)!")
+            if not np.isfinite(sample_weight).all():
+                raise ValueError("sample_weight contains NaN or infinity")
+            if (sample_weight < 0).any():
+                raise ValueError("Negative values in data passed to sample_weight")
+            if not sample_weight.any():
+                raise ValueError("Sample weights must contain at least one non-zero number.")
+        rng = _rng_from(self.random_state)
+        layer_units = [n_features, *sizes, Y.shape[1]]
+        if first_pass:
+            self._initialize(Y, layer_units, hidden_acts, dtype, rng)
+        else:
+            expected = [W.shape[0] for W in self.coefs_] + [self.coefs_[-1].shape[1]]
+            if expected != layer_units:
+                raise ValueError(f"warm_start/partial_fit needs the same layer sizes as before: "
+                                 f"{expected}, got {layer_units}")
+            # train on copies, so a failure leaves the fitted weights untouched
+            self.coefs_ = [W.astype(dtype, copy=True) for W in self.coefs_]
+            self.intercepts_ = [b.astype(dtype, copy=True) for b in self.intercepts_]
+        network = self._network(self.coefs_, self.intercepts_, hidden_acts)
+        try:
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(network, X, Y, sample_weight)
+            else:
+                self._fit_stochastic(network, X, Y, sample_weight, incremental, rng)
+        except TrainingDivergedError as exc:
+            raise ValueError(f"Solver produced non-finite parameter weights: {exc} The input "
+                             f"data may contain large values and need to be preprocessed.") from None
+        if not all(np.isfinite(p).all() for p in network.parameters()):
+            raise ValueError("Solver produced non-finite parameter weights. The input data may "
+                             "contain large values and need to be preprocessed.")
+        return self
+
+    def _initialize(self, Y, layer_units, hidden_acts, dtype, rng):
+        self.n_iter_ = 0
+        self.t_ = 0
+        self.n_outputs_ = Y.shape[1]
+        self.n_layers_ = len(layer_units)
+        self.out_activation_ = self._output_activation()
+        self.coefs_, self.intercepts_ = self._init_weights(layer_units, hidden_acts, dtype, rng)
+        self.history_ = History()
+        if self.solver in _STOCHASTIC:
+            self.loss_curve_ = []
+            self._no_improvement_count = 0
+            if self.early_stopping:
+                self.validation_scores_ = []
+                self.best_validation_score_ = -np.inf
+                self.best_loss_ = None
+            else:
+                self.best_loss_ = np.inf
+                self.validation_scores_ = None
+                self.best_validation_score_ = None
+            self._optimizer = None
+
+    def _fit_lbfgs(self, network, X, Y, sample_weight):
+        params, grads = network.parameters(), network.gradients()
+        shapes = [p.shape for p in params]
+        bounds = np.cumsum([0] + [p.size for p in params])
+
+        def unpack(x):
+            for p, start, stop, shape in zip(params, bounds, bounds[1:], shapes):
+                p[...] = x[start:stop].reshape(shape)
+
+        interrupted = []
+
+        def loss_and_grad(x):
+            if interrupted:
+                raise KeyboardInterrupt
+            unpack(x)
+            loss = network.loss_and_gradients(X, Y, sample_weight)
+            return loss, np.concatenate([g.ravel() for g in grads]).astype(np.float64)
+
+        iterations = []
+
+        def report(intermediate_result):
+            iterations.append(intermediate_result.fun)
+            if self.verbose:
+                print(f"Iteration {len(iterations)}, loss = {intermediate_result.fun:.8f}")
+
+        x0 = np.concatenate([p.ravel() for p in params]).astype(np.float64)
+        with np.errstate(over="ignore", invalid="ignore"):
+            try:
+                result = scipy.optimize.minimize(
+                    loss_and_grad, x0, method="L-BFGS-B", jac=True, callback=report,
+                    options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
+            except KeyboardInterrupt:
+                warnings.warn("Training interrupted by user.", stacklevel=3)
+                self.n_iter_ = len(iterations)
+                self.loss_ = network.loss_and_gradients(X, Y, sample_weight)
+                return
+        unpack(result.x)
+        self.n_iter_ = int(result.nit)
+        self.loss_ = float(result.fun)
+        self.history_.epoch.extend(range(len(iterations)))
+        self.history_.loss.extend(iterations)
+        if result.status != 0:
+            message = result.message.decode() if isinstance(result.message, bytes) else str(
+                result.message)
+            warnings.warn(
+                f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status="
+                f"{result.status}): {message}. Increase the number of iterations (max_iter) or "
+                f"scale the data.", ConvergenceWarning, stacklevel=3)
+
+    def _fit_stochastic(self, network, X, Y, sample_weight, incremental, rng):
+        if self._optimizer is None or not incremental:
+            self._optimizer = self._make_optimizer()
+        optimizer = self._optimizer
+        early_stopping = self.early_stopping
+        if early_stopping:
+            X_train, Y_train, w_train, X_val, Y_val, w_val = self._validation_split(
+                X, Y, sample_weight, rng)
+        else:
+            X_train, Y_train, w_train = X, Y, sample_weight
+            X_val = Y_val = w_val = None
+        n_samples = X_train.shape[0]
+        if self.batch_size == "auto":
+            batch_size = min(200, n_samples)
+        else:
+            if self.batch_size > n_samples:
+                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
+                              "going to be clipped", stacklevel=3)
+            batch_size = int(np.clip(self.batch_size, 1, n_samples))
+        schedule = None if self.schedule is None else get_schedule(self.schedule)
+        trainer = Trainer(network, optimizer, batch_size=batch_size, shuffle=self.shuffle,
+                          rng=rng)
+        history = self.history_
+        with _InterruptFlag(trainer):
+            self.n_iter_ = 0
+            for _ in range(self.max_iter):
+                if schedule is not None:
+                    optimizer.lr = schedule(self.learning_rate_init, len(history.epoch))
+                loss = trainer.run_epoch(X_train, Y_train, w_train)
+                if trainer._interrupted:
+                    warnings.warn("Training interrupted by user.", stacklevel=3)
+                    break
+                self.n_iter_ += 1
+                self.loss_ = loss
+                self.t_ += n_samples
+                self.loss_curve_.append(loss)
+                history.epoch.append(len(history.epoch))
+                history.loss.append(loss)
+                history.lr.append(optimizer.lr)
+                if self.verbose:
+                    print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
+                self._update_no_improvement_count(network, X_val, Y_val, w_val)
+                if schedule is None and self.solver == "sgd" and \
+                        self.learning_rate == "invscaling":
+                    optimizer.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
+                if schedule is not None:
+                    schedule.observe(history.val_loss[-1] if early_stopping else loss)
+                if self._no_improvement_count > self.n_iter_no_change:
+                    if self._trigger_stopping(optimizer, early_stopping):
+                        break
+                    self._no_improvement_count = 0
+                if incremental:
+                    break
+                if self.n_iter_ == self.max_iter:
+                    warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
+                                  f"reached and the optimization hasn't converged yet.",
+                                  ConvergenceWarning, stacklevel=3)
+        history.n_steps += trainer.history.n_steps
+        if early_stopping:
+            for p, best in zip(network.parameters(), self._best_weights):
+                np.copyto(p, best)
+
+    def _validation_split(self, X, Y, sample_weight, rng):
+        stratify = None
+        if is_classifier(self) and self._label_binarizer.y_type_ != "multilabel-indicator":
+            stratify = Y.argmax(axis=1) if Y.shape[1] > 1 else Y[:, 0]
+        seed = int(rng.integers(np.iinfo(np.int32).max))
+        arrays = [X, Y] if sample_weight is None else [X, Y, sample_weight]
+        try:
+            parts = train_test_split(*arrays, random_state=seed, test_size=self.validation_fraction,
+                                     stratify=stratify)
+        except ValueError:
+            # too few members of some class to stratify: fall back to a plain split
+            parts = train_test_split(*arrays, random_state=seed,
+                                     test_size=self.validation_fraction)
+        X_train, X_val, Y_train, Y_val = parts[:4]
+        w_train, w_val = (parts[4], parts[5]) if sample_weight is not None else (None, None)
+        if X_val.shape[0] < 2:
+            raise ValueError("The validation set is too small. Increase 'validation_fraction' "
+                             "or the size of your dataset.")
+        return X_train, Y_train, w_train, X_val, Y_val, w_val
+
+    def _update_no_improvement_count(self, network, X_val, Y_val, w_val):
+        if X_val is not None:
+            val_loss = network.loss.value(Y_val, network.forward(X_val), w_val)
+            val_score = score(network, X_val, Y_val, w_val)
+            self.validation_scores_.append(val_score)
+            self.history_.val_loss.append(val_loss)
+            self.history_.val_score.append(val_score)
+            if self.verbose:
+                print(f"Validation score: {val_score:f}")
+            if val_score < self.best_validation_score_ + self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            if val_score > self.best_validation_score_:
+                self.best_validation_score_ = val_score
+                self._best_weights = network.get_weights()
+                self.history_.best_epoch = len(self.history_.epoch) - 1
+        else:
+            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
+                self._no_improvement_count += 1
+            else:
+                self._no_improvement_count = 0
+            self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
+
+    def _trigger_stopping(self, optimizer, early_stopping):
+        what = "Validation score" if early_stopping else "Training loss"
+        message = (f"{what} did not improve more than tol={self.tol:f} for "
+                   f"{self.n_iter_no_change} consecutive epochs.")
+        if self.solver != "sgd" or self.learning_rate != "adaptive":
+            if self.verbose:
+                print(message + " Stopping.")
+            self.history_.stopped_early = True
+            return True
+        if optimizer.lr <= 1e-6:
+            if self.verbose:
+                print(message + " Learning rate too small. Stopping.")
+            self.history_.stopped_early = True
+            return True
+        optimizer.lr /= 5.0
+        if self.verbose:
+            print(message + f" Setting learning rate to {optimizer.lr:f}")
+        return False
+
+    # -- prediction -------------------------------------------------------------
+    def _forward(self, X):
+        check_is_fitted(self)
+        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
+                          dtype=(np.float64, np.float32))
+        network = self._network(self.coefs_, self.intercepts_, self._hidden_activations())
+        A = X
+        for layer in network.layers:
+            A = layer.apply(A)
+        return A
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
+
+def _check_solver(estimator):
+    """``partial_fit`` exists only for the stochastic solvers (as in scikit-learn)."""
+    if estimator.solver not in _STOCHASTIC:
+        raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
+                             f"{estimator.solver} is not stochastic.")
+    return True
+
+
+def _interval(low, high, low_closed, high_closed):
+    return f"{'[' if low_closed else '('}{low}, {high}{']' if high_closed else ')'}"
+
+
+class MLPClassifier(ClassifierMixin, _BaseMLP):
+    """Multi-layer perceptron classifier, trained by glassnet's hand-written backprop.
+
+    Parameters and attributes are those of
+    ``sklearn.neural_network.MLPClassifier`` (see the module docstring for
+    the few documented differences and glassnet's extras). The output layer is
+    a sigmoid with binary cross-entropy for binary and multilabel targets and
+    a softmax with categorical cross-entropy for multiclass targets; both fuse
+    to the output gradient ``dL/dZ = (Ŷ − Y)/n``.
+
+    Examples
+    --------
+    >>> from glassnet import MLPClassifier
+    >>> from glassnet.datasets import load_wisconsin
+    >>> X, y = load_wisconsin(return_X_y=True)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(15,), max_iter=300, random_state=0).fit(X, y)
+    >>> clf.score(X, y) > 0.95
+    True
+    """
+
+    def _loss_name(self):
+        return ("categorical_cross_entropy" if self.out_activation_ == "softmax"
+                else "binary_cross_entropy")
+
+    def _output_activation(self):
+        return "softmax" if self._label_binarizer.y_type_ == "multiclass" else "logistic"
+
+    def _validate_input(self, X, y, incremental, reset, classes=None):
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if classes is not None and (not hasattr(self, "classes_") or reset):
+            self._label_binarizer = LabelBinarizer()
+            if type_of_target(y).startswith("multilabel"):
+                self._label_binarizer.fit(y)
+            else:
+                self._label_binarizer.fit(classes)
+            self.classes_ = self._label_binarizer.classes_
+        elif not hasattr(self, "classes_") or (not self.warm_start and not incremental):
+            self._label_binarizer = LabelBinarizer()
+            self._label_binarizer.fit(y)
+            self.classes_ = self._label_binarizer.classes_
+        else:
+            labels = unique_labels(y)
+            if self.warm_start and not incremental:
+                if set(labels) != set(self.classes_):
+                    raise ValueError(
+                        f"warm_start can only be used where `y` has the same classes as in the "
+                        f"previous call to fit. Previously got {self.classes_}, `y` has {labels}")
+            elif len(np.setdiff1d(labels, self.classes_, assume_unique=True)):
+                raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
+                                 f"{self.classes_}. 'y' has {labels}.")
+        if len(self.classes_) < 2 and self._label_binarizer.y_type_ != "multilabel-indicator":
+            raise ValueError(f"The number of classes has to be greater than one; got "
+                             f"{len(self.classes_)} class")
+        Y = self._label_binarizer.transform(y)
+        return X, Y
+
+    @available_if(_check_solver)
+    def partial_fit(self, X, y, sample_weight=None, classes=None):
+        """One epoch over ``(X, y)``; ``classes`` (all labels) is required on the first call."""
+        first_call = not hasattr(self, "classes_")
+        if first_call and classes is None:
+            raise ValueError("classes must be passed on the first call to partial_fit.")
+        if not first_call and classes is not None and not np.array_equal(
+                unique_labels(classes), self.classes_):
+            raise ValueError(f"`classes={classes!r}` is not the same as on last call to "
+                             f"partial_fit, was: {self.classes_!r}")
+        return self._guarded_fit(X, y, sample_weight, incremental=True,
+                                 classes=classes if first_call else None)
+
+    def predict(self, X):
+        """Predicted class labels (one row of 0/1 labels per sample for multilabel)."""
+        Yhat = self._forward(X)
+        if self.n_outputs_ == 1:
+            Yhat = Yhat.ravel()
+        return self._label_binarizer.inverse_transform(Yhat)
+
+    def predict_proba(self, X):
+        """Class probabilities, columns in the order of ``classes_``."""
+        Yhat = self._forward(X)
+        if self.n_outputs_ == 1:
+            p = Yhat.ravel()
+            return np.column_stack([1 - p, p])
+        return Yhat
+
+    def predict_log_proba(self, X):
+        """``log(predict_proba(X))``."""
+        proba = self.predict_proba(X)
+        with np.errstate(divide="ignore"):
+            return np.log(proba, out=proba)
+
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.classifier_tags.multi_label = True
+        return tags
+
+
+class MLPRegressor(RegressorMixin, _BaseMLP):
+    """Multi-layer perceptron regressor, trained by glassnet's hand-written backprop.
+
+    ``loss='squared_error'`` optimises half the squared error with an identity
+    output; ``loss='poisson'`` half the Poisson deviance with an exp output.
+    Both fuse to ``dL/dZ = (Ŷ − Y)/n``. Parameters and attributes are those of
+    ``sklearn.neural_network.MLPRegressor``.
+    """
+
+    def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 schedule=None, init=None, dtype=None):
+        super().__init__(
+            hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
+            alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
+            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
+            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
+            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
+            early_stopping=early_stopping, validation_fraction=validation_fraction,
+            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
+            max_fun=max_fun, schedule=schedule, init=init, dtype=dtype)
+        self.loss = loss
+
+    def _check_params(self):
+        if not isinstance(self.loss, str) or self.loss not in ("squared_error", "poisson"):
+            raise ValueError(f"The 'loss' parameter of MLPRegressor must be a str among "
+                             f"['poisson', 'squared_error']. Got {self.loss!r} instead.")
+        return super()._check_params()
+
+    def _loss_name(self):
+        return "poisson" if self.loss == "poisson" else "half_squared_error"
+
+    def _output_activation(self):
+        return "exp" if self.loss == "poisson" else "identity"
+
+    def _validate_input(self, X, y, incremental, reset, classes=None):
+        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
+                             y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
+        if y.ndim == 2 and y.shape[1] == 1:
+            y = column_or_1d(y, warn=True)
+        if self.loss == "poisson" and (y < 0).any():
+            raise ValueError("loss='poisson' needs non-negative targets")
+        return X, (y.reshape(-1, 1) if y.ndim == 1 else y)
+
+    @available_if(_check_solver)
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over ``(X, y)``."""
+        return self._guarded_fit(X, y, sample_weight, incremental=True)
+
+    def predict(self, X):
+        """Predicted values, ``(n_samples,)`` or ``(n_samples, n_outputs)``."""
+        Yhat = self._forward(X)
+        return Yhat.ravel() if Yhat.shape[1] == 1 else Yhat

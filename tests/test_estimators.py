@@ -1,0 +1,320 @@
+import pickle
+import warnings
+
+import numpy as np
+import pytest
+
+sklearn = pytest.importorskip("sklearn")
+import itertools
+
+import scipy.sparse as sp
+from sklearn import neural_network as sk
+from sklearn.base import clone
+from sklearn.compose import ColumnTransformer
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import GridSearchCV, cross_val_score
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.utils.estimator_checks import check_estimator
+
+import glassnet as gn
+from glassnet.datasets import load_wisconsin
+
+
+@pytest.mark.parametrize("estimator", [gn.MLPClassifier(max_iter=100),
+                                       gn.MLPRegressor(max_iter=100),
+                                       gn.MLPClassifier(solver="sgd", max_iter=100),
+                                       gn.MLPRegressor(solver="lbfgs")],
+                         ids=["classifier", "regressor", "classifier-sgd", "regressor-lbfgs"])
+def test_check_estimator(estimator):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check_estimator(estimator)
+
+
+def targets(kind, rng, n):
+    if kind == "binary":
+        return rng.choice(["no", "yes"], n)
+    if kind == "multiclass":
+        return rng.integers(0, 3, n)
+    if kind == "multilabel":
+        Y = rng.integers(0, 2, (n, 3))
+        Y[0], Y[1] = 0, 1  # every label takes both values
+        return Y
+    if kind == "regression":
+        return rng.normal(size=n)
+    return rng.normal(size=(n, 2))  # multi-output regression
+
+
+def one_step(cls, X, y, W0, b0, **params):
+    """Fit once to set up, then put W0, b0 back and take exactly one full-batch step."""
+    est = cls(solver="sgd", momentum=0.0, batch_size=X.shape[0], shuffle=False, max_iter=1,
+              warm_start=True, learning_rate_init=0.1, tol=0, **params)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+        est.coefs_ = [W.copy() for W in W0]
+        est.intercepts_ = [b.copy() for b in b0]
+        est.fit(X, y)
+    return est
+
+
+@pytest.mark.parametrize("activation", ["identity", "logistic", "tanh", "relu"])
+@pytest.mark.parametrize("kind", ["binary", "multiclass", "multilabel", "regression",
+                                  "multi-output"])
+@pytest.mark.parametrize("alpha", [0.0, 0.1])
+def test_one_sgd_step_equals_scikit_learn(activation, kind, alpha):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(40, 5))
+    y = targets(kind, rng, 40)
+    regression = kind in ("regression", "multi-output")
+    ours_cls, sk_cls = ((gn.MLPRegressor, sk.MLPRegressor) if regression
+                        else (gn.MLPClassifier, sk.MLPClassifier))
+    n_out = {"binary": 1, "multiclass": 3, "multilabel": 3, "regression": 1,
+             "multi-output": 2}[kind]
+    sizes = [5, 6, 4, n_out]
+    W0 = [rng.normal(size=(a, b)) for a, b in itertools.pairwise(sizes)]
+    b0 = [rng.normal(size=b) for b in sizes[1:]]
+    params = {"hidden_layer_sizes": (6, 4), "activation": activation, "alpha": alpha}
+    ours = one_step(ours_cls, X, y, W0, b0, **params)
+    theirs = one_step(sk_cls, X, y, W0, b0, **params)
+    assert ours.out_activation_ == theirs.out_activation_
+    for mine, ref in zip(ours.coefs_ + ours.intercepts_, theirs.coefs_ + theirs.intercepts_):
+        np.testing.assert_allclose(mine, ref, rtol=1e-10, atol=1e-12)
+    if kind != "multi-output":  # scikit-learn averages that loss over outputs
+        assert ours.loss_ == pytest.approx(theirs.loss_, rel=1e-10)
+
+
+def wisconsin():
+    X, y = load_wisconsin(return_X_y=True)
+    return StandardScaler().fit_transform(X), y
+
+
+def test_fitted_attributes_match_scikit_learn_conventions():
+    X, y = wisconsin()
+    ours = gn.MLPClassifier(hidden_layer_sizes=(15, 7), max_iter=30, random_state=0)
+    theirs = sk.MLPClassifier(hidden_layer_sizes=(15, 7), max_iter=30, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours.fit(X, y)
+        theirs.fit(X, y)
+    for attr in ("classes_", "n_features_in_", "n_iter_", "n_layers_", "n_outputs_",
+                 "out_activation_", "t_"):
+        assert np.all(getattr(ours, attr) == getattr(theirs, attr)), attr
+    assert [W.shape for W in ours.coefs_] == [W.shape for W in theirs.coefs_]
+    assert [b.shape for b in ours.intercepts_] == [b.shape for b in theirs.intercepts_]
+    assert len(ours.loss_curve_) == 30 and ours.loss_ == ours.loss_curve_[-1]
+    assert ours.best_loss_ == min(ours.loss_curve_)
+    assert ours.validation_scores_ is None and ours.best_validation_score_ is None
+    assert ours.history_.loss == ours.loss_curve_
+    assert ours.score(X, y) > 0.95
+
+
+def test_convergence_warning_and_verbose(capsys):
+    X, y = wisconsin()
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(3\)"):
+        gn.MLPClassifier(max_iter=3, verbose=True, random_state=0).fit(X, y)
+    out = capsys.readouterr().out
+    assert "Iteration 1, loss = " in out and "Iteration 3, loss = " in out
+
+
+def test_lbfgs_solver_fits():
+    X, y = wisconsin()
+    clf = gn.MLPClassifier(solver="lbfgs", hidden_layer_sizes=(10,), max_iter=200,
+                           random_state=0, alpha=1.0).fit(X, y)
+    assert clf.score(X, y) > 0.96 and clf.n_iter_ > 0 and np.isfinite(clf.loss_)
+    assert not hasattr(clf, "partial_fit")
+
+
+def test_early_stopping_restores_best_validation_weights():
+    X, y = wisconsin()
+    clf = gn.MLPClassifier(early_stopping=True, n_iter_no_change=3, max_iter=500,
+                           learning_rate_init=0.05, random_state=0).fit(X, y)
+    assert clf.best_loss_ is None and len(clf.validation_scores_) == clf.n_iter_ < 500
+    assert clf.best_validation_score_ == max(clf.validation_scores_)
+    assert len(clf.history_.val_loss) == clf.n_iter_
+
+
+def test_partial_fit_and_unseen_labels():
+    X, y = wisconsin()
+    clf = gn.MLPClassifier(random_state=0)
+    with pytest.raises(ValueError, match="classes must be passed"):
+        clf.partial_fit(X, y)
+    clf.partial_fit(X[:300], y[:300], classes=[0, 1])
+    clf.partial_fit(X[300:], y[300:])
+    assert clf.n_iter_ == 1 and clf.t_ == len(X)
+    with pytest.raises(ValueError, match="classes not in"):
+        clf.partial_fit(X[:10], np.full(10, 7))
+
+
+def test_warm_start_continues():
+    X, y = wisconsin()
+    clf = gn.MLPClassifier(max_iter=5, warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+        first = clf.loss_curve_[-1]
+        clf.fit(X, y)
+    assert len(clf.loss_curve_) == 10 and clf.loss_curve_[5] < first
+
+
+def test_string_labels_multiclass_and_multilabel():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 4))
+    names = np.array(["setosa", "versicolor", "virginica"])
+    y = names[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0)]
+    clf = gn.MLPClassifier(max_iter=300, random_state=0).fit(X, y)
+    assert clf.out_activation_ == "softmax" and set(clf.predict(X)) <= set(names)
+    np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
+    np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), clf.predict_proba(X))
+    Y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0, X[:, 2] > 0]).astype(int)
+    multi = gn.MLPClassifier(max_iter=300, random_state=0).fit(X, Y)
+    assert multi.out_activation_ == "logistic" and multi.predict(X).shape == (150, 3)
+    assert multi.score(X, Y) > 0.8
+
+
+def test_regressor_multi_output_and_poisson():
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(200, 3))
+    Y = np.column_stack([X[:, 0] + X[:, 1], X[:, 2] ** 2])
+    reg = gn.MLPRegressor(hidden_layer_sizes=(32,), max_iter=500, random_state=0).fit(X, Y)
+    assert reg.predict(X).shape == (200, 2) and reg.score(X, Y) > 0.8
+    counts = rng.poisson(np.exp(0.5 * X[:, 0]))
+    poisson = gn.MLPRegressor(loss="poisson", max_iter=300, random_state=0).fit(X, counts)
+    assert poisson.out_activation_ == "exp" and (poisson.predict(X) > 0).all()
+
+
+def test_sparse_and_float32_input():
+    X, y = wisconsin()
+    clf = gn.MLPClassifier(max_iter=50, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(sp.csr_matrix(X), y)
+        assert clf.score(sp.csr_matrix(X), y) > 0.95
+        clf32 = clone(clf).fit(X.astype(np.float32), y)
+    assert all(W.dtype == np.float32 for W in clf32.coefs_ + clf32.intercepts_)
+    assert clf32.predict_proba(X.astype(np.float32)).dtype == np.float32
+
+
+def test_dataframe_keeps_feature_names():
+    pd = pytest.importorskip("pandas")
+    bunch = load_wisconsin()
+    frame = pd.DataFrame(bunch.data, columns=bunch.feature_names)
+    clf = gn.MLPClassifier(max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(frame, bunch.target)
+    assert list(clf.feature_names_in_) == bunch.feature_names
+
+
+def test_pickle_clone_pipeline_gridsearch_columntransformer():
+    X, y = wisconsin()
+    clf = gn.MLPClassifier(hidden_layer_sizes=(8,), max_iter=100, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+        restored = pickle.loads(pickle.dumps(clf))
+        np.testing.assert_array_equal(restored.predict_proba(X), clf.predict_proba(X))
+        fresh = clone(clf)
+        assert not hasattr(fresh, "coefs_") and fresh.get_params() == clf.get_params()
+        scores = cross_val_score(make_pipeline(StandardScaler(), clone(clf)), X, y, cv=3)
+        assert scores.mean() > 0.93
+        grid = GridSearchCV(clone(clf), {"alpha": [1e-4, 1e-1]}, cv=2).fit(X, y)
+        assert grid.best_score_ > 0.93
+        ct = make_pipeline(ColumnTransformer([("scale", StandardScaler(), [0, 1, 2, 3, 4])],
+                                             remainder="passthrough"), clone(clf))
+        assert ct.fit(X, y).score(X, y) > 0.93
+
+
+def error_type(make, X, y, method="fit"):
+    try:
+        est = make()
+        if method == "predict":
+            est.fit(X, y)
+            est.predict(X[:, :-1])
+        else:
+            getattr(est, method)(X, y)
+    except Exception as exc:  # noqa: BLE001 - the type is what is compared
+        return type(exc)
+    return None
+
+
+@pytest.mark.parametrize("case", ["nan", "inf", "neg_alpha", "solver", "predict_features"])
+def test_rejects_what_scikit_learn_rejects(case):
+    X, y = wisconsin()
+    X, y = X[:60], y[:60]
+    params, method = {"max_iter": 5}, "fit"
+    if case == "nan":
+        X = X.copy()
+        X[3, 2] = np.nan
+    elif case == "inf":
+        X = X.copy()
+        X[3, 2] = np.inf
+    elif case == "neg_alpha":
+        params["alpha"] = -1.0
+    elif case == "solver":
+        params["solver"] = "newton"
+    else:
+        method = "predict"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = error_type(lambda: gn.MLPClassifier(**params), X, y, method)
+        theirs = error_type(lambda: sk.MLPClassifier(**params), X, y, method)
+    assert theirs is not None and ours is not None
+    assert issubclass(ours, theirs) or issubclass(theirs, ours)
+
+
+def test_messages_name_the_problem():
+    X, y = wisconsin()
+    with pytest.raises(ValueError, match="'alpha' parameter of MLPClassifier.*-1"):
+        gn.MLPClassifier(alpha=-1).fit(X, y)
+    with pytest.raises(ValueError, match="'solver' parameter.*newton"):
+        gn.MLPClassifier(solver="newton").fit(X, y)
+    # scikit-learn 1.9 fits a single class silently; glassnet refuses, as check_estimator allows
+    with pytest.raises(ValueError, match="classes has to be greater than one; got 1 class"):
+        gn.MLPClassifier().fit(X, np.zeros_like(y))
+
+
+def test_failed_fit_leaves_fitted_estimator_unchanged():
+    X, y = wisconsin()
+    clf = gn.MLPClassifier(hidden_layer_sizes=(5,), max_iter=20, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf.fit(X, y)
+    before = {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in vars(clf).items()}
+    weights = [W.copy() for W in clf.coefs_]
+    bad = X[:, :4].copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError):
+        clf.fit(bad, y)
+    clf.set_params(warm_start=True, learning_rate_init=1e6, solver="sgd", momentum=0.0)
+    with pytest.raises(ValueError, match="non-finite"):
+        clf.fit(X * 1e6, y)  # diverges
+    assert clf.n_features_in_ == before["n_features_in_"]
+    assert all(np.array_equal(a, b) for a, b in zip(clf.coefs_, weights))
+    assert clf.loss_curve_ == before["loss_curve_"]
+
+
+def test_glassnet_extras():
+    X, y = wisconsin()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        clf = gn.MLPClassifier(hidden_layer_sizes=(12, 6), activation=["tanh", "leaky_relu"],
+                               solver="rmsprop", init="he_normal", dtype="float32",
+                               schedule=gn.schedules.ExponentialDecay(0.95), max_iter=20,
+                               learning_rate_init=0.01, random_state=0).fit(X, y)
+    assert clf.coefs_[0].dtype == np.float32 and clf.score(X, y) > 0.95
+    assert clf.history_.lr[:2] == pytest.approx([0.01, 0.0095])
+    with pytest.raises(ValueError, match="activation lists 1 functions but there are 2"):
+        gn.MLPClassifier(hidden_layer_sizes=(4, 4), activation=["relu"]).fit(X, y)
+
+
+def test_same_random_state_same_model():
+    X, y = wisconsin()
+    a = gn.MLPClassifier(max_iter=10, random_state=3)
+    b = gn.MLPClassifier(max_iter=10, random_state=3)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        a.fit(X, y)
+        b.fit(X, y)
+    assert all(np.array_equal(p, q) for p, q in zip(a.coefs_, b.coefs_))
