@@ -30,8 +30,10 @@ hidden layer, ``'leaky_relu'`` allowed); ``solver`` also accepts
 :mod:`glassnet.schedules` schedule (per epoch); ``init`` picks an
 initialiser from :mod:`glassnet.initializers` (default: scikit-learn's
 Glorot-uniform weights *and* biases); ``dtype`` forces float32 or float64
-(default: follow ``X``). After fitting, ``history_`` holds per-epoch training
-loss, validation loss and score.
+(default: follow ``X``); ``callbacks`` takes :class:`glassnet.Callback`
+objects, called after every step and epoch (the command line's progress bar is
+one). After fitting, ``history_`` holds per-epoch training loss, validation
+loss and score.
 """
 
 from __future__ import annotations
@@ -79,7 +81,7 @@ class _BaseMLP(BaseEstimator):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 schedule=None, init=None, dtype=None):
+                 schedule=None, init=None, dtype=None, callbacks=None):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -106,6 +108,7 @@ class _BaseMLP(BaseEstimator):
         self.schedule = schedule
         self.init = init
         self.dtype = dtype
+        self.callbacks = callbacks
 
     # -- parameter validation ---------------------------------------------------
     def _check_params(self):
@@ -323,33 +326,45 @@ class _BaseMLP(BaseEstimator):
             for p, start, stop, shape in zip(params, bounds, bounds[1:], shapes):
                 p[...] = x[start:stop].reshape(shape)
 
-        interrupted = []
-
         def loss_and_grad(x):
-            if interrupted:
+            if trainer._interrupted:  # Ctrl-C: stop between evaluations, weights intact
                 raise KeyboardInterrupt
             unpack(x)
             loss = network.loss_and_gradients(X, Y, sample_weight)
             return loss, np.concatenate([g.ravel() for g in grads]).astype(np.float64)
 
         iterations = []
+        callbacks = list(self.callbacks or ())
+        trainer = Trainer(network, None, callbacks=callbacks)
+        trainer.estimator = self
+        for callback in callbacks:
+            callback.on_train_begin(trainer)
 
         def report(intermediate_result):
             iterations.append(intermediate_result.fun)
             if self.verbose:
                 print(f"Iteration {len(iterations)}, loss = {intermediate_result.fun:.8f}")
+            for callback in callbacks:
+                callback.on_epoch_end(trainer, len(iterations) - 1,
+                                      {"loss": float(intermediate_result.fun)})
+            if trainer.stop:
+                raise StopIteration
 
         x0 = np.concatenate([p.ravel() for p in params]).astype(np.float64)
-        with np.errstate(over="ignore", invalid="ignore"):
+        with np.errstate(over="ignore", invalid="ignore"), _InterruptFlag(trainer):
             try:
                 result = scipy.optimize.minimize(
                     loss_and_grad, x0, method="L-BFGS-B", jac=True, callback=report,
                     options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
             except KeyboardInterrupt:
                 warnings.warn("Training interrupted by user.", stacklevel=3)
+                self.history_.interrupted = True
                 self.n_iter_ = len(iterations)
                 self.loss_ = network.loss_and_gradients(X, Y, sample_weight)
                 return
+            finally:
+                for callback in callbacks:
+                    callback.on_train_end(trainer)
         unpack(result.x)
         self.n_iter_ = int(result.nit)
         self.loss_ = float(result.fun)
@@ -383,9 +398,13 @@ class _BaseMLP(BaseEstimator):
                               "going to be clipped", stacklevel=3)
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         schedule = None if self.schedule is None else get_schedule(self.schedule)
+        callbacks = list(self.callbacks or ())
         trainer = Trainer(network, optimizer, batch_size=batch_size, shuffle=self.shuffle,
-                          rng=rng)
+                          rng=rng, callbacks=callbacks)
+        trainer.estimator = self
         history = self.history_
+        for callback in callbacks:
+            callback.on_train_begin(trainer)
         with _InterruptFlag(trainer):
             self.n_iter_ = 0
             for _ in range(self.max_iter):
@@ -405,6 +424,13 @@ class _BaseMLP(BaseEstimator):
                 if self.verbose:
                     print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
                 self._update_no_improvement_count(network, X_val, Y_val, w_val)
+                logs = {"loss": loss, "lr": optimizer.lr}
+                if early_stopping:
+                    logs.update(val_loss=history.val_loss[-1], val_score=history.val_score[-1])
+                for callback in callbacks:
+                    callback.on_epoch_end(trainer, len(history.epoch) - 1, logs)
+                if trainer.stop:
+                    break
                 if schedule is None and self.solver == "sgd" and \
                         self.learning_rate == "invscaling":
                     optimizer.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
@@ -421,6 +447,9 @@ class _BaseMLP(BaseEstimator):
                                   f"reached and the optimization hasn't converged yet.",
                                   ConvergenceWarning, stacklevel=3)
         history.n_steps += trainer.history.n_steps
+        history.interrupted = trainer._interrupted
+        for callback in callbacks:
+            callback.on_train_end(trainer)
         if early_stopping:
             for p, best in zip(network.parameters(), self._best_weights):
                 np.copyto(p, best)
@@ -631,7 +660,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 schedule=None, init=None, dtype=None):
+                 schedule=None, init=None, dtype=None, callbacks=None):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -640,7 +669,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun, schedule=schedule, init=init, dtype=dtype)
+            max_fun=max_fun, schedule=schedule, init=init, dtype=dtype, callbacks=callbacks)
         self.loss = loss
 
     def _check_params(self):
