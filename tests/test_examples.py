@@ -37,3 +37,18 @@ def test_xor_tutorial(capsys):
     predictions = load("xor_tutorial").main([])
     np.testing.assert_allclose(predictions, [0, 1, 1, 0], atol=0.1)
     assert "predictions:" in capsys.readouterr().out
+
+
+def test_benchmark_script_quick_mode_runs():
+    """The benchmark script keeps working (its numbers are not asserted)."""
+    import subprocess
+    import sys
+
+    script = EXAMPLES.parent / "benchmarks" / "bench.py"
+    result = subprocess.run([sys.executable, str(script), "--quick", "--only",
+                             "tutorial,mnist,scaling"], capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    for heading in ("Tutorial workload", "MNIST-shaped", "Scaling"):
+        assert heading in result.stdout
+    assert "glassnet engine (gn.train)" in result.stdout

@@ -186,10 +186,11 @@ class _BaseMLP(BaseEstimator):
         return sizes, activations * (len(sizes) if len(activations) == 1 else 1)
 
     # -- building the network ---------------------------------------------------
-    def _network(self, coefs, intercepts, hidden_activations, dtype=None):
+    def _network(self, coefs, intercepts, hidden_activations, gradients=True):
         """A :class:`Network` whose layers *are* ``coefs`` and ``intercepts`` (no copies)."""
         acts = [*hidden_activations, self.out_activation_]
-        layers = [Dense.from_arrays(W, b, act) for W, b, act in zip(coefs, intercepts, acts)]
+        layers = [Dense.from_arrays(W, b, act, gradients=gradients)
+                  for W, b, act in zip(coefs, intercepts, acts)]
         return Network(layers, loss=self._loss_name(), alpha=self.alpha)
 
     def _hidden_activations(self):
@@ -522,7 +523,8 @@ class _BaseMLP(BaseEstimator):
         check_is_fitted(self)
         X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
                           dtype=(np.float64, np.float32))
-        network = self._network(self.coefs_, self.intercepts_, self._hidden_activations())
+        network = self._network(self.coefs_, self.intercepts_, self._hidden_activations(),
+                                gradients=False)
         A = X
         for layer in network.layers:
             A = layer.apply(A)

@@ -107,9 +107,16 @@ class BinaryCrossEntropy(Loss):
 
     def value(self, Y, Yhat, sample_weight=None):
         eps = np.finfo(Yhat.dtype).eps
-        P = np.clip(Yhat, eps, 1 - eps)
-        per_row = (_xlogy(Y, P) + _xlogy(1 - Y, 1 - P)).sum(axis=1)
-        return -_row_mean(per_row, sample_weight)
+        P = np.clip(Yhat, eps, 1 - eps)  # log P and log(1 − P) are finite from here on
+        log_p = np.log(P)
+        log_q = np.log(np.subtract(1, P, out=P), out=P)
+        # y·log ŷ + (1 − y)·log(1 − ŷ) = y·(log ŷ − log(1 − ŷ)) + log(1 − ŷ)
+        log_p -= log_q
+        log_p *= Y
+        log_p += log_q
+        if sample_weight is None and log_p.shape[1] == 1:
+            return -float(log_p.sum()) / log_p.shape[0]
+        return -_row_mean(log_p.sum(axis=1), sample_weight)
 
     def gradient(self, Y, Yhat, sample_weight=None):
         eps = np.finfo(Yhat.dtype).eps
@@ -135,8 +142,9 @@ class CategoricalCrossEntropy(Loss):
 
     def value(self, Y, Yhat, sample_weight=None):
         eps = np.finfo(Yhat.dtype).eps
-        P = np.clip(Yhat, eps, 1 - eps)
-        return -_row_mean(_xlogy(Y, P).sum(axis=1), sample_weight)
+        log_p = np.log(np.clip(Yhat, eps, 1 - eps))  # finite: no 0·log 0 to guard
+        log_p *= Y
+        return -_row_mean(log_p.sum(axis=1), sample_weight)
 
     def gradient(self, Y, Yhat, sample_weight=None):
         eps = np.finfo(Yhat.dtype).eps

@@ -314,7 +314,12 @@ def _normaliser(m, sample_weight):
     return m if sample_weight is None else float(sample_weight.sum())
 
 
-def _check_finite(array, name):
+def _check_finite(array, name, block=1 << 20):
+    """Raise naming the first NaN or infinity. Checks blocks of rows, so a large
+    data set never needs a full-size temporary boolean array."""
+    rows = max(1, block // max(1, array[0].size if array.ndim > 1 and len(array) else 1))
+    if all(np.isfinite(array[start:start + rows]).all() for start in range(0, len(array), rows)):
+        return
     if not np.isfinite(array).all():
         bad = ~np.isfinite(array)
         where = np.argwhere(bad)[0]

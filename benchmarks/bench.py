@@ -1,0 +1,411 @@
+"""glassnet's speed, side by side with its peers in one process.
+
+    python benchmarks/bench.py            # everything (a few minutes on 2 cores)
+    python benchmarks/bench.py --quick    # tiny sizes, seconds: keeps the script working in CI
+    python benchmarks/bench.py --only tutorial,mnist
+
+Sections:
+
+tutorial   the first tutorial's workload: Wisconsin (683 rows, min-max), 9-15-1
+           ReLU/sigmoid, binary cross-entropy, full-batch gradient descent, lr 0.07,
+           float64. Time per iteration of glassnet (engine and estimator) vs
+           (a) the tutorial's own NumPy code (benchmarks/tutorial_numpy.py),
+           (b) scikit-learn's MLPClassifier, (c) PyTorch eager.
+mnist      MNIST-shaped: 60,000 x 784 float32, 784-256-256-10 ReLU, softmax
+           cross-entropy, batches of 256, one reshuffled epoch of plain SGD;
+           vs PyTorch and scikit-learn, and vs the float32 GEMM rate of the
+           same matrix products measured here.
+inference  predict_proba: latency for 1 row and throughput for 100,000 rows.
+scaling    one epoch at 10k, 100k and 1M rows (100 features, 128-128 hidden,
+           float32, batches of 256) in fresh processes, with peak memory.
+defaults   default-settings MLPClassifier fit time vs scikit-learn on the
+           bundled data sets (standard-scaled).
+landscape  a 51 x 51 loss-landscape grid of the Wisconsin 9-15-1 network.
+
+Ratios are peer time / glassnet time: above 1 means glassnet is faster.
+Missing peers (torch, scikit-learn) are reported as missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+import warnings
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+import glassnet as gn
+from glassnet.datasets import load_heart, load_wisconsin
+
+try:
+    import torch
+except ImportError:  # pragma: no cover - reported in the output
+    torch = None
+try:
+    import sklearn
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier as SkMLP
+except ImportError:  # pragma: no cover
+    sklearn = None
+
+
+def best_of(function, repeat=3):
+    """Smallest wall time of ``repeat`` calls (the least disturbed run)."""
+    times = []
+    for _ in range(repeat):
+        started = time.perf_counter()
+        function()
+        times.append(time.perf_counter() - started)
+    return min(times)
+
+
+def table(title, header, rows):
+    print(f"\n## {title}\n")
+    print("| " + " | ".join(header) + " |")
+    print("|" + "|".join("---" for _ in header) + "|")
+    for row in rows:
+        print("| " + " | ".join(str(c) for c in row) + " |")
+
+
+def ratio(peer, ours):
+    return "missing" if peer is None else f"{peer / ours:.2f}x"
+
+
+# -- 1. the tutorial's workload --------------------------------------------------
+def tutorial(quick):
+    from tutorial_numpy import TutorialNet
+
+    X, y = load_wisconsin(return_X_y=True)
+    X = (X - X.min(axis=0)) / (X.max(axis=0) - X.min(axis=0))
+    n_iter = 300 if quick else 3000
+    results = {}
+
+    def engine():
+        net = gn.Network.from_sizes([9, 15, 1], activation="relu", output_activation="sigmoid",
+                                    init="scaled_normal", seed=1)
+        gn.train(net, X, y, lr=0.07, epochs=n_iter)
+
+    results["glassnet engine (gn.train)"] = best_of(engine) / n_iter
+
+    def estimator():
+        gn.MLPClassifier((15,), solver="sgd", momentum=0.0, learning_rate_init=0.07,
+                         batch_size=len(X), shuffle=False, alpha=0.0, tol=0.0,
+                         n_iter_no_change=n_iter + 1, max_iter=n_iter, random_state=0).fit(X, y)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results["glassnet MLPClassifier"] = best_of(estimator) / n_iter
+    ours = results["glassnet engine (gn.train)"]
+
+    def tutorial_code():
+        TutorialNet(X.T, y[None, :].astype(float)).gd(n_iter)
+
+    results["(a) tutorial NumPy, samples as columns"] = best_of(tutorial_code) / n_iter
+    if sklearn is not None:
+        def scikit():
+            SkMLP((15,), solver="sgd", momentum=0.0, learning_rate_init=0.07,
+                  batch_size=len(X), shuffle=False, alpha=0.0, tol=0.0,
+                  n_iter_no_change=n_iter + 1, max_iter=n_iter, random_state=0).fit(X, y)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            results["(b) scikit-learn MLPClassifier"] = best_of(scikit) / n_iter
+    else:
+        results["(b) scikit-learn MLPClassifier"] = None
+    if torch is not None:
+        Xt = torch.tensor(X)
+        Yt = torch.tensor(y, dtype=torch.float64)[:, None]
+
+        def pytorch():
+            torch.manual_seed(1)
+            model = torch.nn.Sequential(torch.nn.Linear(9, 15), torch.nn.ReLU(),
+                                        torch.nn.Linear(15, 1)).double()
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.07)
+            loss_fn = torch.nn.BCEWithLogitsLoss()
+            for _ in range(n_iter):
+                optimizer.zero_grad()
+                loss = loss_fn(model(Xt), Yt)
+                loss.backward()
+                optimizer.step()
+                loss.item()  # the loss curve, as the others record it
+
+        results["(c) PyTorch eager"] = best_of(pytorch) / n_iter
+    else:
+        results["(c) PyTorch eager"] = None
+    rows = [(name, "missing" if t is None else f"{t * 1e6:.1f}", ratio(t, ours))
+            for name, t in results.items()]
+    table(f"Tutorial workload: 9-15-1 full-batch GD on 683 rows, float64 ({n_iter} iterations)",
+          ["implementation", "µs per iteration", "peer / glassnet engine"], rows)
+    return results
+
+
+# -- 2. MNIST-shaped ---------------------------------------------------------------
+def mnist_data(n, seed=0):
+    """MNIST-shaped synthetic data: pixel intensities in [0, 1], labels from a
+    random linear teacher so that the problem is learnable."""
+    rng = np.random.default_rng(seed)
+    X = rng.random((n, 784), dtype=np.float32)
+    X *= X > 0.6  # mostly-dark images, like MNIST's
+    teacher = rng.standard_normal((784, 10)).astype(np.float32)
+    y = (X @ teacher).argmax(axis=1)
+    return X, y
+
+
+def gemm_time(batch, sizes, repeat=20):
+    """Time of the float32 matrix products one SGD step needs, at these shapes:
+    per layer Z = A·W (forward), dW = Aᵀ·dZ, and dA = dZ·Wᵀ for all but the first."""
+    rng = np.random.default_rng(0)
+    products = []
+    for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
+        A = rng.random((batch, fan_in), dtype=np.float32)
+        W = rng.random((fan_in, fan_out), dtype=np.float32)
+        dZ = rng.random((batch, fan_out), dtype=np.float32)
+        products.append((A, W, np.empty((batch, fan_out), np.float32)))
+        products.append((A.T, dZ, np.empty((fan_in, fan_out), np.float32)))
+        if i > 0:
+            products.append((dZ, W.T, np.empty((batch, fan_in), np.float32)))
+    flops = sum(2 * a.shape[0] * a.shape[1] * b.shape[1] for a, b, _ in products)
+
+    def run():
+        for a, b, out in products:
+            np.matmul(a, b, out=out)
+
+    run()
+    seconds = min(best_of(run, 1) for _ in range(repeat))
+    return seconds, flops
+
+
+def mnist(quick):
+    n = 6000 if quick else 60000
+    X, y = mnist_data(n)
+    sizes = [784, 256, 256, 10]
+    batch = 256
+    results = {}
+
+    def engine():
+        net = gn.Network.from_sizes(sizes, activation="relu", output_activation="softmax",
+                                    dtype=np.float32, seed=0)
+        gn.train(net, X, y, lr=0.05, epochs=1, batch_size=batch, seed=0)
+
+    results["glassnet engine (gn.train)"] = best_of(engine, 2)
+
+    def estimator():
+        gn.MLPClassifier((256, 256), solver="sgd", momentum=0.0, learning_rate_init=0.05,
+                         batch_size=batch, alpha=0.0, max_iter=1, random_state=0).fit(X, y)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results["glassnet MLPClassifier"] = best_of(estimator, 2)
+    if torch is not None:
+        Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
+
+        def pytorch():
+            torch.manual_seed(0)
+            model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
+                                        torch.nn.Linear(256, 256), torch.nn.ReLU(),
+                                        torch.nn.Linear(256, 10))
+            optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+            loss_fn = torch.nn.CrossEntropyLoss()
+            order = torch.randperm(n)
+            for start in range(0, n, batch):
+                idx = order[start:start + batch]
+                optimizer.zero_grad()
+                loss = loss_fn(model(Xt[idx]), yt[idx])
+                loss.backward()
+                optimizer.step()
+                loss.item()
+
+        results["PyTorch eager"] = best_of(pytorch, 2)
+    else:
+        results["PyTorch eager"] = None
+    if sklearn is not None:
+        def scikit():
+            SkMLP((256, 256), solver="sgd", momentum=0.0, learning_rate_init=0.05,
+                  batch_size=batch, alpha=0.0, max_iter=1, random_state=0).fit(X, y)
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            results["scikit-learn MLPClassifier"] = best_of(scikit, 2)
+    else:
+        results["scikit-learn MLPClassifier"] = None
+    step_gemm, flops = gemm_time(batch, sizes)
+    n_full, tail = divmod(n, batch)
+    gemm_epoch = step_gemm * (n_full + tail / batch)
+    ours = results["glassnet engine (gn.train)"]
+    rows = [(name, "missing" if t is None else f"{t:.3f}",
+             "missing" if t is None else f"{n / t:,.0f}", ratio(t, ours))
+            for name, t in results.items()]
+    rows.append(("float32 GEMMs alone (same shapes)", f"{gemm_epoch:.3f}",
+                 f"{n / gemm_epoch:,.0f}", f"glassnet reaches {gemm_epoch / ours:.0%} of it"))
+    table(f"MNIST-shaped: {n:,} x 784 float32, 784-256-256-10, batch {batch}, one SGD epoch "
+          f"(GEMM rate {flops / step_gemm / 1e9:.1f} GFLOP/s)",
+          ["implementation", "epoch (s)", "samples / s", "peer / glassnet engine"], rows)
+    return results
+
+
+# -- 3. inference ------------------------------------------------------------------
+def inference(quick):
+    X, y = mnist_data(2000)
+    big = mnist_data(10000 if quick else 100000, seed=1)[0]
+    rows = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = gn.MLPClassifier((256, 256), max_iter=1, random_state=0).fit(X, y)
+        peers = {"glassnet MLPClassifier": ours}
+        if sklearn is not None:
+            peers["scikit-learn MLPClassifier"] = SkMLP((256, 256), max_iter=1,
+                                                        random_state=0).fit(X, y)
+    one = big[:1]
+    for name, model in peers.items():
+        latency = min(best_of(lambda m=model: m.predict_proba(one), 1) for _ in range(200))
+        throughput = len(big) / best_of(lambda m=model: m.predict_proba(big), 3)
+        rows.append((name, f"{latency * 1e6:.0f}", f"{throughput:,.0f}"))
+    if torch is not None:
+        model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
+                                    torch.nn.Linear(256, 256), torch.nn.ReLU(),
+                                    torch.nn.Linear(256, 10), torch.nn.Softmax(dim=1))
+        model.eval()
+        bt, ot = torch.from_numpy(big), torch.from_numpy(one)
+
+        def run_torch(data):
+            with torch.no_grad():
+                return model(data).numpy()
+
+        latency = min(best_of(lambda: run_torch(ot), 1) for _ in range(200))
+        throughput = len(big) / best_of(lambda: run_torch(bt), 3)
+        rows.append(("PyTorch eager (no_grad)", f"{latency * 1e6:.0f}", f"{throughput:,.0f}"))
+    table("Inference, 784-256-256-10 float32: predict_proba",
+          ["implementation", "1-row latency (µs)", f"rows / s on {len(big):,} rows"], rows)
+
+
+# -- 4. scaling and memory -----------------------------------------------------------
+SCALING_CHILD = r"""
+import json, sys, threading, time, tracemalloc
+import numpy as np
+import glassnet as gn
+
+def rss_mib():
+    with open("/proc/self/statm") as f:  # resident pages
+        return int(f.read().split()[1]) * 4096 / 2**20
+
+n = int(sys.argv[1])
+rng = np.random.default_rng(0)
+X = rng.standard_normal((n, 100), dtype=np.float32)
+y = (X[:, :10].sum(axis=1) > 0).astype(np.int64)
+net = gn.Network.from_sizes([100, 128, 128, 1], activation="relu", dtype=np.float32, seed=0)
+gn.train(net, X[:512], y[:512], lr=0.05, epochs=1, batch_size=256, seed=0)  # warm up BLAS
+before, peak, done = rss_mib(), [0.0], []
+
+def sample():  # resident memory, sampled every millisecond while training runs
+    while not done:
+        peak[0] = max(peak[0], rss_mib())
+        time.sleep(0.001)
+
+sampler = threading.Thread(target=sample)
+sampler.start()
+tracemalloc.start()
+started = time.perf_counter()
+gn.train(net, X, y, lr=0.05, epochs=1, batch_size=256, seed=0)
+seconds = time.perf_counter() - started
+allocated = tracemalloc.get_traced_memory()[1] / 2**20
+tracemalloc.stop()
+done.append(True)
+sampler.join()
+print(json.dumps({"n": n, "seconds": seconds, "data_mb": X.nbytes / 2**20,
+                  "rss_growth_mb": max(peak[0], rss_mib()) - before, "allocated_mb": allocated}))
+"""
+
+
+def scaling(quick):
+    sizes = [2000, 20000] if quick else [10_000, 100_000, 1_000_000]
+    rows = []
+    for n in sizes:
+        output = subprocess.run([sys.executable, "-c", SCALING_CHILD, str(n)], check=True,
+                                capture_output=True, text=True).stdout
+        r = json.loads(output)
+        rows.append((f"{n:,}", f"{r['seconds']:.3f}", f"{r['seconds'] / n * 1e6:.2f}",
+                     f"{r['data_mb']:.1f}", f"{r['rss_growth_mb']:.1f}",
+                     f"{r['allocated_mb']:.2f}", f"{r['allocated_mb'] / r['data_mb']:.1%}"))
+    table("Scaling: one epoch, 100 features, 100-128-128-1 ReLU, float32, batch 256 "
+          "(fresh process per size)",
+          ["rows", "epoch (s)", "µs per row", "data (MiB)", "peak RSS growth in training (MiB)",
+           "peak NumPy allocations in training (MiB)", "allocations / data"], rows)
+
+
+# -- 5. default settings on the bundled data -----------------------------------------
+def defaults(quick):
+    from sklearn.preprocessing import StandardScaler
+
+    seeds = range(1 if quick else 5)
+    rows = []
+    for name, loader in (("wisconsin", load_wisconsin), ("heart", load_heart)):
+        X, y = loader(return_X_y=True)
+        X = StandardScaler().fit_transform(X)
+        times = {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            for label, cls in (("glassnet", gn.MLPClassifier), ("scikit-learn", SkMLP)):
+                times[label] = sum(best_of(lambda s=s, c=cls: c(random_state=s).fit(X, y), 3)
+                                   for s in seeds) / len(seeds)
+        rows.append((name, f"{times['scikit-learn'] * 1e3:.0f}", f"{times['glassnet'] * 1e3:.0f}",
+                     ratio(times["scikit-learn"], times["glassnet"])))
+    table("Default MLPClassifier() fit on the bundled data (standard-scaled)",
+          ["data", "scikit-learn (ms)", "glassnet (ms)", "scikit-learn / glassnet"], rows)
+
+
+# -- 6. the loss landscape ------------------------------------------------------------
+def landscape(quick):
+    try:
+        from glassnet import landscape as ls
+    except ImportError:  # pragma: no cover
+        print("\n## Loss landscape\n\nmissing: glassnet.landscape")
+        return
+    X, y = load_wisconsin(return_X_y=True)
+    X = (X - X.min(axis=0)) / (X.max(axis=0) - X.min(axis=0))
+    net = gn.Network.from_sizes([9, 15, 1], activation="relu", init="scaled_normal", seed=1)
+    gn.train(net, X, y, lr=0.07, epochs=200)
+    rng = np.random.default_rng(0)
+    d1, d2 = ls.random_direction(net, rng), ls.random_direction(net, rng)
+    coords = np.linspace(-1, 1, 51)
+    seconds = best_of(lambda: ls.grid_loss(net, X, y, d1, d2, coords, coords), 5)
+    table("Loss landscape", ["what", "time"],
+          [("51 x 51 grid, Wisconsin 9-15-1, all 683 rows, float64", f"{seconds * 1e3:.1f} ms")])
+
+
+SECTIONS = {"tutorial": tutorial, "mnist": mnist, "inference": inference, "scaling": scaling,
+            "defaults": defaults, "landscape": landscape}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="tiny sizes, for CI")
+    parser.add_argument("--only", help="comma-separated sections: " + ", ".join(SECTIONS))
+    args = parser.parse_args(argv)
+    chosen = args.only.split(",") if args.only else list(SECTIONS)
+    for name in chosen:
+        if name not in SECTIONS:
+            parser.error(f"unknown section {name!r}; choose from {', '.join(SECTIONS)}")
+    blas = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {})
+    print(f"# glassnet {gn.__version__} benchmarks{' (quick)' if args.quick else ''}\n")
+    print(f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.processor() or '?'}"
+          f", Python {platform.python_version()}")
+    print(f"- NumPy {np.__version__} with {blas.get('name', '?')} {blas.get('version', '')}")
+    print(f"- PyTorch: {torch.__version__ + f' ({torch.get_num_threads()} threads)' if torch else 'missing'}"
+          f"; scikit-learn: {sklearn.__version__ if sklearn else 'missing'}")
+    for name in chosen:
+        if name in ("defaults",) and sklearn is None:
+            print(f"\n## {name}\n\nmissing: scikit-learn")
+            continue
+        SECTIONS[name](args.quick)
+
+
+if __name__ == "__main__":
+    main()
