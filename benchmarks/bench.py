@@ -29,6 +29,7 @@ Missing peers (torch, scikit-learn) are reported as missing.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import os
 import platform
@@ -51,7 +52,6 @@ except ImportError:  # pragma: no cover - reported in the output
     torch = None
 try:
     import sklearn
-    from sklearn.exceptions import ConvergenceWarning
     from sklearn.neural_network import MLPClassifier as SkMLP
 except ImportError:  # pragma: no cover
     sklearn = None
@@ -164,7 +164,7 @@ def gemm_time(batch, sizes, repeat=20):
     per layer Z = A·W (forward), dW = Aᵀ·dZ, and dA = dZ·Wᵀ for all but the first."""
     rng = np.random.default_rng(0)
     products = []
-    for i, (fan_in, fan_out) in enumerate(zip(sizes, sizes[1:])):
+    for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
         A = rng.random((batch, fan_in), dtype=np.float32)
         W = rng.random((fan_in, fan_out), dtype=np.float32)
         dZ = rng.random((batch, fan_out), dtype=np.float32)
@@ -353,7 +353,7 @@ def defaults(quick):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             for label, cls in (("glassnet", gn.MLPClassifier), ("scikit-learn", SkMLP)):
-                times[label] = sum(best_of(lambda s=s, c=cls: c(random_state=s).fit(X, y), 3)
+                times[label] = sum(best_of(lambda s=s, c=cls, X=X, y=y: c(random_state=s).fit(X, y), 3)
                                    for s in seeds) / len(seeds)
         rows.append((name, f"{times['scikit-learn'] * 1e3:.0f}", f"{times['glassnet'] * 1e3:.0f}",
                      ratio(times["scikit-learn"], times["glassnet"])))
