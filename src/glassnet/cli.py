@@ -377,9 +377,10 @@ def cli():
               default="auto", show_default=True,
               help="auto: text or up to 20 whole-number values is classification.")
 @click.option("--sep", help="CSV separator (',', ';', 'tab' or 'space'); detected by default.")
-@click.option("--plots", type=click.Choice(["basic", "none"]), default="basic",
+@click.option("--plots", type=click.Choice(["basic", "all", "none"]), default="basic",
               show_default=True, help="basic: loss curve, confusion matrix and ROC curve "
-              "(predicted vs actual for regression).")
+              "(predicted vs actual for regression); all: also per-layer gradient norms, "
+              "dead/saturated units and, for 2-D data, the decision boundary.")
 @click.option("--quiet", is_flag=True, help="No progress output, only the report.")
 @debug_option
 def train(data, target, out_dir, hidden, activation, solver, lr, momentum, nesterov, batch_size,
@@ -427,6 +428,14 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
         callbacks.append(RichProgress(epochs, console))
     elif not quiet:
         callbacks.append(PlainProgress(epochs, epochs // 10, echo))
+    recorder = None
+    if plots == "all":
+        from .dynamics import DynamicsRecorder
+
+        steps_per_epoch = 1 if batch == "auto" and len(X_train) <= 200 else math.ceil(
+            len(X_train) / (min(200, len(X_train)) if batch == "auto" else batch))
+        recorder = DynamicsRecorder(every=max(1, epochs * steps_per_epoch // 300))
+        callbacks.append(recorder)
     curve = None
     if split_note is None:
         curve = HeldOutCurve(Xs_test, encode_targets(prepared, y_test))
@@ -467,6 +476,12 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
         write_text(outputs.path("history.csv"), history_csv(estimator.history_, curve))
         if plots != "none":
             write_plots(outputs, estimator, prepared, Xs_test, y_test, curve)
+        if recorder is not None and recorder.steps:
+            from .dynamics import write_training_dynamics
+
+            proba = estimator.predict_proba if prepared.task == "classification" else None
+            write_training_dynamics(outputs, recorder, proba, Xs_train, y_train,
+                                    prepared.classes, prepared.feature_names)
         written = list(outputs.written)
     print_report(metrics, prepared, written, model_path, data)
 
@@ -904,6 +919,107 @@ def compare(data, target, folds, hidden, max_iter, scale, seed, missing, one_hot
             table.add_row(name, f"{scores.mean():.4f}", f"{scores.std():.4f}",
                           f"{result['fit_time'].sum():.2f}")
     console.print(table)
+
+
+@cli.command()
+@click.argument("data")
+@click.option("--optimizers", default="sgd,momentum,annealing,large-lr", show_default=True,
+              help="Comma-separated: sgd, momentum, nesterov, annealing, large-lr, adam, rmsprop.")
+@click.option("--hidden", default="15", show_default=True, help="Hidden layer sizes.")
+@click.option("--activation", default="relu", show_default=True, help="Hidden activation(s).")
+@click.option("--lr", type=float, default=0.1, show_default=True,
+              help="Base learning rate (large-lr uses 10x, adam and rmsprop a tenth).")
+@click.option("--epochs", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--batch-size", default="full", show_default=True,
+              help="Rows per step, or 'full' (smooth full-batch paths).")
+@click.option("--resolution", type=click.IntRange(min=3), default=51, show_default=True,
+              help="Grid points per axis.")
+@click.option("--directions", type=click.Choice(["pca", "random"]), default="pca",
+              show_default=True, help="Plane through the centre: the trajectories' principal "
+              "components, or two filter-normalised random directions.")
+@click.option("--record-every", type=click.IntRange(min=1),
+              help="Record the weights every N steps (default: about 100 points per path).")
+@click.option("--scale", type=click.Choice(Scaler.KINDS), default="minmax", show_default=True)
+@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--target", help="Target column for a CSV.")
+@click.option("--missing", type=click.Choice(["error", "drop", "median"]), default="error")
+@click.option("--one-hot", is_flag=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Output directory; default runs/landscape-<data>-<timestamp>.")
+@debug_option
+def landscape(data, optimizers, hidden, activation, lr, epochs, batch_size, resolution,
+              directions, record_every, scale, seed, target, missing, one_hot, out_dir, debug):
+    """Train one network with several optimisers from the same initial weights and
+    draw every path on its loss landscape (Li et al., NeurIPS 2018).
+
+    Writes landscape.png (contours with the paths), landscape_3d.png (the
+    surface), descent.gif (balls rolling along the paths) and landscape.npz
+    (x, y, loss[i, j] at (x[j], y[i]), center_loss, path_<name>,
+    path_loss_<name>). The plane is centred on the first optimiser's final
+    weights.
+
+    \b
+    Example:
+      glassnet landscape wisconsin --optimizers sgd,momentum,annealing,large-lr
+    """
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    from . import landscape as ls
+    from . import plots as figures
+    from .network import Network
+
+    names = [n.strip() for n in optimizers.split(",") if n.strip()]
+    unknown = [n for n in names if n not in ls.OPTIMIZER_PRESETS]
+    if unknown or not names:
+        raise click.BadParameter(f"unknown optimizer(s) {', '.join(unknown) or '(none)'}; "
+                                 f"choose from {', '.join(ls.OPTIMIZER_PRESETS)}",
+                                 param_hint="'--optimizers'")
+    if len(set(names)) != len(names):
+        raise click.BadParameter("each optimizer may appear once", param_hint="'--optimizers'")
+    prepared = prepare(data, target=target, missing=missing, one_hot=one_hot)
+    sizes = parse_hidden(hidden)
+    act = parse_activation(activation, len(sizes))
+    act = [("sigmoid" if a == "logistic" else a) for a in
+           ([act] * len(sizes) if isinstance(act, str) else act)]
+    X = Scaler(scale).fit_transform(prepared.X)
+    Y = encode_targets(prepared, prepared.y)
+    if prepared.task == "classification":
+        out_act = "sigmoid" if Y.shape[1] == 1 else "softmax"
+    else:
+        out_act = "identity"
+    network = Network.from_sizes([X.shape[1], *sizes, Y.shape[1]], activation=act,
+                                 output_activation=out_act, init="scaled_normal", seed=seed)
+    batch = None if batch_size == "full" else parse_batch_size(batch_size, len(X))
+    started = time.perf_counter()
+    result = ls.compare_optimizers(network, X, Y, optimizers=names, lr=lr, epochs=epochs,
+                                   batch_size=batch, record_every=record_every,
+                                   resolution=resolution, directions=directions, seed=seed)
+    out_dir = out_dir or os.path.join(
+        "runs", f"landscape-{_slug(data)}-{datetime.now().strftime('%Y%m%d-%H%M%S')}")
+    with Outputs(out_dir) as outputs:
+        figures.save_figure(figures.landscape_figure(result), outputs.path("landscape.png"))
+        figures.save_figure(figures.landscape_surface_figure(result),
+                            outputs.path("landscape_3d.png"))
+        figures.save_descent_animation(result, outputs.path("descent.gif"))
+        result.save_npz(outputs.path("landscape.npz"))
+        written = list(outputs.written)
+    console = Console(highlight=False, soft_wrap=True)
+    plane = (f"PCA plane: PC1 {result.explained[0]:.1%}, PC2 {result.explained[1]:.1%} of the "
+             f"path variance" if result.explained is not None else
+             "two filter-normalised random directions")
+    console.print(f"{network} on {len(X)} rows of {data}; {plane}; "
+                  f"{resolution}x{resolution} grid; {time.perf_counter() - started:.1f} s")
+    table = RichTable()
+    for column in ("optimizer", "what", "final loss", "recorded points", "diverged"):
+        table.add_column(column, justify="left" if column in ("optimizer", "what") else "right")
+    for name in names:
+        table.add_row(name, ls.OPTIMIZER_PRESETS[name], f"{result.final_loss[name]:.6f}",
+                      str(len(result.paths[name])), "yes" if result.diverged[name] else "no")
+    console.print(table)
+    console.print("wrote:")
+    for path in written:
+        console.print(f"  {path}")
 
 
 def main(argv=None):

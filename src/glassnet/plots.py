@@ -96,3 +96,116 @@ def regression_figure(y_true, y_pred, title="Predicted vs actual (test)"):
     ax.set_ylabel("predicted")
     ax.set_title(title)
     return figure
+
+
+# -- loss landscapes ----------------------------------------------------------------------
+PATH_COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"]
+
+
+def _axis_labels(landscape):
+    if landscape.explained is not None:
+        return (f"PC1 ({landscape.explained[0]:.1%} of the path variance)",
+                f"PC2 ({landscape.explained[1]:.1%})")
+    return "direction 1 (filter-normalised)", "direction 2 (filter-normalised)"
+
+
+def _legend_label(landscape, name):
+    suffix = ", diverged" if landscape.diverged[name] else ""
+    return f"{name} (final loss {landscape.final_loss[name]:.4f}{suffix})"
+
+
+def landscape_figure(landscape, title="Loss landscape with optimiser paths"):
+    """Contours of the loss on the plane, each optimiser's projected path,
+    its start (circle) and end (star)."""
+    figure = Figure(figsize=(7.2, 5.8))
+    ax = figure.add_subplot()
+    X, Y = np.meshgrid(landscape.x, landscape.y)
+    Z = landscape.loss
+    levels = np.geomspace(max(Z.min(), 1e-12), Z.max(), 25) if Z.min() > 0 else 25
+    contours = ax.contourf(X, Y, Z, levels=levels, cmap="viridis", alpha=0.85)
+    ax.contour(X, Y, Z, levels=levels, colors="white", linewidths=0.3, alpha=0.5)
+    figure.colorbar(contours, ax=ax, label="loss")
+    for colour, (name, path) in zip(PATH_COLOURS, landscape.paths.items()):
+        ax.plot(path[:, 0], path[:, 1], "-", color=colour, lw=1.8,
+                label=_legend_label(landscape, name))
+        ax.plot(*path[0], "o", color=colour, ms=7, mec="black")
+        ax.plot(*path[-1], "*", color=colour, ms=14, mec="black")
+    ax.set_xlim(landscape.x[0], landscape.x[-1])
+    ax.set_ylim(landscape.y[0], landscape.y[-1])
+    xlabel, ylabel = _axis_labels(landscape)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(f"{title}\n(circle: start, star: end; centre: {next(iter(landscape.paths))}'s "
+                 f"final weights)", fontsize=10)
+    ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    return figure
+
+
+def _surface_axes(figure, landscape):
+    ax = figure.add_subplot(projection="3d")
+    X, Y = np.meshgrid(landscape.x, landscape.y)
+    ax.plot_surface(X, Y, landscape.loss, cmap="viridis", alpha=0.55, linewidth=0,
+                    antialiased=True, rstride=1, cstride=1)
+    xlabel, ylabel = _axis_labels(landscape)
+    ax.set_xlabel(xlabel.split(" (")[0])
+    ax.set_ylabel(ylabel.split(" (")[0])
+    ax.set_zlabel("loss")
+    ax.view_init(elev=35, azim=-60)
+    return ax
+
+
+def landscape_surface_figure(landscape, title="Loss surface with optimiser paths"):
+    """The loss surface in 3-D, each path drawn on it (at the plane's loss)."""
+    figure = Figure(figsize=(7.6, 6.0))
+    ax = _surface_axes(figure, landscape)
+    for colour, (name, path) in zip(PATH_COLOURS, landscape.paths.items()):
+        z = landscape.plane_loss[name]
+        ax.plot(path[:, 0], path[:, 1], z, "-", color=colour, lw=2,
+                label=_legend_label(landscape, name), zorder=10)
+        ax.scatter(*path[-1], z[-1], color=colour, s=40, edgecolor="black", zorder=11)
+    ax.set_title(title, fontsize=10)
+    ax.legend(loc="upper left", fontsize=7)
+    return figure
+
+
+def save_descent_animation(landscape, path, frames=60, fps=12, dpi=80):
+    """An animated GIF of a ball per optimiser rolling along its path on the surface
+    (matplotlib's Pillow writer: no ffmpeg needed). Written atomically."""
+    import os
+    import tempfile
+
+    from matplotlib.animation import PillowWriter
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    figure = Figure(figsize=(6.4, 5.2))
+    FigureCanvasAgg(figure)
+    ax = _surface_axes(figure, landscape)
+    ax.set_title("Gradient descent on your network's loss surface", fontsize=10)
+    balls, trails = {}, {}
+    for colour, name in zip(PATH_COLOURS, landscape.paths):
+        (trails[name],) = ax.plot([], [], [], "-", color=colour, lw=2,
+                                  label=_legend_label(landscape, name))
+        (balls[name],) = ax.plot([], [], [], "o", color=colour, ms=9, mec="black")
+    ax.legend(loc="upper left", fontsize=7)
+    longest = max(len(p) for p in landscape.paths.values())
+    frames = max(20, min(frames, 10 * longest))
+    directory = os.path.dirname(os.path.abspath(path))
+    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".gif", dir=directory)
+    os.close(fd)
+    try:
+        writer = PillowWriter(fps=fps)
+        with writer.saving(figure, tmp, dpi):
+            for frame in range(frames):
+                progress = frame / (frames - 1)
+                for name, coords in landscape.paths.items():
+                    k = round(progress * (len(coords) - 1))
+                    z = landscape.plane_loss[name]
+                    trails[name].set_data_3d(coords[:k + 1, 0], coords[:k + 1, 1], z[:k + 1])
+                    balls[name].set_data_3d([coords[k, 0]], [coords[k, 1]], [z[k]])
+                writer.grab_frame()
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+        raise
+    return path

@@ -1,0 +1,147 @@
+"""Watch training happen: gradient norms and unit health, layer by layer.
+
+:class:`DynamicsRecorder` is a callback. Every ``every`` steps it records,
+for each layer ``l``:
+
+- ``‖dW_l‖``, the Frobenius norm of the weight gradient. Backpropagation
+  multiplies ``dA`` by ``f'(Z)`` once per layer on the way down; with
+  sigmoids ``f' <= 1/4``, so in a deep sigmoid network the norms shrink
+  layer after layer towards the input (vanishing gradients), while ReLU's
+  ``f' = 1`` on active units keeps them of one order.
+- the fraction of *inactive* units in the batch: a ReLU unit is **dead** when
+  it outputs 0 for every row (its gradient is then 0 too); a sigmoid or tanh
+  unit is **saturated** when ``f'(z)`` is below 5 % of its maximum on at least
+  90 % of the rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .training import Callback
+
+__all__ = [
+    "DynamicsRecorder",
+    "decision_boundary_figure",
+    "gradient_norm_figure",
+    "inactive_fraction",
+    "unit_health_figure",
+    "write_training_dynamics",
+]
+
+
+def inactive_fraction(activation_name, A):
+    """Fraction of dead (ReLU) or saturated (sigmoid/tanh) units in a batch ``A``."""
+    if activation_name in ("relu", "leaky_relu"):
+        return float(np.mean(np.all(A <= 0, axis=0)))
+    if activation_name == "sigmoid":
+        derivative = A * (1 - A) / 0.25  # relative to the maximum 1/4
+    elif activation_name == "tanh":
+        derivative = 1 - A * A
+    else:
+        return 0.0
+    return float(np.mean(np.mean(derivative < 0.05, axis=0) >= 0.9))
+
+
+class DynamicsRecorder(Callback):
+    """Record per-layer gradient norms and inactive-unit fractions every ``every`` steps."""
+
+    def __init__(self, every=1):
+        self.every = max(1, int(every))
+        self.steps = []
+        self.gradient_norms = []  # one list per record: ‖dW_l‖ for each layer
+        self.inactive = []  # one list per record: fraction for each hidden layer
+        self.activations = None
+
+    def on_step_end(self, trainer, step, loss):
+        if step % self.every:
+            return
+        layers = trainer.network.layers
+        self.activations = [layer.activation.name for layer in layers[:-1]]
+        self.steps.append(step)
+        self.gradient_norms.append([float(np.linalg.norm(layer.dW)) for layer in layers])
+        self.inactive.append([inactive_fraction(layer.activation.name, layer.A)
+                              for layer in layers[:-1]])
+
+
+def gradient_norm_figure(recorder, title="Gradient norm per layer"):
+    """``‖dW_l‖`` over the steps, one line per layer (log scale)."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.4, 4.2))
+    ax = figure.add_subplot()
+    norms = np.array(recorder.gradient_norms)
+    for layer in range(norms.shape[1]):
+        ax.plot(recorder.steps, np.maximum(norms[:, layer], 1e-300), label=f"layer {layer + 1}")
+    ax.set_yscale("log")
+    ax.set_xlabel("step")
+    ax.set_ylabel("‖dW‖ (Frobenius)")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return figure
+
+
+def unit_health_figure(recorder, title="Inactive units per hidden layer"):
+    """Fraction of dead (ReLU) or saturated (sigmoid/tanh) units over the steps."""
+    from matplotlib.figure import Figure
+
+    figure = Figure(figsize=(6.4, 4.2))
+    ax = figure.add_subplot()
+    fractions = np.array(recorder.inactive)
+    for layer in range(fractions.shape[1] if fractions.ndim == 2 else 0):
+        kind = "dead" if recorder.activations[layer] in ("relu", "leaky_relu") else "saturated"
+        ax.plot(recorder.steps, fractions[:, layer],
+                label=f"layer {layer + 1} ({recorder.activations[layer]}: {kind})")
+    ax.set_ylim(-0.02, 1.02)
+    ax.set_xlabel("step")
+    ax.set_ylabel("fraction of units")
+    ax.set_title(title)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return figure
+
+
+def decision_boundary_figure(predict_proba, X, y, classes, title="Decision boundary"):
+    """Predicted class over a grid of a 2-D input space, with the training points."""
+    from matplotlib.figure import Figure
+
+    X = np.asarray(X, dtype=np.float64)
+    pad = 0.1 * (X.max(axis=0) - X.min(axis=0) + 1e-9)
+    gx, gy = np.meshgrid(np.linspace(X[:, 0].min() - pad[0], X[:, 0].max() + pad[0], 200),
+                         np.linspace(X[:, 1].min() - pad[1], X[:, 1].max() + pad[1], 200))
+    proba = predict_proba(np.column_stack([gx.ravel(), gy.ravel()]))
+    figure = Figure(figsize=(5.6, 4.8))
+    ax = figure.add_subplot()
+    labels = np.asarray(classes)
+    y = np.asarray(y)
+    if proba.shape[1] == 2:
+        surface = ax.contourf(gx, gy, proba[:, 1].reshape(gx.shape), levels=20, cmap="RdBu_r",
+                              alpha=0.7)
+        figure.colorbar(surface, ax=ax, label=f"P({labels[1]})")
+        ax.contour(gx, gy, proba[:, 1].reshape(gx.shape), levels=[0.5], colors="black")
+    else:
+        ax.contourf(gx, gy, proba.argmax(axis=1).reshape(gx.shape), alpha=0.4, cmap="tab10",
+                    levels=np.arange(len(labels) + 1) - 0.5)
+    for k, label in enumerate(labels):
+        mask = y == label
+        ax.scatter(X[mask, 0], X[mask, 1], s=14, edgecolor="black", linewidth=0.3,
+                   color=f"C{k}" if proba.shape[1] > 2 else ("#2166ac", "#b2182b")[k],
+                   label=str(label))
+    ax.set_title(title)
+    ax.legend(fontsize=8)
+    return figure
+
+
+def write_training_dynamics(outputs, recorder, predict_proba, X, y, classes, feature_names):
+    """The ``--plots all`` figures: gradient norms, unit health, and (2-D data) the boundary."""
+    from .plots import save_figure
+
+    save_figure(gradient_norm_figure(recorder), outputs.path("gradient_norms.png"))
+    save_figure(unit_health_figure(recorder), outputs.path("unit_health.png"))
+    if X.shape[1] == 2 and classes is not None:
+        figure = decision_boundary_figure(predict_proba, X, y, classes)
+        axes = figure.axes[0]
+        axes.set_xlabel(f"{feature_names[0]} (scaled)")
+        axes.set_ylabel(f"{feature_names[1]} (scaled)")
+        save_figure(figure, outputs.path("decision_boundary.png"))
