@@ -521,14 +521,28 @@ class _BaseMLP(BaseEstimator):
     # -- prediction -------------------------------------------------------------
     def _forward(self, X):
         check_is_fitted(self)
-        X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
-                          dtype=(np.float64, np.float32))
+        if not self._plain_input(X):
+            X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
+                              dtype=(np.float64, np.float32))
         network = self._network(self.coefs_, self.intercepts_, self._hidden_activations(),
                                 gradients=False)
         A = X
         for layer in network.layers:
             A = layer.apply(A)
         return A
+
+    def _plain_input(self, X):
+        """True when ``X`` needs none of ``validate_data``'s conversions: a finite 2-D
+        float array of the fitted width, and no column names were seen in ``fit``.
+
+        The checks are the same; doing them directly takes a few microseconds
+        instead of ~50, which is most of a one-row prediction. Anything else
+        (lists, frames, sparse, NaN, a wrong width) goes through
+        ``validate_data`` and gets scikit-learn's own error.
+        """
+        return (type(X) is np.ndarray and X.ndim == 2 and X.dtype in (np.float64, np.float32)
+                and X.shape[0] > 0 and X.shape[1] == self.n_features_in_
+                and not hasattr(self, "feature_names_in_") and bool(np.isfinite(X).all()))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
