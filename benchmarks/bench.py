@@ -380,6 +380,17 @@ def landscape(quick):
           [("51 x 51 grid, Wisconsin 9-15-1, all 683 rows, float64", f"{seconds * 1e3:.1f} ms")])
 
 
+def cpu_name():
+    try:
+        with open("/proc/cpuinfo") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown CPU"
+
+
 SECTIONS = {"tutorial": tutorial, "mnist": mnist, "inference": inference, "scaling": scaling,
             "defaults": defaults, "landscape": landscape}
 
@@ -395,8 +406,8 @@ def main(argv=None):
             parser.error(f"unknown section {name!r}; choose from {', '.join(SECTIONS)}")
     blas = np.__config__.CONFIG.get("Build Dependencies", {}).get("blas", {})
     print(f"# glassnet {gn.__version__} benchmarks{' (quick)' if args.quick else ''}\n")
-    print(f"- machine: {platform.machine()}, {os.cpu_count()} cores, {platform.processor() or '?'}"
-          f", Python {platform.python_version()}")
+    print(f"- machine: {platform.machine()}, {os.cpu_count()} cores, {cpu_name()}, "
+          f"Python {platform.python_version()}")
     print(f"- NumPy {np.__version__} with {blas.get('name', '?')} {blas.get('version', '')}")
     print(f"- PyTorch: {torch.__version__ + f' ({torch.get_num_threads()} threads)' if torch else 'missing'}"
           f"; scikit-learn: {sklearn.__version__ if sklearn else 'missing'}")

@@ -45,10 +45,21 @@ def test_benchmark_script_quick_mode_runs():
     import sys
 
     script = EXAMPLES.parent / "benchmarks" / "bench.py"
-    result = subprocess.run([sys.executable, str(script), "--quick", "--only",
-                             "tutorial,mnist,scaling"], capture_output=True, text=True,
-                            timeout=300, check=False)
+    result = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
+                            text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
-    for heading in ("Tutorial workload", "MNIST-shaped", "Scaling"):
+    for heading in ("Tutorial workload", "MNIST-shaped", "Inference", "Scaling",
+                    "Default MLPClassifier", "Loss landscape"):
         assert heading in result.stdout
     assert "glassnet engine (gn.train)" in result.stdout
+
+
+def test_parity_script_quick_mode_runs():
+    import subprocess
+    import sys
+
+    script = EXAMPLES.parent / "benchmarks" / "parity.py"
+    result = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
+                            text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "| wisconsin |" in result.stdout and "| heart |" in result.stdout
