@@ -295,3 +295,15 @@ def test_entry_point_and_ctrl_c(tmp_path):
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["interrupted"] and 1 <= metrics["epochs"] < 100000
     assert load_model(out / "model.glassnet").predict(np.ones((1, 9))).shape == (1,)
+
+
+def test_bundled_one_hot_model_predicts_and_evaluates(capsys, tmp_path):
+    code, _, _ = run(capsys, "train", "heart", "--one-hot", "--quiet", "--plots", "none",
+                     "--out", tmp_path / "h")
+    assert code == 0
+    model = load_model(tmp_path / "h" / "model.glassnet")
+    assert "thal=7" in model.feature_names and model.metadata["one_hot"] is True
+    code, out, _ = run(capsys, "predict", tmp_path / "h" / "model.glassnet", "heart")
+    assert code == 0 and len(out.strip().splitlines()) == 271
+    code, out, _ = run(capsys, "evaluate", tmp_path / "h" / "model.glassnet", "heart")
+    assert code == 0 and "accuracy" in out

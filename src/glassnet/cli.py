@@ -71,6 +71,7 @@ class Prepared:
     classes: list | None
     missing: str
     notes: list = field(default_factory=list)
+    one_hot: bool = False
 
 
 def bundled_table(name, missing="drop", one_hot=False):
@@ -148,7 +149,7 @@ def prepare(data, target=None, missing="error", one_hot=False, sep=None, task="a
             raise DataError(f"{table.path}: the target column {target_name!r} has a single "
                             f"value; nothing to learn")
     return Prepared(table.path, X, y, target_name, schema, feature_names(schema), task,
-                    classes, missing, notes)
+                    classes, missing, notes, one_hot)
 
 
 def _subset(table, rows):
@@ -577,6 +578,7 @@ def model_metadata(prepared, estimator, data, n_train, interrupted):
         "feature_names": prepared.feature_names,
         "schema": prepared.schema,
         "missing": prepared.missing,
+        "one_hot": prepared.one_hot,
         "estimator": type(estimator).__name__,
         "params": params,
         "training": {"data": data, "rows": int(n_train), "epochs": int(estimator.n_iter_),
@@ -664,8 +666,7 @@ def encode_for_model(model, data, sep=None):
     """Read DATA and encode its feature columns exactly as the model's training data."""
     meta = model.metadata
     missing = meta.get("missing", "error")
-    table = read_data(data, sep=sep, missing=missing,
-                      one_hot=any(c["kind"] == "categorical" for c in meta["schema"]))
+    table = read_data(data, sep=sep, missing=missing, one_hot=meta.get("one_hot", False))
     needed = [c["name"] for c in meta["schema"]]
     absent = [n for n in needed if n not in table.names]
     if absent:
@@ -747,8 +748,10 @@ def evaluate(model_path, data, target, out_file, sep, debug):
         known = {str(c) for c in model.classes}
         unseen = sorted({str(v) for v in y} - known)
         if unseen:
-            raise DataError(f"{table.path}: target {name!r} has label(s) the model never saw: "
-                            f"{', '.join(unseen)}; the model knows {', '.join(sorted(known))}")
+            shown = ", ".join(unseen[:5]) + (f" and {len(unseen) - 5} more" if len(unseen) > 5
+                                              else "")
+            raise DataError(f"{table.path}: target {name!r} has {len(unseen)} label(s) the model "
+                            f"never saw ({shown}); the model knows {', '.join(sorted(known))}")
         lookup = {str(c): c for c in model.classes}
         y = np.array([lookup[str(v)] for v in y])
     metrics = evaluate_rows(model, prepared, X, y)

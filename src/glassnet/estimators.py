@@ -358,7 +358,7 @@ class _BaseMLP(BaseEstimator):
                     loss_and_grad, x0, method="L-BFGS-B", jac=True, callback=report,
                     options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
             except KeyboardInterrupt:
-                warnings.warn("Training interrupted by user.", stacklevel=3)
+                warnings.warn("Training interrupted by user.", stacklevel=5)
                 self.history_.interrupted = True
                 self.n_iter_ = len(iterations)
                 self.loss_ = network.loss_and_gradients(X, Y, sample_weight)
@@ -377,7 +377,7 @@ class _BaseMLP(BaseEstimator):
             warnings.warn(
                 f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status="
                 f"{result.status}): {message}. Increase the number of iterations (max_iter) or "
-                f"scale the data.", ConvergenceWarning, stacklevel=3)
+                f"scale the data.", ConvergenceWarning, stacklevel=5)
 
     def _fit_stochastic(self, network, X, Y, sample_weight, incremental, rng):
         if self._optimizer is None or not incremental:
@@ -396,7 +396,7 @@ class _BaseMLP(BaseEstimator):
         else:
             if self.batch_size > n_samples:
                 warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
-                              "going to be clipped", stacklevel=3)
+                              "going to be clipped", stacklevel=5)
             batch_size = int(np.clip(self.batch_size, 1, n_samples))
         schedule = None if self.schedule is None else get_schedule(self.schedule)
         callbacks = list(self.callbacks or ())
@@ -413,7 +413,7 @@ class _BaseMLP(BaseEstimator):
                     optimizer.lr = schedule(self.learning_rate_init, len(history.epoch))
                 loss = trainer.run_epoch(X_train, Y_train, w_train)
                 if trainer._interrupted:
-                    warnings.warn("Training interrupted by user.", stacklevel=3)
+                    warnings.warn("Training interrupted by user.", stacklevel=5)
                     break
                 self.n_iter_ += 1
                 self.loss_ = loss
@@ -446,7 +446,7 @@ class _BaseMLP(BaseEstimator):
                 if self.n_iter_ == self.max_iter:
                     warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
                                   f"reached and the optimization hasn't converged yet.",
-                                  ConvergenceWarning, stacklevel=3)
+                                  ConvergenceWarning, stacklevel=5)
         history.n_steps += trainer.history.n_steps
         history.interrupted = trainer._interrupted
         for callback in callbacks:
