@@ -61,7 +61,10 @@ __all__ = [
 def __getattr__(name):
     # The estimators need scikit-learn (an extra); import them only when asked.
     if name in ("MLPClassifier", "MLPRegressor"):
-        from . import estimators
-
+        try:
+            from . import estimators
+        except ImportError as exc:
+            raise ImportError(f"glassnet.{name} needs scikit-learn ({exc.name} is missing): "
+                              f"pip install 'glassnet[sklearn]'") from exc
         return getattr(estimators, name)
     raise AttributeError(f"module 'glassnet' has no attribute {name!r}")
