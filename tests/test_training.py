@@ -208,3 +208,13 @@ def test_schedule_sets_learning_rate_each_epoch(rng):
     history = gn.train(gn.Network.from_sizes([4, 3, 1], seed=0), X, y, lr=0.8, epochs=4,
                        schedule=get_schedule("exponential", gamma=0.5))
     assert history.lr == [0.8, 0.4, 0.2, 0.1]
+
+
+def test_predict_threshold_is_strict_like_scikit_learn():
+    net = gn.Network.from_sizes([1, 1], output_activation="sigmoid", seed=0)
+    net.layers[0].W[:] = 0.0
+    net.layers[0].b[:] = 0.0  # every output is exactly 0.5
+    assert net.predict(np.ones((3, 1))).tolist() == [0, 0, 0]
+    net.layers[0].b[:] = 1e-9
+    assert net.predict(np.ones((1, 1))).tolist() == [1]
+    assert net.predict(np.ones((1, 1)), threshold=0.9).tolist() == [0]

@@ -224,12 +224,13 @@ class Network:
     predict_proba = output
 
     def predict(self, X, threshold=0.5):
-        """Labels: ``Ŷ >= threshold`` for sigmoid outputs (one per column),
-        the arg-max for a softmax, ``Ŷ`` itself otherwise."""
+        """Labels: 1 where ``Ŷ > threshold`` for sigmoid outputs (one per column;
+        strictly greater, as scikit-learn), the arg-max for a softmax, ``Ŷ``
+        itself otherwise."""
         Yhat = self.output(X)
         name = self.output_activation.name
         if name == "sigmoid":
-            labels = (Yhat >= threshold).astype(np.int64)
+            labels = (Yhat > threshold).astype(np.int64)
             return labels.ravel() if labels.shape[1] == 1 else labels
         if name == "softmax":
             return Yhat.argmax(axis=1)

@@ -169,7 +169,7 @@ def score(network, X, Y, sample_weight=None):
         if name == "softmax":
             correct = Yhat.argmax(axis=1) == Y.argmax(axis=1)
         else:
-            correct = ((Yhat >= 0.5) == (Y >= 0.5)).all(axis=1)
+            correct = ((Yhat > 0.5) == (Y > 0.5)).all(axis=1)
         return float(correct.mean() if w is None else w @ correct)
     weights = None if w is None else w[:, None]
     residual = np.average((Y - Yhat) ** 2, axis=0, weights=weights)
