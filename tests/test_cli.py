@@ -271,10 +271,21 @@ def test_datasets_gradcheck_compare(capsys):
 
 
 @pytest.mark.parametrize("command", ["train", "predict", "evaluate", "datasets", "gradcheck",
-                                     "compare"])
+                                     "compare", "landscape"])
 def test_help_has_examples(capsys, command):
     code, out, _ = run(capsys, command, "--help")
     assert code == 0 and "Example" in out and "Usage: glassnet" in out
+    assert f"glassnet {command}" in out.split("Example", 1)[1]  # the example runs this command
+
+
+def test_top_level_help_and_version(capsys):
+    code, out, _ = run(capsys, "--help")
+    assert code == 0 and "glassnet train wisconsin" in out
+    for command in ("train", "predict", "evaluate", "datasets", "gradcheck", "compare",
+                    "landscape"):
+        assert command in out
+    code, out, _ = run(capsys, "--version")
+    assert code == 0 and "glassnet, version" in out
 
 
 def test_entry_point_and_ctrl_c(tmp_path):

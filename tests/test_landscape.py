@@ -162,3 +162,18 @@ def test_landscape_command_rejects_unknown_optimizer(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code != 0 and err.startswith("error: ") and "lbfgs" in err
     assert not (tmp_path / "x").exists()
+
+
+def test_runaway_optimizer_is_marked_diverged_and_left_out_of_the_plane():
+    from glassnet.datasets import load_heart
+
+    X, y = load_heart(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    net = gn.Network.from_sizes([13, 15, 1], activation="relu", init="scaled_normal", seed=1)
+    result = ls.compare_optimizers(net, X, y, optimizers=("sgd", "large-lr"), lr=2.0,
+                                   epochs=60, resolution=11)
+    assert result.diverged == {"sgd": False, "large-lr": True}
+    assert np.all(np.isfinite(result.loss))
+    # the grid covers the steady path, not the runaway one
+    assert np.abs(result.paths["sgd"]).max() <= max(np.abs(result.x).max(),
+                                                   np.abs(result.y).max())

@@ -378,8 +378,11 @@ def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing"
     The plane is centred on the first optimiser's final weights; with
     ``directions='pca'`` it is spanned by the two principal components of all
     recorded points (Li et al., section 7), with ``'random'`` by two
-    filter-normalised random directions. Returns a :class:`Landscape`; the
-    network itself is left at its initial weights.
+    filter-normalised random directions. An optimiser whose loss became
+    non-finite is marked ``diverged``; its finite recorded points are still
+    projected and drawn, but it takes no part in choosing the plane or the grid
+    extent, which would otherwise be stretched by its runaway weights. Returns
+    a :class:`Landscape`; the network itself is left at its initial weights.
     """
     from .training import Trainer, TrainingDivergedError
 
@@ -403,7 +406,10 @@ def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing"
         except TrainingDivergedError:
             diverged[name] = True
         points = recorder.trajectory.matrix()
+        # a clipped cross-entropy stays finite while the weights run away, so
+        # weights beyond 1e6 also count as divergence; those points are dropped
         keep = np.all(np.isfinite(points), axis=1) & (np.abs(points).max(axis=1) < 1e6)
+        diverged[name] = diverged[name] or not keep.all()
         trajectories[name] = points[keep]
         steps[name] = np.asarray(recorder.trajectory.steps)[keep]
         final[name] = network.compute_loss(X, y)
