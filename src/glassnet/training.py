@@ -20,6 +20,7 @@ import math
 import signal
 import threading
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -198,7 +199,8 @@ class Trainer:
         self.history = History()
         self.stop = False
         self._interrupted = False
-        self._backup = None
+        self._backup = None  # the weights of the last step whose loss was finite
+        self._have_backup = False
         self._batch_buffers = None
 
     # -- one step ---------------------------------------------------------------
@@ -229,7 +231,7 @@ class Trainer:
         return loss
 
     def _restore_backup(self, params):
-        if self._backup is not None and getattr(self, "_have_backup", False):
+        if self._have_backup:
             for p, saved in zip(params, self._backup):
                 np.copyto(p, saved)
 
@@ -307,7 +309,7 @@ class Trainer:
         started = time.perf_counter()
         for callback in self.callbacks:
             callback.on_train_begin(self)
-        with _InterruptFlag(self) if catch_interrupt else _nullcontext(), \
+        with _InterruptFlag(self) if catch_interrupt else nullcontext(), \
                 np.errstate(over="ignore", invalid="ignore"):
             try:
                 for epoch in range(start_epoch, start_epoch + epochs):
@@ -340,14 +342,6 @@ class Trainer:
                 for callback in self.callbacks:
                     callback.on_train_end(self)
         return history
-
-
-class _nullcontext:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 class _InterruptFlag:
