@@ -128,7 +128,7 @@ def prepare(data, target=None, missing="error", one_hot=False, sep=None, task="a
                         f"filled with column medians, dropped {dropped} row(s) without a target"))
     if not keep.any():
         raise DataError(f"{table.path}: no rows left after dropping those with missing values")
-    kept = _subset(table, keep)
+    kept = table.take(keep)
     schema = infer_schema(kept, features, one_hot=one_hot, missing=missing)
     X = encode(kept, schema, missing=missing)
     y = parse_target(kept, target_name, slice(None))
@@ -150,12 +150,6 @@ def prepare(data, target=None, missing="error", one_hot=False, sep=None, task="a
                             f"value; nothing to learn")
     return Prepared(table.path, X, y, target_name, schema, feature_names(schema), task,
                     classes, missing, notes, one_hot)
-
-
-def _subset(table, rows):
-    index = np.flatnonzero(rows)
-    return Table(table.path, table.names, [[col[i] for i in index] for col in table.columns],
-                 [table.lines[i] for i in index], table.separator, table.header)
 
 
 def _plain(value):

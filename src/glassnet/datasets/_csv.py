@@ -14,9 +14,8 @@ from __future__ import annotations
 
 import csv
 import io
-import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -39,6 +38,39 @@ class DataError(ValueError):
 
 
 @dataclass
+class Parsed:
+    """One column read as numbers, once: ``values`` (NaN where not a number),
+    ``missing`` (a missing-value token: empty, ``?``, ``NA``, ``nan``, …) and
+    ``numeric`` (parsed as a number and not missing)."""
+
+    values: np.ndarray
+    missing: np.ndarray
+    numeric: np.ndarray
+
+    def take(self, index):
+        return Parsed(self.values[index], self.missing[index], self.numeric[index])
+
+
+def _parse(cells):
+    try:  # the common case, a column of plain numbers: one fast pass
+        values = np.array([float(c) for c in cells], dtype=np.float64)
+    except ValueError:
+        values = np.full(len(cells), np.nan)
+        numeric = np.zeros(len(cells), dtype=bool)
+        missing = np.zeros(len(cells), dtype=bool)
+        for i, cell in enumerate(cells):
+            try:
+                values[i] = float(cell)
+                numeric[i] = True
+            except ValueError:
+                missing[i] = cell.lower() in MISSING_TOKENS
+        nan = numeric & np.isnan(values)  # the text "nan" is a missing-value token
+        return Parsed(values, missing | nan, numeric & ~nan)
+    missing = np.isnan(values)
+    return Parsed(values, missing, ~missing)
+
+
+@dataclass
 class Table:
     """A file split into text cells: ``columns[j][i]`` is row ``i`` of column ``names[j]``,
     which came from line ``lines[i]`` of the file."""
@@ -49,6 +81,7 @@ class Table:
     lines: list
     separator: str
     header: bool
+    _parsed: dict = field(default_factory=dict, repr=False)
 
     @property
     def n_rows(self):
@@ -57,9 +90,20 @@ class Table:
     def column(self, name):
         return self.columns[self.names.index(name)]
 
+    def parsed(self, name):
+        """The column ``name`` as numbers (computed once, then cached)."""
+        if name not in self._parsed:
+            self._parsed[name] = _parse(self.column(name))
+        return self._parsed[name]
 
-def _is_missing(cell):
-    return cell.strip().lower() in MISSING_TOKENS
+    def take(self, rows):
+        """A table of some rows (a boolean mask or indices), keeping parsed columns."""
+        index = np.arange(self.n_rows)[rows]
+        if len(index) == self.n_rows and np.array_equal(index, np.arange(self.n_rows)):
+            return self  # every row, in order: nothing to copy
+        return Table(self.path, self.names, [[col[i] for i in index] for col in self.columns],
+                     [self.lines[i] for i in index], self.separator, self.header,
+                     {name: p.take(index) for name, p in self._parsed.items()})
 
 
 def _to_float(cell):
@@ -117,8 +161,11 @@ def read_table(path, sep=None, header="auto"):
     if separator not in SEPARATORS:
         raise DataError(f"separator must be one of {SEPARATORS!r}, got {separator!r}")
     physical = _split(text, separator)
-    numbered = [(i + 1, [c.strip() for c in row]) for i, row in enumerate(physical)
-                if row and any(c.strip() for c in row)]
+    numbered = []
+    for number, row in enumerate(physical, start=1):
+        cells = [c.strip() for c in row]
+        if any(cells):  # skip blank lines
+            numbered.append((number, cells))
     first = numbered[0][1]
     if header == "auto":
         header = all(_to_float(c) is None for c in first)
@@ -140,23 +187,22 @@ def read_table(path, sep=None, header="auto"):
         if len(row) != width:
             raise DataError(f"{path}, line {line}: expected {width} fields (like the "
                             f"{'header' if header else 'first row'}), got {len(row)}")
-    columns = [[row[j] for _, row in numbered] for j in range(width)]
+    columns = [list(column) for column in zip(*(row for _, row in numbered))]
     return Table(path, list(names), columns, [line for line, _ in numbered], separator,
                  bool(header))
 
 
 def _column_kind(table, name):
     """'numeric' or 'categorical', raising on a column that mixes the two."""
-    cells = table.column(name)
-    present = [(i, c) for i, c in enumerate(cells) if not _is_missing(c)]
-    numeric = [(i, c) for i, c in present if _to_float(c) is not None]
-    if not present or len(numeric) == len(present):
+    parsed = table.parsed(name)
+    text = ~parsed.missing & ~parsed.numeric
+    if not text.any():
         return "numeric"
-    if not numeric:
+    if not parsed.numeric.any():
         return "categorical"
-    i, cell = next((i, c) for i, c in present if _to_float(c) is None)
-    raise DataError(f"{table.path}: non-numeric value {cell!r} in numeric column {name!r} "
-                    f"at line {table.lines[i]}")
+    i = int(np.argmax(text))
+    raise DataError(f"{table.path}: non-numeric value {table.column(name)[i]!r} in numeric "
+                    f"column {name!r} at line {table.lines[i]}")
 
 
 def infer_schema(table, features, one_hot=False, missing="error"):
@@ -169,13 +215,13 @@ def infer_schema(table, features, one_hot=False, missing="error"):
     schema = []
     for name in features:
         kind = _column_kind(table, name)
-        cells = [c for c in table.column(name) if not _is_missing(c)]
+        parsed = table.parsed(name)
         if kind == "numeric":
-            values = np.array([float(c) for c in cells]) if cells else np.array([np.nan])
-            finite = values[np.isfinite(values)]
+            finite = parsed.values[np.isfinite(parsed.values)]
             fill = float(np.median(finite)) if finite.size else 0.0
             schema.append({"name": name, "kind": "numeric", "fill": fill})
         else:
+            cells = [c for c, gap in zip(table.column(name), parsed.missing) if not gap]
             if not one_hot:
                 raise DataError(
                     f"{table.path}: column {name!r} holds text (e.g. {cells[0]!r}), not "
@@ -203,7 +249,7 @@ def missing_mask(table, names):
     """Boolean (n_rows,) mask of rows with a missing value in any of ``names``."""
     mask = np.zeros(table.n_rows, dtype=bool)
     for name in names:
-        mask |= np.array([_is_missing(c) for c in table.column(name)], dtype=bool)
+        mask |= table.parsed(name).missing
     return mask
 
 
@@ -212,10 +258,10 @@ def check_missing(table, names, missing):
     counts = {}
     first_line = None
     for name in names:
-        flags = [_is_missing(c) for c in table.column(name)]
-        if any(flags):
-            counts[name] = sum(flags)
-            line = table.lines[flags.index(True)]
+        flags = table.parsed(name).missing
+        if flags.any():
+            counts[name] = int(flags.sum())
+            line = table.lines[int(np.argmax(flags))]
             first_line = line if first_line is None else min(first_line, line)
     if counts and missing == "error":
         listing = ", ".join(f"{name!r}: {n}" for name, n in counts.items())
@@ -235,43 +281,37 @@ def encode(table, schema, missing="error", rows=None):
     ``rows`` selects rows (a boolean mask or indices).
     """
     index = np.arange(table.n_rows) if rows is None else np.arange(table.n_rows)[rows]
+    lines = np.asarray(table.lines)[index]
     parts = []
     for column in schema:
         name = column["name"]
         if name not in table.names:
             raise DataError(f"{table.path}: feature column {name!r} is missing")
-        cells = [table.column(name)[i] for i in index]
-        lines = [table.lines[i] for i in index]
+        parsed = table.parsed(name).take(index)
+        if parsed.missing.any() and missing != "median":
+            raise DataError(f"{table.path}: missing value in column {name!r} at line "
+                            f"{lines[np.argmax(parsed.missing)]}")
         if column["kind"] == "numeric":
-            values = np.empty(len(cells))
-            for k, cell in enumerate(cells):
-                if _is_missing(cell):
-                    if missing != "median":
-                        raise DataError(f"{table.path}: missing value in column {name!r} at "
-                                        f"line {lines[k]}")
-                    values[k] = column["fill"]
-                    continue
-                value = _to_float(cell)
-                if value is None:
-                    raise DataError(f"{table.path}: non-numeric value {cell!r} in numeric "
-                                    f"column {name!r} at line {lines[k]}")
-                if not math.isfinite(value):
-                    raise DataError(f"{table.path}: {'NaN' if math.isnan(value) else 'infinite'}"
-                                    f" value {cell!r} in column {name!r} at line {lines[k]}")
-                values[k] = value
-            parts.append(values[:, None])
+            text = ~parsed.missing & ~parsed.numeric
+            if text.any():
+                k = int(np.argmax(text))
+                raise DataError(f"{table.path}: non-numeric value "
+                                f"{table.column(name)[index[k]]!r} in numeric column {name!r} "
+                                f"at line {lines[k]}")
+            infinite = parsed.numeric & ~np.isfinite(parsed.values)
+            if infinite.any():
+                k = int(np.argmax(infinite))
+                raise DataError(f"{table.path}: infinite value {table.column(name)[index[k]]!r} "
+                                f"in column {name!r} at line {lines[k]}")
+            parts.append(np.where(parsed.missing, column["fill"], parsed.values)[:, None])
         else:
             categories = column["categories"]
-            block = np.zeros((len(cells), len(categories)))
             position = {c: j for j, c in enumerate(categories)}
-            for k, cell in enumerate(cells):
-                if _is_missing(cell):
-                    if missing != "median":
-                        raise DataError(f"{table.path}: missing value in column {name!r} at "
-                                        f"line {lines[k]}")
-                    cell = column["fill"]
-                j = position.get(cell)
-                if j is not None:
+            cells = table.column(name)
+            block = np.zeros((len(index), len(categories)))
+            for k, (i, gap) in enumerate(zip(index, parsed.missing)):
+                j = position.get(column["fill"] if gap else cells[i])
+                if j is not None:  # a category unseen in training encodes as all zeros
                     block[k, j] = 1.0
             parts.append(block)
     if not parts:
@@ -296,21 +336,20 @@ def resolve_target(table, target):
 
 def parse_target(table, name, rows):
     """The target column as floats when every value is numeric, else as strings."""
-    cells = [table.column(name)[i] for i in np.arange(table.n_rows)[rows]]
-    lines = [table.lines[i] for i in np.arange(table.n_rows)[rows]]
-    values = [_to_float(c) for c in cells]
-    if all(v is not None for v in values):
-        target = np.array(values)
+    index = np.arange(table.n_rows)[rows]
+    parsed = table.parsed(name).take(index)
+    cells = table.column(name)
+    if parsed.numeric.all():
+        target = parsed.values
         bad = ~np.isfinite(target)
         if bad.any():
             k = int(np.argmax(bad))
-            raise DataError(f"{table.path}: non-finite target value {cells[k]!r} in column "
-                            f"{name!r} at line {lines[k]}")
+            raise DataError(f"{table.path}: non-finite target value {cells[index[k]]!r} in "
+                            f"column {name!r} at line {table.lines[index[k]]}")
         if np.all(target == np.round(target)):
             target = target.astype(np.int64)
-    else:
-        target = np.array(cells, dtype=object).astype(str)
-    return target
+        return target
+    return np.array([cells[i] for i in index], dtype=str)
 
 
 def load_csv(path, target=None, sep=None, header="auto", one_hot=False, missing="error",
@@ -371,7 +410,7 @@ def load_csv(path, target=None, sep=None, header="auto", one_hot=False, missing=
         keep = ~missing_mask(table, [target_name])
     if not keep.any():
         raise DataError(f"{table.path}: no rows left after dropping those with missing values")
-    kept = _Subset(table, keep)
+    kept = table.take(keep)
     schema = infer_schema(kept, features, one_hot=one_hot, missing=missing)
     data = encode(table, schema, missing=missing, rows=keep)
     y = parse_target(table, target_name, keep)
@@ -385,11 +424,3 @@ def load_csv(path, target=None, sep=None, header="auto", one_hot=False, missing=
                  DESCR=f"CSV file {table.path}", filename=table.path)
 
 
-class _Subset(Table):
-    """A view of some rows of a table (for computing medians and categories)."""
-
-    def __init__(self, table, rows):
-        index = np.arange(table.n_rows)[rows]
-        super().__init__(table.path, table.names,
-                         [[col[i] for i in index] for col in table.columns],
-                         [table.lines[i] for i in index], table.separator, table.header)
