@@ -34,7 +34,8 @@ from .datasets._csv import (
     resolve_target,
 )
 from .io import ModelFileError, Scaler, load_model, save_model, write_text
-from .training import Callback, LossLogger, score
+from .training import Callback, LossLogger
+from .training import evaluate as evaluate_network
 
 ACTIVATION_CHOICES = ("relu", "tanh", "logistic", "sigmoid", "identity", "leaky_relu")
 SOLVER_CHOICES = ("sgd", "adam", "lbfgs", "rmsprop", "adamw")
@@ -255,10 +256,10 @@ class HeldOutCurve(Callback):
 
     def on_epoch_end(self, trainer, epoch, logs):
         network = trainer.network
-        X = self.X.astype(network.dtype, copy=False)
-        A = network.forward(X)
-        self.loss.append(float(network.loss.value(self.Y.astype(network.dtype), A)))
-        self.score.append(score(network, X, self.Y.astype(network.dtype)))
+        loss, value = evaluate_network(network, self.X.astype(network.dtype, copy=False),
+                                       self.Y.astype(network.dtype, copy=False))
+        self.loss.append(float(loss))
+        self.score.append(value)
 
 
 # -- output files -------------------------------------------------------------------------
@@ -533,6 +534,27 @@ def encode_targets(prepared, y):
         Y = label_binarize(np.asarray(y), classes=np.asarray(prepared.classes))
         return Y.astype(np.float64)
     return np.asarray(y, dtype=np.float64).reshape(-1, 1)
+
+
+def engine_network(prepared, hidden, activation, scale, seed, init, alpha=0.0):
+    """A float64 engine :class:`Network` for the prepared data, with its scaled
+    features and encoded targets: ``(network, X, Y)``. The output is a sigmoid
+    for two classes, a softmax for more, the identity for regression."""
+    from .network import Network
+
+    sizes = parse_hidden(hidden)
+    act = parse_activation(activation, len(sizes))
+    act = [("sigmoid" if a == "logistic" else a) for a in
+           ([act] * len(sizes) if isinstance(act, str) else act)]
+    X = Scaler(scale).fit_transform(prepared.X)
+    Y = encode_targets(prepared, prepared.y)
+    if prepared.task == "classification":
+        output = "sigmoid" if Y.shape[1] == 1 else "softmax"
+    else:
+        output = "identity"
+    network = Network.from_sizes([X.shape[1], *sizes, Y.shape[1]], activation=act,
+                                 output_activation=output, init=init, alpha=alpha, seed=seed)
+    return network, X, Y
 
 
 def describe(prepared, hidden, activation, solver):
@@ -813,23 +835,13 @@ def gradcheck(data, hidden, activation, rows, alpha, seed, target, debug):
     from rich.table import Table as RichTable
 
     from .gradcheck import gradient_check
-    from .network import Network
 
     prepared = prepare(data, target=target, missing="drop" if data in BUNDLED else "error")
-    sizes = parse_hidden(hidden)
-    act = parse_activation(activation, len(sizes))
-    act = [("sigmoid" if a == "logistic" else a) for a in
-           ([act] * len(sizes) if isinstance(act, str) else act)]
-    X = Scaler("standard").fit_transform(prepared.X)[:rows]
-    Y = encode_targets(prepared, prepared.y)[:rows]
-    if prepared.task == "classification":
-        out_act = "sigmoid" if Y.shape[1] == 1 else "softmax"
-    else:
-        out_act = "identity"
+    net, X, Y = engine_network(prepared, hidden, activation, "standard", seed,
+                               init="glorot_normal", alpha=alpha)
+    X, Y = X[:rows], Y[:rows]
+    if prepared.task == "regression":
         Y = (Y - Y.mean()) / (Y.std() or 1.0)
-    net = Network.from_sizes([X.shape[1], *sizes, Y.shape[1]], activation=act,
-                             output_activation=out_act, init="glorot_normal", alpha=alpha,
-                             seed=seed)
     result = gradient_check(net, X, Y)
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"gradient check: {net} on {len(X)} rows of {data}")
@@ -964,7 +976,6 @@ def landscape(data, optimizers, hidden, activation, lr, epochs, batch_size, reso
 
     from . import landscape as ls
     from . import plots as figures
-    from .network import Network
 
     names = [n.strip() for n in optimizers.split(",") if n.strip()]
     unknown = [n for n in names if n not in ls.OPTIMIZER_PRESETS]
@@ -975,18 +986,8 @@ def landscape(data, optimizers, hidden, activation, lr, epochs, batch_size, reso
     if len(set(names)) != len(names):
         raise click.BadParameter("each optimizer may appear once", param_hint="'--optimizers'")
     prepared = prepare(data, target=target, missing=missing, one_hot=one_hot)
-    sizes = parse_hidden(hidden)
-    act = parse_activation(activation, len(sizes))
-    act = [("sigmoid" if a == "logistic" else a) for a in
-           ([act] * len(sizes) if isinstance(act, str) else act)]
-    X = Scaler(scale).fit_transform(prepared.X)
-    Y = encode_targets(prepared, prepared.y)
-    if prepared.task == "classification":
-        out_act = "sigmoid" if Y.shape[1] == 1 else "softmax"
-    else:
-        out_act = "identity"
-    network = Network.from_sizes([X.shape[1], *sizes, Y.shape[1]], activation=act,
-                                 output_activation=out_act, init="scaled_normal", seed=seed)
+    network, X, Y = engine_network(prepared, hidden, activation, scale, seed,
+                                   init="scaled_normal")
     batch = None if batch_size == "full" else parse_batch_size(batch_size, len(X))
     started = time.perf_counter()
     result = ls.compare_optimizers(network, X, Y, optimizers=names, lr=lr, epochs=epochs,

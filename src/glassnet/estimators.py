@@ -57,7 +57,7 @@ from .layers import Dense
 from .network import Network
 from .optimizers import SGD, Adam, AdamW, RMSProp
 from .schedules import Schedule, get_schedule
-from .training import History, Trainer, TrainingDivergedError, _InterruptFlag, score
+from .training import History, Trainer, TrainingDivergedError, _InterruptFlag, evaluate
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -477,8 +477,7 @@ class _BaseMLP(BaseEstimator):
 
     def _update_no_improvement_count(self, network, X_val, Y_val, w_val):
         if X_val is not None:
-            val_loss = network.loss.value(Y_val, network.forward(X_val), w_val)
-            val_score = score(network, X_val, Y_val, w_val)
+            val_loss, val_score = evaluate(network, X_val, Y_val, w_val)
             self.validation_scores_.append(val_score)
             self.history_.val_loss.append(val_loss)
             self.history_.val_score.append(val_score)

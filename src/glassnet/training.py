@@ -161,9 +161,14 @@ class EarlyStopping(Callback):
             trainer.network.set_weights(self.best_weights)
 
 
-def score(network, X, Y, sample_weight=None):
-    """Accuracy for sigmoid/softmax outputs, R² otherwise (``Y`` as the loss sees it)."""
-    Yhat = network.forward(X)
+def score(network, X, Y, sample_weight=None, Yhat=None):
+    """Accuracy for sigmoid/softmax outputs, R² otherwise (``Y`` as the loss sees it).
+
+    Pass ``Yhat`` when the network's output on ``X`` is already at hand, to
+    skip a second forward pass.
+    """
+    if Yhat is None:
+        Yhat = network.forward(X)
     name = network.output_activation.name
     w = None if sample_weight is None else sample_weight / sample_weight.sum()
     if name in ("sigmoid", "softmax"):
@@ -178,6 +183,14 @@ def score(network, X, Y, sample_weight=None):
                           weights=weights)
     r2 = np.where(variance > 0, 1 - residual / np.where(variance > 0, variance, 1), 0.0)
     return float(r2.mean())
+
+
+def evaluate(network, X, Y, sample_weight=None):
+    """``(loss, score)`` on held-out rows from one forward pass (penalty included in the loss)."""
+    Yhat = network.forward(X)
+    normaliser = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+    loss = network.loss.value(Y, Yhat, sample_weight) + network.penalty(normaliser)
+    return loss, score(network, X, Y, sample_weight, Yhat=Yhat)
 
 
 class Trainer:
@@ -317,12 +330,8 @@ class Trainer:
                     loss = self.run_epoch(X, Y, sample_weight)
                     logs = {"loss": loss, "lr": self.optimizer.lr}
                     if validation_data is not None:
-                        Xv, Yv = validation_data[0], validation_data[1]
-                        wv = validation_data[2] if len(validation_data) > 2 else None
-                        logs["val_loss"] = self.network.loss.value(
-                            Yv, self.network.forward(Xv), wv) + self.network.penalty(
-                            Xv.shape[0] if wv is None else float(wv.sum()))
-                        logs["val_score"] = score(self.network, Xv, Yv, wv)
+                        logs["val_loss"], logs["val_score"] = evaluate(self.network,
+                                                                       *validation_data)
                     history.epoch.append(epoch)
                     history.loss.append(loss)
                     history.lr.append(self.optimizer.lr)
