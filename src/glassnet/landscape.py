@@ -66,15 +66,6 @@ def unflatten(vector, like):
     return out
 
 
-def _is_weight(network):
-    """For each entry of ``parameters()``: True for a weight matrix, False for a bias."""
-    return [name.startswith("W") for name in network.parameter_names()]
-
-
-def _layer_of(network):
-    return [int(name[1:]) - 1 for name in network.parameter_names()]
-
-
 # -- directions ---------------------------------------------------------------------
 def filter_normalize(direction, network, include_bias=False):
     """Rescale ``direction`` unit by unit to the norms of ``network``'s weights.
