@@ -1029,7 +1029,7 @@ def landscape(data, optimizers, hidden, activation, lr, epochs, batch_size, reso
     console.print(f"recorded every {every} step(s): "
                   f"{', '.join(str(len(p)) for p in result.paths.values())} points per path")
     table = RichTable()
-    for column in ("optimizer", "rate", "final loss", "rises", "max gap", "off plane (mean)"):
+    for column in ("optimizer", "rate", "final loss", "rises", "max gap", "off plane"):
         table.add_column(column, justify="left" if column in ("optimizer", "rate") else "right")
     for name in names:
         final = f"{result.final_loss[name]:.4f}" + (" diverged" if result.diverged[name] else "")
