@@ -207,7 +207,6 @@ SCHEDULES = {
     "invscaling": InverseScaling,
     "cosine": Cosine,
     "plateau": ReduceOnPlateau,
-    "warmup": Warmup,
 }
 
 
