@@ -280,8 +280,11 @@ def pca_directions(points, center):
     Li et al., the matrix is not re-centred on its mean: the plane passes
     through ``center``.
     """
-    M = np.asarray(points, dtype=np.float64) - np.asarray(center, dtype=np.float64)
-    total = float(np.sum(M * M)) or 1.0
+    M = np.atleast_2d(np.asarray(points, dtype=np.float64) - np.asarray(center, dtype=np.float64))
+    total = float(np.sum(M * M))
+    if total == 0.0:  # every point at the centre: any two axes
+        axes = np.eye(2, M.shape[1])
+        return axes[0], axes[1], np.zeros(2)
     Vt, squares = _principal_axes(M, 2)
     explained = squares / total
     if Vt.shape[0] < 2 or squares[1] <= 1e-24 * max(squares[0], 1e-300):
@@ -515,8 +518,8 @@ def honest_plane(network, X, y, start, points, sample_weight=None, iterations=20
     d1, d2, worst = best
     # rotate within the plane to its own principal axes, d1 along the most spread
     B = np.vstack([d1, d2])
-    R, _ = _principal_axes(M @ B.T, 2)
-    d1, d2 = R @ B
+    r1, r2, _ = pca_directions(M @ B.T, np.zeros(2))
+    d1, d2 = np.vstack([r1, r2]) @ B
     if (M @ d1).mean() < 0:
         d1 = -d1
     return d1, d2, worst
