@@ -55,6 +55,7 @@ class Base:
     table: Table
     X: np.ndarray
     output: np.ndarray
+    prediction: np.ndarray
 
 
 def make_base(name, path, data):
@@ -65,7 +66,7 @@ def make_base(name, path, data):
     model = load_model(path)
     table = read_table(data)
     X = encode(table, model.metadata["schema"])
-    return Base(name, path, data, meta, arrays, table, X, model.output(X))
+    return Base(name, path, data, meta, arrays, table, X, model.output(X), model.predict(X))
 
 
 @pytest.fixture(scope="module")
@@ -160,7 +161,7 @@ def assert_loads_identically_or_names(base, path, names):
             base.output.argmax(axis=1)
         assert position == list(expected)
     else:
-        assert np.array_equal(model.predict(X), base.output[:, 0])
+        assert np.array_equal(model.predict(X), base.prediction)
     return None
 
 
@@ -326,7 +327,7 @@ def test_every_array_mutated(bases, scratch, tmp_path):
     for base in bases.values():
         for name, array in base.arrays.items():
             for label, changed in array_mutations(array, marker):
-                if label == "zero" and name != "scaler_scale":
+                if label == "zero" and name not in ("scaler_scale", "target_scale"):
                     continue  # new weights are a different model, not a damaged file
                 write_model(target, base.meta, {**base.arrays, name: changed})
                 exc = assert_loads_identically_or_names(base, target, [name])
@@ -614,3 +615,66 @@ def test_save_model_refuses_what_would_not_load(tmp_path):
         with pytest.raises(ValueError, match=f"cannot save this model: {fragment}"):
             save_model(bad, net, scaler, {**meta, **change})
         assert not bad.exists()
+
+
+# -- a scaled regression target ----------------------------------------------------------------
+def regression_with_target_scaler(path):
+    rng = np.random.default_rng(3)
+    X, y = rng.normal(size=(30, 2)), 150 + 40 * rng.normal(size=(30, 1))
+    net = Network.from_sizes([2, 4, 1], output_activation="identity", loss="mse", seed=0)
+    scaler, target = Scaler("standard").fit(X), Scaler("standard").fit(y)
+    save_model(path, net, scaler, {"task": "regression", "feature_names": ["p", "q"]},
+               target_scaler=target)
+    return X, net, scaler, target
+
+
+def test_target_scaler_round_trip(tmp_path):
+    X, net, scaler, target = regression_with_target_scaler(tmp_path / "r.glassnet")
+    model = load_model(tmp_path / "r.glassnet")
+    assert model.metadata["target_scaler"] == "standard"
+    np.testing.assert_array_equal(model.target_scaler.offset, target.offset)
+    np.testing.assert_array_equal(model.target_scaler.scale, target.scale)
+    scaled = net.output(scaler.transform(X))
+    assert np.array_equal(model.output(X), scaled)  # the network's own units
+    np.testing.assert_allclose(model.predict(X), scaled[:, 0] * target.scale[0] + target.offset[0],
+                               rtol=0, atol=1e-12)
+    assert abs(model.predict(X).mean() - 150) < 60  # the target's units, not ~0
+
+
+def test_files_without_a_target_scaler_omit_the_key(tmp_path):
+    net = Network.from_sizes([2, 3, 1], output_activation="identity", loss="mse", seed=0)
+    scaler = Scaler("none").fit(np.zeros((3, 2)))
+    save_model(tmp_path / "m.glassnet", net, scaler, {"task": "regression",
+                                                     "feature_names": ["p", "q"]})
+    with zipfile.ZipFile(tmp_path / "m.glassnet") as zf:
+        assert "target_scaler" not in json.loads(zf.read("metadata.json"))
+        assert not {"target_offset.npy", "target_scale.npy"} & set(
+            zipfile.ZipFile(io.BytesIO(zf.read("weights.npz"))).namelist())
+    model = load_model(tmp_path / "m.glassnet")
+    assert model.target_scaler is None and model.metadata["target_scaler"] is None
+    assert np.array_equal(model.predict(np.ones((2, 2))), net.output(np.ones((2, 2)))[:, 0])
+
+
+@pytest.mark.parametrize("edit,field,fragment", [
+    (lambda m, a: m.pop("target_scaler"), "weights.npz:target_offset", "target_scaler is null"),
+    (lambda m, a: m.update(target_scaler="log"), "target_scaler", "expected one of \"standard\""),
+    (lambda m, a: a.pop("target_scale"), "weights.npz:target_scale", "target_scaler is"),
+    (lambda m, a: a.update(target_scale=np.zeros(1)), "weights.npz:target_scale", "> 0"),
+    (lambda m, a: a.update(target_offset=np.zeros(2)), "weights.npz:target_offset",
+     "one per output"),
+    (lambda m, a: m.update(task="classification", classes=["a", "b"], architecture={
+        **m["architecture"], "activations": [*m["architecture"]["activations"][:-1],
+                                             {"name": "sigmoid"}],
+        "loss": "binary_cross_entropy"}), "target_scaler", "only a regression target"),
+])
+def test_target_scaler_damage_is_named(tmp_path, edit, field, fragment):
+    path = tmp_path / "r.glassnet"
+    regression_with_target_scaler(path)
+    with zipfile.ZipFile(path) as zf:
+        meta = json.loads(zf.read("metadata.json"))
+        with np.load(io.BytesIO(zf.read("weights.npz")), allow_pickle=False) as npz:
+            arrays = {key: npz[key] for key in npz.files}
+    edit(meta, arrays)
+    with pytest.raises(ModelFileError, match=fragment) as info:
+        load_model(write_model(tmp_path / "edited.glassnet", meta, arrays))
+    assert info.value.field == field

@@ -5,11 +5,13 @@ A ``.glassnet`` file is a zip archive with two members:
 ``metadata.json``
     format name and version, the glassnet version that wrote it, the task,
     the architecture (layer sizes, activations, loss), the classes, the
-    feature names, the CSV encoding schema, the scaler kind and the training
-    settings;
+    feature names, the CSV encoding schema, the scaler kind, the target
+    scaler (``"standard"`` for a standardised regression target, else null)
+    and the training settings;
 ``weights.npz``
-    ``W1, b1, W2, b2, …`` and the scaler's ``scaler_offset`` and
-    ``scaler_scale``, ``.npy`` arrays read with ``allow_pickle=False``.
+    ``W1, b1, W2, b2, …``, the scaler's ``scaler_offset`` and
+    ``scaler_scale`` and, with a target scaler, its ``target_offset`` and
+    ``target_scale``: ``.npy`` arrays read with ``allow_pickle=False``.
 
 Nothing in a model file is ever executed: a pickle or any other file gets a
 clear :class:`ModelFileError`. Nothing in it is trusted either: the zip (no
@@ -154,19 +156,26 @@ class Scaler:
     def fit_transform(self, X):
         return self.fit(X).transform(X)
 
+    def inverse_transform(self, X):
+        """``x = x'·scale + offset``: scaled values back in their own units."""
+        return np.asarray(X, dtype=np.float64) * self.scale + self.offset
+
 
 # -- the model ----------------------------------------------------------------------
 class Model:
     """A trained network with everything needed to apply it to raw rows.
 
-    Attributes: ``network``, ``scaler``, ``metadata`` (the JSON dict). Only
-    NumPy is needed to predict.
+    Attributes: ``network``, ``scaler`` (the features'), ``target_scaler`` (a
+    :class:`Scaler` that maps the network's regression output back to the
+    target's units, or None when the target was not scaled) and ``metadata``
+    (the JSON dict). Only NumPy is needed to predict.
     """
 
-    def __init__(self, network, scaler, metadata):
+    def __init__(self, network, scaler, metadata, target_scaler=None):
         self.network = network
         self.scaler = scaler
         self.metadata = metadata
+        self.target_scaler = target_scaler
 
     @property
     def task(self):
@@ -181,7 +190,8 @@ class Model:
         return self.metadata["feature_names"]
 
     def output(self, X):
-        """The network's output for already-encoded (unscaled) features."""
+        """The network's output for already-encoded (unscaled) features (for a scaled
+        regression target, in the scaled units: :meth:`predict` undoes the scaling)."""
         X = np.asarray(X, dtype=np.float64)
         if X.ndim != 2 or X.shape[1] != len(self.feature_names):
             raise ValueError(f"expected {len(self.feature_names)} encoded features, got "
@@ -198,9 +208,12 @@ class Model:
         return out
 
     def predict(self, X):
-        """Labels (classification; threshold 0.5 as scikit-learn) or values (regression)."""
+        """Labels (classification; threshold 0.5 as scikit-learn) or values (regression,
+        in the target's own units)."""
         if self.task != "classification":
             out = self.output(X)
+            if self.target_scaler is not None:
+                out = self.target_scaler.inverse_transform(out)
             return out[:, 0] if out.shape[1] == 1 else out
         proba = self.predict_proba(X)
         if proba.shape[1] == 2:
@@ -210,8 +223,13 @@ class Model:
         return np.asarray(self.classes)[index]
 
 
-def save_model(path, network, scaler, metadata):
-    """Write a ``.glassnet`` file atomically; returns the metadata written."""
+def save_model(path, network, scaler, metadata, target_scaler=None):
+    """Write a ``.glassnet`` file atomically; returns the metadata written.
+
+    ``scaler`` is the features' :class:`Scaler`; ``target_scaler``, for a
+    regression network trained on a standardised target, the ``'standard'``
+    :class:`Scaler` fitted on the training targets (one column per output).
+    """
     meta = dict(metadata)
     meta.update(
         format=FORMAT, format_version=FORMAT_VERSION, glassnet_version=__version__,
@@ -225,6 +243,9 @@ def save_model(path, network, scaler, metadata):
         dtype=str(network.dtype),
         scaler=scaler.kind,
     )
+    meta.pop("target_scaler", None)
+    if target_scaler is not None:  # absent otherwise, as older glassnet versions wrote
+        meta["target_scaler"] = target_scaler.kind
     arrays = {}
     for i, layer in enumerate(network.layers, start=1):
         arrays[f"W{i}"] = layer.W
@@ -232,6 +253,9 @@ def save_model(path, network, scaler, metadata):
             arrays[f"b{i}"] = layer.b
     arrays["scaler_offset"] = np.asarray(scaler.offset, dtype=np.float64)
     arrays["scaler_scale"] = np.asarray(scaler.scale, dtype=np.float64)
+    if target_scaler is not None:
+        arrays["target_offset"] = np.asarray(target_scaler.offset, dtype=np.float64)
+        arrays["target_scale"] = np.asarray(target_scaler.scale, dtype=np.float64)
     text = json.dumps(meta, indent=2, default=_json_default)
     try:  # what is written must load: the same checks as load_model
         check_weights(check_metadata(json.loads(text)), arrays)
@@ -304,7 +328,11 @@ def load_model(path):
               for i, activation in enumerate(arch["activations"], start=1)]
     network = Network(layers, loss=arch["loss"], alpha=arch["alpha"])
     scaler = Scaler(meta["scaler"], arrays["scaler_offset"], arrays["scaler_scale"])
-    return Model(network, scaler, meta)
+    target_scaler = None
+    if meta["target_scaler"] is not None:
+        target_scaler = Scaler(meta["target_scaler"], arrays["target_offset"],
+                               arrays["target_scale"])
+    return Model(network, scaler, meta, target_scaler)
 
 
 def _check_version(path, meta):

@@ -19,8 +19,9 @@ field at fault and says what was expected and what is there:
    metadata field is named (``architecture.layer_sizes``, ``dtype``);
    otherwise the odd array.
 3. Each field's consistency check (``Field(..., check=...)``), in the order of
-   :data:`METADATA`: the task against the output activation and loss, the
-   classes against the output units, the feature names against the first
+   :data:`METADATA`: the task against the output activation and loss, a
+   target scaler against the task (regression only), the classes against the
+   output units, the feature names against the first
    layer's inputs, the schema against the feature names, the scaler kind
    against its arrays, the estimator's recorded parameters against the
    architecture.
@@ -428,6 +429,15 @@ def check_scaler(meta, arrays):
                                "and scaler_scale are not all 0 and 1), found \"none\"")
 
 
+def check_target_scaler(meta, arrays):
+    """A target scaler undoes the standardisation of a regression target; a classifier's
+    outputs are probabilities, which nothing may rescale."""
+    if meta["target_scaler"] is not None and meta["task"] != "regression":
+        raise Damage("target_scaler", f"expected null for a {meta['task']} model (task): only "
+                                      f"a regression target is scaled, found "
+                                      f"{show(meta['target_scaler'])}")
+
+
 def check_task(meta, arrays):
     output = _output_name(meta)
     task = OUTPUTS[output][0]
@@ -580,6 +590,10 @@ METADATA = Record({
     "dtype": Field(Choice("float32", "float64")),
     "scaler": Field(Choice("minmax", "standard", "none"), check=check_scaler),
     "task": Field(Choice("classification", "regression"), check=check_task),
+    # A scaled regression target (``glassnet train`` standardises by default): the network
+    # predicts (y − target_offset) / target_scale. Files from before it: null.
+    "target_scaler": Field(Nullable(Choice("standard", "minmax")), default=None,
+                           check=check_target_scaler),
     "classes": Field(Nullable(ListOf(Label(), min_length=2, unique=True)), default=None,
                      check=check_classes),
     "feature_names": Field(ListOf(Text(), min_length=1, unique=True),
@@ -630,6 +644,13 @@ def expected_arrays(meta):
     rules["scaler_offset"] = ArrayRule((sizes[0],), "float64", inputs, follows_dtype=False)
     rules["scaler_scale"] = ArrayRule((sizes[0],), "float64", inputs, "positive",
                                       follows_dtype=False)
+    if meta.get("target_scaler") is not None:
+        outputs = (f"target_scaler is {_json(meta['target_scaler'])}: one per output of "
+                   f"architecture.layer_sizes {sizes}")
+        rules["target_offset"] = ArrayRule((sizes[-1],), "float64", outputs,
+                                           follows_dtype=False)
+        rules["target_scale"] = ArrayRule((sizes[-1],), "float64", outputs, "positive",
+                                          follows_dtype=False)
     return rules
 
 
@@ -666,6 +687,8 @@ def check_weights(meta, arrays):
             bias = re.fullmatch(r"b([1-9][0-9]*)", name)
             if bias and int(bias[1]) < len(meta["architecture"]["layer_sizes"]):
                 why = f"architecture.bias[{int(bias[1]) - 1}] is false"
+            elif name in ("target_offset", "target_scale"):
+                why = "target_scaler is null"
             raise Damage(f"weights.npz:{name}", f"expected no such array ({why}), found one of "
                                                 f"shape {array.shape}")
     _check_dtypes(meta, arrays, rules)
