@@ -9,10 +9,13 @@ from ..tables import MISSING_POLICIES
 
 __all__ = [
     "ACTIVATION_CHOICES",
+    "EARLY_STOPPING_HELP",
     "MISSING_POLICIES",
     "SCALE_CHOICES",
+    "SCALE_TARGET_HELP",
     "SCHEDULE_CHOICES",
     "SOLVER_CHOICES",
+    "early_stopping_for",
     "parse_activation",
     "parse_batch_size",
     "parse_hidden",
@@ -23,6 +26,24 @@ SOLVER_CHOICES = ("sgd", "adam", "lbfgs", "rmsprop", "adamw")
 SCHEDULE_CHOICES = ("constant", "invscaling", "adaptive", "step", "exponential", "cosine",
                     "plateau")
 SCALE_CHOICES = Scaler.KINDS
+
+SCALE_TARGET_HELP = (
+    "Standardise a regression target (mean 0, standard deviation 1 over the training rows), "
+    "train on it, and report and predict in the target's own units; the model file keeps the "
+    "scaling. A network starts with outputs near 0: on a target near 150 it would spend its "
+    "epochs climbing there. Classification ignores it.  [default: on]")
+EARLY_STOPPING_HELP = (
+    "Hold out 10% of the training rows; stop when their score stops improving by --tol for "
+    "--patience epochs and keep the best epoch's weights.  [default: on for regression, "
+    "where a network trained for all --epochs on a few hundred noisy rows fits their noise; "
+    "off for classification, where the accuracy of a tenth of a small table moves in steps "
+    "of one row and would stop training too soon]")
+
+
+def early_stopping_for(task, flag):
+    """``--early-stopping/--no-early-stopping`` as given, or the task's default (None):
+    on for regression, off for classification (see :data:`EARLY_STOPPING_HELP`)."""
+    return task == "regression" if flag is None else flag
 
 
 def parse_hidden(text):
