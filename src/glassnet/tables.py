@@ -94,10 +94,10 @@ def bundled_table(name, missing="drop", one_hot=False):
     bunch = load(name, **options)
     target = BUNDLED_TARGET[name]
     labels = bunch.target_names[bunch.target] if name != "xor" else bunch.target
-    columns = [[repr(float(v)) for v in bunch.data[:, j]] for j in range(bunch.data.shape[1])]
-    columns.append([str(v) for v in labels])
-    return Table(name, list(bunch.feature_names) + [target], columns,
-                 list(range(1, bunch.data.shape[0] + 1)), ",", True)
+    columns = [np.ascontiguousarray(bunch.data[:, j], dtype=np.float64)
+               for j in range(bunch.data.shape[1])]
+    columns.append(np.array([str(v) for v in labels], dtype=object))
+    return Table(name, list(bunch.feature_names) + [target], columns, None, True)
 
 
 def read_data(data, sep=None, missing="error", one_hot=False):

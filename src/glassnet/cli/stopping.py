@@ -73,7 +73,8 @@ def stop_record(estimator, epochs, caught):
         still = (f"; the training loss was still improving by more than --tol {tol:g}" if tol
                  else "; the training loss was still falling")
         record.update(reason="max_epochs", flags=["--epochs"],
-                      message=f"ran all --epochs {epochs} {unit}s"
+                      message=f"ran all {epochs} {unit}{'s' if epochs != 1 else ''} asked for "
+                              f"by --epochs"
                               + (f"{still} (more --epochs may help)" if convergence else ""))
     return record
 

@@ -126,6 +126,9 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
     if tol is None:
         tol = 0.0 if batch_size == "full" else 1e-4
 
+    from .. import estimators  # noqa: F401  (scikit-learn's import is not loading time)
+
+    loading_started = time.perf_counter()
     prepared = prepare(data, target=target, missing=missing, one_hot=one_hot, sep=sep, task=task)
     console = Console(stderr=True)
     echo = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
@@ -160,6 +163,7 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
     echo(f"training {describe(prepared, hidden, activation, solver)} on {len(Xs_train)} rows"
          + (f", testing on {len(Xs_test)}" if split_note is None else f" ({split_note})"))
     started = time.perf_counter()
+    loading = started - loading_started
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
@@ -175,7 +179,8 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
     metrics = {"train": evaluate_rows(estimator, prepared, Xs_train, y_train),
                "test": evaluate_rows(estimator, prepared, Xs_test, y_test),
                "task": prepared.task, "epochs": int(estimator.n_iter_), "stopped": stopped,
-               "seconds": round(seconds, 4), "interrupted": bool(interrupted), "notes": notes}
+               "seconds": round(seconds, 4), "interrupted": bool(interrupted), "notes": notes,
+               "timings": {"loading": round(loading, 4), "training": round(seconds, 4)}}
 
     out_dir = out_dir or run_directory(data)
     network = fitted_network(estimator)
@@ -194,7 +199,8 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
             write_training_dynamics(outputs, recorder, proba, Xs_train, y_train,
                                     prepared.classes, prepared.feature_names)
         written = list(outputs.written)
-    print_report(metrics, prepared, written, model_path, data)
+    report = time.perf_counter() - started - seconds
+    print_report(metrics, prepared, written, model_path, data, report)
 
 
 def make_estimator(task, hidden, activation, solver, lr, momentum, nesterov, batch, epochs,
