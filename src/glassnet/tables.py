@@ -29,11 +29,9 @@ import numpy as np
 from .datasets import BUNDLED, DataError, load
 from .datasets._csv import (
     Table,
-    check_missing,
     encode,
+    encode_table,
     feature_names,
-    infer_schema,
-    missing_mask,
     parse_target,
     read_table,
     resolve_target,
@@ -148,24 +146,13 @@ def prepare(data, target=None, missing="error", one_hot=False, sep=None, task="a
     if data in BUNDLED:
         target = target or BUNDLED_TARGET[data]
         missing = "drop" if missing == "error" else missing
-    target_name = resolve_target(table, target)
-    features = [n for n in table.names if n != target_name]
-    if not features:
-        raise DataError(f"{table.path}: no feature columns besides the target {target_name!r}")
-    counts = check_missing(table, features + [target_name], missing)
+    X, y, target_name, schema, counts, dropped = encode_table(table, target, None, one_hot,
+                                                              missing)
     notes = []
-    keep = ~missing_mask(table, features + [target_name] if missing == "drop" else [target_name])
     if counts and missing != "error":
-        dropped = int((~keep).sum())
         notes.append(f"{sum(counts.values())} missing value(s); "
                      + (f"dropped {dropped} row(s)" if missing == "drop" else
                         f"filled with column medians, dropped {dropped} row(s) without a target"))
-    if not keep.any():
-        raise DataError(f"{table.path}: no rows left after dropping those with missing values")
-    kept = table.take(keep)
-    schema = infer_schema(kept, features, one_hot=one_hot, missing=missing)
-    X = encode(kept, schema, missing=missing)
-    y = parse_target(kept, target_name, slice(None))
     if task == "auto":
         task = infer_task(y)
     classes = None

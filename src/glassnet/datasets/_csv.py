@@ -35,6 +35,7 @@ __all__ = [
     "DataError",
     "Table",
     "encode",
+    "encode_table",
     "infer_schema",
     "load_csv",
     "read_table",
@@ -604,6 +605,33 @@ def parse_target(table, name, rows):
     return table.column(name)[index].astype(str)
 
 
+def encode_table(table, target=None, features=None, one_hot=False, missing="error"):
+    """A table's features as a float matrix and its target as a vector, with the
+    missing-value policy applied (see :func:`load_csv` for the parameters).
+
+    Returns ``(X, y, target_name, schema, missing_counts, dropped_rows)``.
+    """
+    target_name = resolve_target(table, target)
+    if features is None:
+        features = [n for n in table.names if n != target_name]
+    else:
+        unknown = [f for f in features if f not in table.names]
+        if unknown:
+            raise DataError(f"{table.path}: no column(s) {', '.join(map(repr, unknown))}; the "
+                            f"columns are: {', '.join(table.names)}")
+    if not features:
+        raise DataError(f"{table.path}: no feature columns besides the target {target_name!r}")
+    counts = check_missing(table, features + [target_name], missing)
+    keep = ~missing_mask(table, features + [target_name] if missing == "drop" else [target_name])
+    if not keep.any():
+        raise DataError(f"{table.path}: no rows left after dropping those with missing values")
+    kept = table.take(keep)
+    schema = infer_schema(kept, features, one_hot=one_hot, missing=missing)
+    X = encode(kept, schema, missing=missing)
+    y = parse_target(kept, target_name, slice(None))
+    return X, y, target_name, schema, counts, int((~keep).sum())
+
+
 def load_csv(path, target=None, sep=None, header="auto", one_hot=False, missing="error",
              features=None, return_X_y=False):
     """Load a CSV (or compressed CSV, or Parquet) for training: features as a float
@@ -647,27 +675,7 @@ def load_csv(path, target=None, sep=None, header="auto", one_hot=False, missing=
     if missing not in ("error", "drop", "median"):
         raise ValueError(f"missing must be 'error', 'drop' or 'median', got {missing!r}")
     table = read_table(path, sep=sep, header=header)
-    target_name = resolve_target(table, target)
-    if features is None:
-        features = [n for n in table.names if n != target_name]
-    else:
-        unknown = [f for f in features if f not in table.names]
-        if unknown:
-            raise DataError(f"{table.path}: no column(s) {', '.join(map(repr, unknown))}; the "
-                            f"columns are: {', '.join(table.names)}")
-    if not features:
-        raise DataError(f"{table.path}: no feature columns besides the target {target_name!r}")
-    check_missing(table, features + [target_name], "drop" if missing != "error" else "error")
-    if missing == "drop":
-        keep = ~missing_mask(table, features + [target_name])
-    else:
-        keep = ~missing_mask(table, [target_name])
-    if not keep.any():
-        raise DataError(f"{table.path}: no rows left after dropping those with missing values")
-    kept = table.take(keep)
-    schema = infer_schema(kept, features, one_hot=one_hot, missing=missing)
-    data = encode(kept, schema, missing=missing)
-    y = parse_target(kept, target_name, slice(None))
+    data, y, target_name, schema, _, _ = encode_table(table, target, features, one_hot, missing)
     if not (y != y[0]).any():
         raise DataError(f"{table.path}: the target column {target_name!r} has a single value "
                         f"({y[0].item()!r}); a model needs at least two classes or distinct values")
