@@ -26,12 +26,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .datasets import BUNDLED, DataError, load
-from .datasets._csv import (
+from .datasets import (
+    BUNDLED,
+    DataError,
     Table,
     encode,
     encode_table,
     feature_names,
+    load,
     parse_target,
     read_table,
     resolve_target,
@@ -65,7 +67,7 @@ class Prepared:
 
     ``X`` is float64 ``(n_rows, n_encoded_features)``; ``y`` holds the labels
     (classification) or float64 values (regression); ``schema`` says how each
-    feature column became numbers (see :func:`glassnet.datasets._csv.infer_schema`);
+    feature column became numbers (see :func:`glassnet.datasets.infer_schema`);
     ``notes`` are one-line remarks for a report (rows dropped, values filled).
     """
 
