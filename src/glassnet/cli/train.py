@@ -251,7 +251,6 @@ def model_metadata(prepared, estimator, data, n_train, stopped):
         "params": params,
         "training": {"data": data, "rows": int(n_train), "epochs": int(estimator.n_iter_),
                      "interrupted": stopped["reason"] == "interrupted",
-                     "stopped": stopped["reason"],
                      "created": datetime.now().isoformat(timespec="seconds")},
     }
 

@@ -441,18 +441,15 @@ def infer_schema(table, features, one_hot=False, missing="error"):
 
     Returns a list of plain dicts, one per column: ``{"name", "kind": "numeric",
     "fill"}`` or ``{"name", "kind": "categorical", "categories", "fill"}``; the
-    fill value (median, or most frequent value) is used when ``missing='median'``
-    (for numeric columns it is computed only then, and is ``None`` otherwise).
+    fill value (median, or most frequent value) is used when ``missing='median'``.
     """
     schema = []
     for name in features:
         kind = _column_kind(table, name)
         parsed = table.parsed(name)
         if kind == "numeric":
-            fill = None
-            if missing == "median":
-                finite = parsed.values[np.isfinite(parsed.values)]
-                fill = float(np.median(finite)) if finite.size else 0.0
+            finite = parsed.values[np.isfinite(parsed.values)]
+            fill = float(np.median(finite)) if finite.size else 0.0
             schema.append({"name": name, "kind": "numeric", "fill": fill})
         else:
             cells = table.column(name)[~parsed.missing].astype(str)
