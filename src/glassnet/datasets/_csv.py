@@ -62,21 +62,29 @@ NA_STRINGS = ["", "?", "-", "NA", "na", "N/A", "n/a", "NaN", "nan", "NAN", "null
 class Parsed:
     """One column read as numbers, once: ``values`` (NaN where not a number),
     ``missing`` (a missing-value token: empty, ``?``, ``NA``, ``nan``, …) and
-    ``numeric`` (parsed as a number and not missing)."""
+    ``numeric`` (parsed as a number and not missing). ``text`` is True when some
+    cell is neither (a column read as numbers by the parser never has any)."""
 
     values: np.ndarray
     missing: np.ndarray
     numeric: np.ndarray
+    text: bool = True
 
     def take(self, index):
-        return Parsed(self.values[index], self.missing[index], self.numeric[index])
+        missing, numeric = self.missing[index], self.numeric[index]
+        return Parsed(self.values[index], missing, numeric,
+                      self.text and bool((~missing & ~numeric).any()))
+
+    def text_mask(self):
+        """Cells that are neither numbers nor missing."""
+        return ~self.missing & ~self.numeric
 
 
 def _parse(column):
     """A column (float64 array, or object array of text with None where missing) as numbers."""
     if column.dtype.kind == "f":
         missing = np.isnan(column)
-        return Parsed(column, missing, ~missing)
+        return Parsed(column, missing, ~missing, text=False)
     try:
         import pandas as pd
     except ImportError:
@@ -95,7 +103,8 @@ def _parse(column):
         values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
         missing = series.isna().to_numpy(dtype=bool, copy=True)
         missing[~missing] = series[~missing].str.lower().isin(MISSING_TOKENS).to_numpy(bool)
-    return Parsed(values, missing, ~missing & ~np.isnan(values))
+    numeric = ~missing & ~np.isnan(values)
+    return Parsed(values, missing, numeric, text=bool((~missing & ~numeric).any()))
 
 
 @dataclass
@@ -426,9 +435,9 @@ def _read_parquet(path):
 def _column_kind(table, name):
     """'numeric' or 'categorical', raising on a column that mixes the two."""
     parsed = table.parsed(name)
-    text = ~parsed.missing & ~parsed.numeric
-    if not text.any():
+    if not parsed.text:
         return "numeric"
+    text = parsed.text_mask()
     if not parsed.numeric.any():
         return "categorical"
     i = int(np.argmax(text))
@@ -442,14 +451,19 @@ def infer_schema(table, features, one_hot=False, missing="error"):
     Returns a list of plain dicts, one per column: ``{"name", "kind": "numeric",
     "fill"}`` or ``{"name", "kind": "categorical", "categories", "fill"}``; the
     fill value (median, or most frequent value) is used when ``missing='median'``.
+    A numeric column's median is computed only then: under ``'error'`` and
+    ``'drop'`` new files are encoded with ``missing='error'`` and nothing is
+    filled, so its fill is 0.0.
     """
     schema = []
     for name in features:
         kind = _column_kind(table, name)
         parsed = table.parsed(name)
         if kind == "numeric":
-            finite = parsed.values[np.isfinite(parsed.values)]
-            fill = float(np.median(finite)) if finite.size else 0.0
+            fill = 0.0  # the format's value for "nothing to fill"
+            if missing == "median":
+                finite = parsed.values[np.isfinite(parsed.values)]
+                fill = float(np.median(finite, overwrite_input=True)) if finite.size else 0.0
             schema.append({"name": name, "kind": "numeric", "fill": fill})
         else:
             cells = table.column(name)[~parsed.missing].astype(str)
@@ -525,12 +539,11 @@ def encode(table, schema, missing="error", rows=None):
             raise DataError(f"{table.path}: missing value in column {name!r} at "
                             f"{table.where(int(np.argmax(parsed.missing)))}")
         if column["kind"] == "numeric":
-            text = ~parsed.missing & ~parsed.numeric
-            if text.any():
-                k = int(np.argmax(text))
+            if parsed.text:
+                k = int(np.argmax(parsed.text_mask()))
                 raise DataError(f"{table.path}: non-numeric value {table.cell(name, k)!r} in "
                                 f"numeric column {name!r} at {table.where(k)}")
-            infinite = parsed.numeric & np.isinf(parsed.values)
+            infinite = np.isinf(parsed.values)
             if infinite.any():
                 k = int(np.argmax(infinite))
                 raise DataError(f"{table.path}: infinite value {table.cell(name, k)!r} in "
