@@ -8,8 +8,20 @@ A ``.glassnet`` file is a zip archive with two members:
     feature names, the CSV encoding schema, the scaler kind and the training
     settings;
 ``weights.npz``
-    ``W1, b1, W2, b2, …`` and the scaler's ``scaler_offset`` and
-    ``scaler_scale``, read back with ``numpy.load(..., allow_pickle=False)``.
+    every layer's arrays by name (``W1, b1, W2, b2, …``) and the scaler's
+    ``scaler_offset`` and ``scaler_scale``, read back with
+    ``numpy.load(..., allow_pickle=False)``.
+
+Two format versions. Version 1 holds a stack of dense layers: the
+architecture lists ``layer_sizes``, one ``activations`` entry and one
+``bias`` flag per layer. Version 2, written when the network has other layers
+(batch normalisation, dropout, separate activations), lists every layer's
+configuration in ``architecture.layers`` (``{"type": "dense" | "batch_norm" |
+"activation" | "dropout", ...}``) and stores each layer's arrays under the
+names of :meth:`~glassnet.Network.state_dict`, the layer's position
+appended: ``W1``, ``gamma2``, ``beta2``, ``running_mean2``,
+``running_var2``, … A plain dense network is still written as version 1,
+which older glassnet versions read; both versions load.
 
 Nothing in a model file is ever executed: a pickle or any other file gets a
 clear :class:`ModelFileError`. Every file glassnet writes goes to a temporary
@@ -29,7 +41,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ._version import __version__
-from .layers import Dense
+from .layers import Dense, layer_from_config
 from .network import Network
 
 __all__ = [
@@ -46,7 +58,8 @@ __all__ = [
 ]
 
 FORMAT = "glassnet-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # the newest; plain dense networks are still written as version 1
+READABLE_VERSIONS = (1, 2)
 
 
 class ModelFileError(ValueError):
@@ -178,23 +191,24 @@ class Model:
 def save_model(path, network, scaler, metadata):
     """Write a ``.glassnet`` file atomically; returns the metadata written."""
     meta = dict(metadata)
+    plain = all(isinstance(layer, Dense) for layer in network.layers)
+    architecture = {"layer_sizes": network.sizes}
+    if plain:
+        architecture.update(
+            activations=[layer.activation.config() for layer in network.layers],
+            bias=[layer.b is not None for layer in network.layers])
+    else:
+        architecture["layers"] = [layer.config() for layer in network.layers]
+    architecture.update(loss=network.loss.name, alpha=network.alpha)
+    if network.l1:
+        architecture["l1"] = network.l1
     meta.update(
-        format=FORMAT, format_version=FORMAT_VERSION, glassnet_version=__version__,
-        architecture={
-            "layer_sizes": network.sizes,
-            "activations": [layer.activation.config() for layer in network.layers],
-            "loss": network.loss.name,
-            "bias": [layer.b is not None for layer in network.layers],
-            "alpha": network.alpha,
-        },
+        format=FORMAT, format_version=1 if plain else 2, glassnet_version=__version__,
+        architecture=architecture,
         dtype=str(network.dtype),
         scaler=scaler.kind,
     )
-    arrays = {}
-    for i, layer in enumerate(network.layers, start=1):
-        arrays[f"W{i}"] = layer.W
-        if layer.b is not None:
-            arrays[f"b{i}"] = layer.b
+    arrays = network.state_dict()
     arrays["scaler_offset"] = np.asarray(scaler.offset, dtype=np.float64)
     arrays["scaler_scale"] = np.asarray(scaler.scale, dtype=np.float64)
     weights = io.BytesIO()
@@ -241,29 +255,43 @@ def load_model(path):
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise ModelFileError(f"{path} is not a glassnet model file")
     version = meta.get("format_version")
-    if version != FORMAT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise ModelFileError(
             f"{path} has model format version {version!r} (written by glassnet "
             f"{meta.get('glassnet_version', '?')}); this glassnet {__version__} reads format "
-            f"version {FORMAT_VERSION}")
+            f"versions {', '.join(map(str, READABLE_VERSIONS))}")
     try:
         with np.load(io.BytesIO(weights), allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
         arch = meta["architecture"]
-        sizes, activations = arch["layer_sizes"], arch["activations"]
-        layers = []
-        for i, activation in enumerate(activations, start=1):
-            W = np.ascontiguousarray(arrays[f"W{i}"], dtype=meta.get("dtype", "float64"))
-            b = arrays.get(f"b{i}")
-            if W.shape != (sizes[i - 1], sizes[i]):
-                raise ModelFileError(f"{path} is damaged: W{i} has shape {W.shape}, expected "
-                                     f"{(sizes[i - 1], sizes[i])}")
-            b = None if b is None else np.ascontiguousarray(b, dtype=W.dtype)
-            layers.append(Dense.from_arrays(W, b, activation))
-        network = Network(layers, loss=arch["loss"], alpha=arch.get("alpha", 0.0))
+        dtype = np.dtype(meta.get("dtype", "float64"))
+        if version == 1:
+            layers = _dense_layers(path, arch, arrays, dtype)
+        else:
+            layers = [layer_from_config(config, dtype) for config in arch["layers"]]
+        network = Network(layers, loss=arch["loss"], alpha=arch.get("alpha", 0.0),
+                          l1=arch.get("l1", 0.0))
+        if version == 2:
+            network.load_state_dict({name: a for name, a in arrays.items()
+                                     if not name.startswith("scaler_")})
         scaler = Scaler(meta["scaler"], arrays["scaler_offset"], arrays["scaler_scale"])
     except ModelFileError:
         raise
     except (KeyError, ValueError, TypeError, zipfile.BadZipFile, OSError) as exc:
         raise ModelFileError(f"{path} is damaged: {type(exc).__name__}: {exc}") from None
     return Model(network, scaler, meta)
+
+
+def _dense_layers(path, arch, arrays, dtype):
+    """The dense layers of a version-1 file, around its arrays."""
+    sizes, activations = arch["layer_sizes"], arch["activations"]
+    layers = []
+    for i, activation in enumerate(activations, start=1):
+        W = np.ascontiguousarray(arrays[f"W{i}"], dtype=dtype)
+        b = arrays.get(f"b{i}")
+        if W.shape != (sizes[i - 1], sizes[i]):
+            raise ModelFileError(f"{path} is damaged: W{i} has shape {W.shape}, expected "
+                                 f"{(sizes[i - 1], sizes[i])}")
+        b = None if b is None else np.ascontiguousarray(b, dtype=W.dtype)
+        layers.append(Dense.from_arrays(W, b, activation))
+    return layers

@@ -25,6 +25,13 @@ parameter stacked with a leading axis of length ``P``, and one forward pass
 
 Parameters are always handled as lists aligned with
 ``network.parameters()`` (``[W1, b1, W2, b2, …]``).
+
+Dropout and batch normalisation: the landscape is the loss in evaluation
+mode, the loss a trained network is used with. Dropout is the identity and
+batch normalisation uses the network's running statistics, held fixed over
+the whole plane (after :func:`compare_optimizers`, those of the first
+optimiser's run, whose final weights are the centre). Directions leave
+batch normalisation's ``γ`` and ``β`` unperturbed (zero), as Li et al. do.
 """
 
 from __future__ import annotations
@@ -33,6 +40,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .layers import Activation, BatchNorm, Dense
 from .training import Callback
 
 __all__ = [
@@ -73,29 +81,36 @@ def filter_normalize(direction, network, include_bias=False):
     For unit ``j`` of a dense layer the "filter" is its incoming weight vector
     ``W[:, j]`` (with ``b[j]`` appended when ``include_bias``). The direction's
     filter becomes ``d_j · ‖θ_j‖ / ‖d_j‖``. Without ``include_bias`` the bias
-    directions are set to zero. Returns a new list of arrays.
+    directions are set to zero; batch normalisation's ``γ`` and ``β``
+    directions always are. Returns a new list of arrays.
     """
     params = network.parameters()
-    names = network.parameter_names()
     out = [np.array(d, dtype=np.float64, copy=True) for d in direction]
     tiny = np.finfo(np.float64).tiny
-    for i, name in enumerate(names):
-        if not name.startswith("W"):
-            if not include_bias:
-                out[i][...] = 0.0
+    i = 0
+    for layer in network.layers:
+        n = len(layer.parameters())
+        if not isinstance(layer, Dense):
+            for k in range(i, i + n):
+                out[k][...] = 0.0
+            i += n
             continue
-        bias_index = i + 1 if i + 1 < len(names) and names[i + 1] == "b" + name[1:] else None
+        has_bias = layer.b is not None
         W, d = params[i].astype(np.float64), out[i]
         weight_norms = np.sum(W * W, axis=0)
         direction_norms = np.sum(d * d, axis=0)
-        if include_bias and bias_index is not None:
-            b, db = params[bias_index].astype(np.float64), out[bias_index]
+        if include_bias and has_bias:
+            b, db = params[i + 1].astype(np.float64), out[i + 1]
             weight_norms = weight_norms + b * b
             direction_norms = direction_norms + db * db
         scale = np.sqrt(weight_norms) / np.maximum(np.sqrt(direction_norms), tiny)
         d *= scale  # column j (unit j) scaled to ‖θ_j‖
-        if include_bias and bias_index is not None:
-            out[bias_index] *= scale
+        if has_bias:
+            if include_bias:
+                out[i + 1] *= scale
+            else:
+                out[i + 1][...] = 0.0
+        i += n
     return out
 
 
@@ -114,7 +129,7 @@ def _prepare(network, X, y, sample_weight=None):
 
 def batched_loss(network, X, y, params, sample_weight=None, max_elements=2_000_000,
                  _checked=False):
-    """The loss (L2 penalty included) at ``P`` weight settings at once.
+    """The loss (penalties included) at ``P`` weight settings at once, in evaluation mode.
 
     ``params`` is a list aligned with ``network.parameters()`` whose entries
     have a leading axis of length ``P`` (``W1`` of shape ``(P, fan_in,
@@ -127,35 +142,44 @@ def batched_loss(network, X, y, params, sample_weight=None, max_elements=2_000_0
         Y = y
     P = params[0].shape[0]
     m = X.shape[0]
-    widest = max(layer.n_units for layer in network.layers)
-    chunk = max(1, int(max_elements // max(1, m * widest)))
-    names = network.parameter_names()
+    chunk = max(1, int(max_elements // max(1, m * max(network.sizes))))
     losses = np.empty(P)
     normaliser = m if sample_weight is None else float(sample_weight.sum())
     for start in range(0, P, chunk):
         stop = min(start + chunk, P)
         block = [p[start:stop] for p in params]
-        A = X  # (m, n0) for the first layer, then (p, m, n)
+        A = np.broadcast_to(X, (stop - start, *X.shape))  # the same rows for every setting
         k = 0
+        weights = []
         for layer in network.layers:
-            W = block[k]
-            k += 1
-            Z = np.matmul(A, W)  # (p, m, fan_out): one product per weight setting
-            if layer.b is not None:
-                Z += block[k][:, None, :]
-                k += 1
-            A = _activate(layer.activation, Z)
+            own = block[k:k + len(layer.parameters())]
+            k += len(own)
+            if isinstance(layer, Dense):
+                weights.append(own[0])
+                A = np.matmul(A, own[0])  # (p, m, fan_out): one product per weight setting
+                if layer.b is not None:
+                    A += own[1][:, None, :]
+                A = _activate(layer.activation, A)
+            elif isinstance(layer, BatchNorm):  # evaluation mode: the running statistics
+                gamma, beta = own
+                scale = gamma / np.sqrt(layer.running_var + layer.eps)  # γ/s, (p, n)
+                A = (A - layer.running_mean) * scale[:, None, :] + beta[:, None, :]
+            elif isinstance(layer, Activation):
+                A = _activate(layer.activation, np.array(A, dtype=np.float64))
+            # Dropout: the identity in evaluation mode
         for j in range(stop - start):
             losses[start + j] = network.loss.value(Y, A[j], sample_weight)
+        penalty = 0.0
         if network.alpha:
-            squares = sum(np.einsum("pij,pij->p", w, w) for name, w in zip(names, block)
-                          if name.startswith("W"))
-            losses[start:stop] += 0.5 * network.alpha * squares / normaliser
+            penalty += 0.5 * network.alpha * sum(np.einsum("pij,pij->p", w, w) for w in weights)
+        if network.l1:
+            penalty += network.l1 * sum(np.abs(w).sum(axis=(1, 2)) for w in weights)
+        losses[start:stop] += penalty / normaliser
     return losses
 
 
 def _activate(activation, Z):
-    """Apply an activation to a stack ``(p, m, n)`` (softmax row by row)."""
+    """Apply an activation in place to a stack ``(p, m, n)`` (softmax row by row)."""
     if activation.name == "softmax":
         p, m, n = Z.shape
         return activation.forward(Z.reshape(p * m, n)).reshape(p, m, n)
@@ -382,11 +406,11 @@ def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing"
     if not optimizers:
         raise ValueError("give at least one optimizer")
     Xc, Yc, _ = network.check_data(X, y)
-    initial = network.get_weights()
+    initial = network.state_dict()
     record_every = record_every or max(1, epochs // 100)
     trajectories, final, diverged, steps = {}, {}, {}, {}
     for name in optimizers:
-        network.set_weights(initial)
+        network.load_state_dict(initial)
         optimizer, schedule = make_optimizer(name, lr, epochs)
         recorder = TrajectoryRecorder(record_every)
         trainer = Trainer(network, optimizer, batch_size=batch_size, rng=seed,
@@ -404,7 +428,10 @@ def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing"
         trajectories[name] = points[keep]
         steps[name] = np.asarray(recorder.trajectory.steps)[keep]
         final[name] = network.compute_loss(X, y)
-    network.set_weights(initial)
+        if name == optimizers[0]:
+            reference_state = network.state_dict()
+    # the plane is drawn with the first run's running statistics (batch normalisation)
+    network.load_state_dict(reference_state)
     reference = optimizers[0]
     center_vec = trajectories[reference][-1]
     like = network.parameters()
@@ -437,5 +464,6 @@ def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing"
         path_loss[name] = batched_loss(network, Xc, Yc, stacked, _checked=True)
         plane = _points_along(center, [d1, d2], paths[name])
         plane_loss[name] = batched_loss(network, Xc, Yc, plane, _checked=True)
+    network.load_state_dict(initial)
     return Landscape(xs, ys, grid, center_loss, paths, path_loss, plane_loss, steps, final,
                      diverged, explained, directions)
