@@ -332,3 +332,27 @@ def test_every_command_module_is_registered():
                if info.name != "__main__"
                and hasattr(importlib.import_module(f"glassnet.cli.{info.name}"), "command")}
     assert modules == set(COMMANDS) == set(cli.commands)
+
+
+def test_train_with_batchnorm_dropout_l1_prints_summary_and_saves_every_layer(capsys, tmp_path):
+    out = tmp_path / "h"
+    code, stdout, err = run(capsys, "train", "heart", "--hidden", "16,8", "--batch-norm",
+                            "--dropout", "0.2", "--l1", "0.001", "--batch-size", "32",
+                            "--epochs", "20", "--plots", "none", "--out", out)
+    assert code == 0, err
+    lines = err.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Network: 13 inputs"))
+    assert "L1 0.001" in lines[start]
+    assert "BatchNorm(16" in lines[start + 3] and "Dropout(p=0.2)" in lines[start + 5]
+    assert lines[start + 11].startswith("trainable parameters: ")
+    assert lines[start + 12].startswith("epoch 1/20")  # the table comes before training
+    model = load_model(out / "model.glassnet")
+    assert model.metadata["format_version"] == 2 and model.network.l1 == 0.001
+    assert not np.allclose(model.network.layers[1].running_var, 1.0)
+    code, stdout, _ = run(capsys, "evaluate", out / "model.glassnet", "heart")
+    assert code == 0 and "accuracy" in stdout
+    code, _, err = run(capsys, "train", "heart", "--dropout", "0.2", "--solver", "lbfgs",
+                       "--out", tmp_path / "x")
+    assert_one_line_error(code, err, "--dropout", "stochastic")
+    code, _, err = run(capsys, "train", "heart", "--dropout", "1")
+    assert_one_line_error(code, err, "--dropout")

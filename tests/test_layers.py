@@ -179,7 +179,7 @@ def test_running_statistics_after_n_steps_equal_torch(rng):
 def test_batch_of_one_in_training_raises_and_inference_works():
     net = bn_network(dropout=0.0)
     x = np.ones((1, 4))
-    with pytest.raises(ValueError, match="at least 2 rows per batch, got 1"):
+    with pytest.raises(ValueError, match="at least 2 rows per batch, got 1 sample"):
         net.forward(x)
     assert net.predict_proba(x).shape == (1, 3)  # inference uses the running statistics
     net.eval()
@@ -540,3 +540,97 @@ def test_float32_network_with_every_layer_stays_float32(rng):
     gn.train(net, X, rng.integers(0, 3, 20), epochs=2, batch_size=8, seed=0)
     assert all(a.dtype == np.float32 for a in net.state_dict().values())
     assert net.forward(X).dtype == np.float32 and net.predict_proba(X).dtype == np.float32
+
+
+# -- the scikit-learn estimators -------------------------------------------------------
+def heart_split():
+    from glassnet.datasets import load_heart
+
+    X, y = load_heart(return_X_y=True)
+    X = (X - X.mean(axis=0)) / X.std(axis=0)
+    return X[:200], y[:200], X[200:], y[200:]
+
+
+@pytest.mark.parametrize("name", ["MLPClassifier", "MLPRegressor"])
+def test_check_estimator_with_the_extras_on(name):
+    pytest.importorskip("sklearn")
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.utils.estimator_checks import check_estimator
+
+    why = ("dropout masks and batch statistics depend on which rows are in a batch, so a "
+           "weight of 2 is not the same as a repeated row")
+    estimator = getattr(gn, name)(max_iter=50, dropout=0.1, batch_norm=True, l1=0.01)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        check_estimator(estimator, expected_failed_checks={
+            "check_sample_weight_equivalence_on_dense_data": why,
+            "check_sample_weight_equivalence_on_sparse_data": why})
+
+
+def test_estimator_extras_off_by_default_and_cloned():
+    pytest.importorskip("sklearn")
+    from sklearn.base import clone
+
+    params = gn.MLPClassifier().get_params()
+    assert (params["dropout"], params["batch_norm"], params["l1"]) == (0.0, False, 0.0)
+    clf = gn.MLPRegressor(dropout=0.3, batch_norm=True, l1=0.5)
+    assert {k: v for k, v in clone(clf).get_params().items()
+            if k in ("dropout", "batch_norm", "l1")} == {"dropout": 0.3, "batch_norm": True,
+                                                         "l1": 0.5}
+    X, y, _, _ = heart_split()
+    for bad, match in [({"dropout": 1.0}, "'dropout' parameter"),
+                       ({"batch_norm": 1}, "'batch_norm' parameter"),
+                       ({"l1": -0.1}, "'l1' parameter"),
+                       ({"dropout": 0.2, "solver": "lbfgs"}, "needs a stochastic solver")]:
+        with pytest.raises(ValueError, match=match):
+            gn.MLPClassifier(**bad).fit(X, y)
+
+
+def test_estimator_with_batchnorm_and_dropout(rng):
+    pytest.importorskip("sklearn")
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y, X_test, y_test = heart_split()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        settings = {"dropout": 0.2, "batch_norm": True, "l1": 0.01, "max_iter": 30,
+                    "batch_size": 32, "learning_rate_init": 0.01, "random_state": 0}
+        clf = gn.MLPClassifier((16, 8), **settings).fit(X, y)
+        again = gn.MLPClassifier((16, 8), **settings).fit(X, y)
+    assert clf.score(X_test, y_test) > 0.8
+    np.testing.assert_array_equal(clf.predict_proba(X_test), again.predict_proba(X_test))
+    np.testing.assert_array_equal(clf.predict_proba(X_test), clf.predict_proba(X_test))
+    norms = clf.batch_norm_layers_
+    assert [norm.n_inputs for norm in norms] == [16, 8]
+    assert not np.allclose(norms[0].running_var, 1.0) and not np.allclose(norms[0].gamma, 1.0)
+    net = clf._network(clf.coefs_, clf.intercepts_, clf._hidden_activations())
+    kinds = [type(layer).__name__ for layer in net.layers]
+    assert kinds == ["Dense", "BatchNorm", "Activation", "Dropout"] * 2 + ["Dense"]
+    assert net.layers[1] is norms[0] and net.layers[0].W is clf.coefs_[0]
+    assert net.l1 == 0.01
+    # predictions are the engine's, in evaluation mode (running statistics, no dropout)
+    np.testing.assert_allclose(clf.predict_proba(X_test)[:, 1], net.predict_proba(X_test)[:, 0],
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="same batch_norm as before"):
+        clf.set_params(warm_start=True, batch_norm=False).fit(X, y)
+
+
+def test_estimator_l1_sparsifies_the_first_layer():
+    pytest.importorskip("sklearn")
+    import warnings
+
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y, _, _ = heart_split()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        plain = gn.MLPClassifier((8,), solver="sgd", max_iter=300, learning_rate_init=0.05,
+                                 random_state=0).fit(X, y)
+        sparse = gn.MLPClassifier((8,), solver="sgd", max_iter=300, learning_rate_init=0.05,
+                                  l1=1.0, random_state=0).fit(X, y)
+    small = [(np.abs(c.coefs_[0]) < 0.01).mean() for c in (plain, sparse)]
+    assert small[1] > small[0] + 0.3

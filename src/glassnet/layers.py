@@ -464,9 +464,10 @@ class BatchNorm(Layer):
         if self.training:
             if m < 2:
                 raise ValueError(
-                    f"{self!r} in training mode needs at least 2 rows per batch, got {m}: "
-                    f"the variance of one row is 0, so every output would be beta. Use a "
-                    f"batch size of 2 or more, or network.eval() to use the running statistics")
+                    f"{self!r} in training mode needs at least 2 rows per batch, got "
+                    f"1 sample: the variance of one row is 0, so every output would be beta. "
+                    f"Use a batch size of 2 or more, or network.eval() to use the running "
+                    f"statistics")
             mean = np.matmul(ones, X) / m  # μ = (1/m)·Σ_i x_i, as 1ᵀ·X (one BLAS call)
             np.subtract(X, mean, out=X_hat)  # X − μ
             np.multiply(X_hat, X_hat, out=Y)  # (x_i − μ)², Y as scratch
