@@ -442,7 +442,7 @@ def layers(quick):
 
     engine({})  # warm up BLAS and the allocator
     best = {}
-    for _ in range(2 if quick else 5):
+    for _ in range(2 if quick else 7):
         for label, extras in LAYER_CONFIGS:
             for who, run in (("ours", engine), ("theirs", pytorch)):
                 if who == "theirs" and torch is None:
