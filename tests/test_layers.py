@@ -550,6 +550,25 @@ def test_landscape_in_eval_mode_with_batchnorm_and_dropout(rng):
     assert np.isfinite(result.loss).all()
 
 
+def test_hessian_vector_products_hold_the_dropout_mask(rng):
+    from glassnet.curvature import hessian_vector_product
+
+    X = rng.normal(size=(30, 4))
+    y = rng.integers(0, 3, 30)
+    net = bn_network(dropout=0.3)
+    gn.train(net, X, y, epochs=2, batch_size=10, seed=0)
+    before, state = net.state_dict(), net.rng.bit_generator.state
+    u = [rng.normal(size=p.shape) for p in net.parameters()]
+    v = [rng.normal(size=p.shape) for p in net.parameters()]
+    Hu = hessian_vector_product(net, X, y, u, method="finite_difference")
+    Hv = hessian_vector_product(net, X, y, v, method="finite_difference")
+    uHv = sum(float(np.sum(a * b)) for a, b in zip(u, Hv))
+    vHu = sum(float(np.sum(a * b)) for a, b in zip(v, Hu))
+    assert uHv == pytest.approx(vHu, rel=1e-4)  # symmetric: the same mask in every gradient
+    assert all(np.array_equal(before[k], a) for k, a in net.state_dict().items())
+    assert net.rng.bit_generator.state == state
+
+
 def test_dynamics_recorder_with_batchnorm():
     from glassnet.dynamics import DynamicsRecorder
 

@@ -35,7 +35,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GradientCheck", "gradient_check", "numerical_gradient"]
+__all__ = ["GradientCheck", "Replay", "gradient_check", "numerical_gradient"]
 
 _FLOOR = 1e-8  # gradient norms below this are compared on this absolute scale
 
@@ -106,7 +106,7 @@ def gradient_check(network, X, y, sample_weight=None, h=1e-6):
         ~1e-6 in float64 means the analytic gradient is right.
     """
     X, Y, sample_weight = network.check_data(X, y, sample_weight)
-    replay = _Replay(network)
+    replay = Replay(network)
     try:
         network.loss_and_gradients(X, Y, sample_weight)
         analytic = [g.astype(np.float64) for g in network.gradients()]
@@ -129,9 +129,11 @@ def gradient_check(network, X, y, sample_weight=None, h=1e-6):
                          rel, diffs, analytic, numeric)
 
 
-class _Replay:
+class Replay:
     """Remembers the network's random Generators and running statistics; calling it
-    puts them back, so that every forward pass draws the same dropout masks."""
+    puts them back, so that every forward pass after it draws the same dropout
+    masks and starts from the same running statistics (used by
+    :func:`gradient_check` and by finite-difference Hessian-vector products)."""
 
     def __init__(self, network):
         generators = {id(layer.rng): layer.rng for layer in network.layers
