@@ -461,7 +461,7 @@ def torch_layers_model(extras):
 def layers(quick):
     """Rounds over every configuration, keeping each one's fastest epoch: on a shared,
     noisy machine interleaving gives every configuration the same chances."""
-    n = 6000 if quick else 60000
+    n = 2000 if quick else 60000
     X, y = mnist_data(n)
     batch, sizes = 256, [784, 256, 256, 10]
     Xt, yt = (torch.from_numpy(X), torch.from_numpy(y)) if torch is not None else (None, None)
@@ -492,7 +492,7 @@ def layers(quick):
 
     engine({})  # warm up BLAS and the allocator
     best = {}
-    for _ in range(2 if quick else 7):
+    for _ in range(1 if quick else 7):
         for label, extras in LAYER_CONFIGS:
             for who, run in (("ours", engine), ("theirs", pytorch)):
                 if who == "theirs" and torch is None:
