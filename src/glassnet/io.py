@@ -11,6 +11,10 @@ A ``.glassnet`` file is a zip archive with two members:
     ``W1, b1, W2, b2, …`` and the scaler's ``scaler_offset`` and
     ``scaler_scale``, read back with ``numpy.load(..., allow_pickle=False)``.
 
+Conversions to and from ONNX, PyTorch and scikit-learn (``to_onnx``,
+``to_torch``, ``from_torch``, ``to_sklearn``, ``from_sklearn``) live in
+:mod:`glassnet.interop` and are re-exported here on first use.
+
 Nothing in a model file is ever executed: a pickle or any other file gets a
 clear :class:`ModelFileError`. Every file glassnet writes goes to a temporary
 file in the same directory first and is moved into place with
@@ -44,6 +48,18 @@ __all__ = [
     "write_bytes",
     "write_text",
 ]
+
+_INTEROP = ("from_sklearn", "from_torch", "to_onnx", "to_sklearn", "to_torch")
+
+
+def __getattr__(name):
+    # The converters need onnx, torch or scikit-learn; import them only when asked,
+    # so that glassnet.io needs NumPy alone.
+    if name in _INTEROP:
+        from . import interop
+
+        return getattr(interop, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 FORMAT = "glassnet-model"
 FORMAT_VERSION = 1
