@@ -300,3 +300,18 @@ def test_missing_onnx_names_the_extra(monkeypatch):
     net = gn.Network.from_sizes([2, 1], seed=0)
     with pytest.raises(ImportError, match=r"glassnet\[onnx\]"):
         to_onnx(net)
+
+
+def test_model_saved_from_python_keeps_its_scaler(tmp_path, rng):
+    from glassnet.io import Scaler, save_model
+
+    X = rng.normal(loc=5.0, scale=3.0, size=(40, 3))
+    net = gn.Network.from_sizes([3, 4, 1], output_activation="identity", seed=0)
+    scaler = Scaler("standard").fit(X)
+    path = tmp_path / "m.glassnet"
+    save_model(path, net, scaler, {"task": "regression", "feature_names": ["a", "b", "c"]})
+    proto = to_onnx(path)
+    outputs = run_onnx(proto, {"X": X.astype(np.float32)})
+    np.testing.assert_allclose(outputs["value"], load_model(path).predict(X), rtol=TOL,
+                               atol=TOL)
+    assert json.loads(props(proto)["glassnet.inputs"]) == {"X": ["a", "b", "c"]}

@@ -92,8 +92,10 @@ def describe(obj):
         return Source(obj, "network", feature_names=[f"x{j}" for j in range(obj.n_inputs)])
     if isinstance(obj, Model):
         meta = obj.metadata
+        schema = meta.get("schema") or [{"name": name, "kind": "numeric"}
+                                         for name in obj.feature_names]
         return Source(obj.network, "model", task=obj.task, classes=obj.classes,
-                      schema=meta.get("schema"), missing=meta.get("missing", "error"),
+                      schema=schema, missing=meta.get("missing", "error"),
                       scaler=obj.scaler, feature_names=list(obj.feature_names),
                       target=meta.get("target"))
     if _is_sklearn_mlp(obj):
