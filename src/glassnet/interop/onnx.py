@@ -162,7 +162,8 @@ def _text_column(graph, source, column, j, missing):
 
 
 def _preprocess(graph, source):
-    """Inputs for the raw columns and the encoded, scaled matrix: ``(inputs, name)``."""
+    """The raw columns' inputs and the encoded, scaled matrix:
+    ``(input value infos, {input name: its column names}, matrix name)``."""
     helper, TensorProto = graph.onnx.helper, graph.onnx.TensorProto
     numeric = [c for c in source.schema if c["kind"] == "numeric"]
     text = [c for c in source.schema if c["kind"] != "numeric"]
