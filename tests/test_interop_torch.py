@@ -82,16 +82,13 @@ def torch_loss(name, output, Y):
                                          ("identity", "mse")])
 def test_one_training_step_matches_pytorch(output, loss, rng):
     net = random_network(rng, output, hidden=["tanh", "relu"])
-    net.alpha = 0.3
-    k, m = net.n_outputs, 40
-    X = rng.normal(size=(m, net.n_inputs))
-    if loss == "categorical_cross_entropy":
-        Y = np.eye(k)[rng.integers(0, k, m)]
-    elif loss == "binary_cross_entropy":
-        Y = rng.integers(0, 2, (m, k)).astype(float)
-    else:
-        Y = rng.normal(size=(m, k))
     net = gn.Network(net.layers, loss=loss, alpha=0.3)
+    m = 40
+    X = rng.normal(size=(m, net.n_inputs))
+    Y = net.output(rng.normal(size=(m, net.n_inputs)))  # targets of the right kind:
+    if output != "identity":  # 0/1 labels for the cross-entropies
+        Y = (Y == Y.max(axis=1, keepdims=True)) if output == "softmax" else Y > 0.5
+    Y = Y.astype(float)
     seq = to_torch(net)  # from the same initial weights, before glassnet's step
 
     lr = 0.05

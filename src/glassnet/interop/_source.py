@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from ..layers import Dense
 from ..network import Network
 
-__all__ = ["Source", "describe", "engine_network", "missing_extra"]
+__all__ = ["Source", "describe", "describe_network", "engine_network", "missing_extra"]
 
 
 def missing_extra(what, extra, exc):
@@ -120,3 +120,14 @@ def describe(obj):
 
 def _plain(value):
     return value.item() if hasattr(value, "item") else value
+
+
+def describe_network(obj, converter, into):
+    """:func:`describe` for converters of the network alone: a saved model is refused
+    with a pointer to ``model.network``, since its preprocessing would be lost."""
+    source = describe(obj)
+    if source.kind == "model":
+        raise TypeError(f"{converter} converts a network or an estimator; pass model.network: "
+                        f"the model's encoding and scaling are not part of {into} (to_onnx "
+                        f"exports the whole model)")
+    return source

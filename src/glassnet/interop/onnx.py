@@ -168,18 +168,13 @@ def _preprocess(graph, source):
     numeric = [c for c in source.schema if c["kind"] == "numeric"]
     text = [c for c in source.schema if c["kind"] != "numeric"]
     inputs, columns = [], {}
-    if numeric:
-        names = [c["name"] for c in numeric]
-        inputs.append(helper.make_tensor_value_info(
-            "X", TensorProto.FLOAT, ["N", len(numeric)],
-            doc_string="numeric columns, float32, missing cells NaN: " + ", ".join(names)))
-        columns["X"] = names
-    if text:
-        names = [c["name"] for c in text]
-        inputs.append(helper.make_tensor_value_info(
-            "X_text", TensorProto.STRING, ["N", len(text)],
-            doc_string="text columns, as in the CSV: " + ", ".join(names)))
-        columns["X_text"] = names
+    for name, group, kind, what in (
+            ("X", numeric, TensorProto.FLOAT, "numeric columns, float32, missing cells NaN"),
+            ("X_text", text, TensorProto.STRING, "text columns, as in the CSV")):
+        if group:
+            columns[name] = [c["name"] for c in group]
+            inputs.append(helper.make_tensor_value_info(
+                name, kind, ["N", len(group)], doc_string=f"{what}: {', '.join(columns[name])}"))
     X = "X"
     if numeric and source.missing == "median":
         X = graph.op("Imputer", ["X"], "X_imputed", domain="ai.onnx.ml",

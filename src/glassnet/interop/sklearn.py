@@ -24,7 +24,7 @@ import numpy as np
 
 from ..layers import Dense
 from ..training import History
-from ._source import describe, missing_extra
+from ._source import describe_network, missing_extra
 
 __all__ = ["from_sklearn", "to_sklearn"]
 
@@ -86,11 +86,7 @@ def to_sklearn(estimator, classes=None):
     layer) raises a ``ValueError`` saying which. Needs the ``sklearn`` extra.
     """
     neural_network, LabelBinarizer = _import_sklearn("glassnet.io.to_sklearn")
-    source = describe(estimator)
-    if source.kind == "model":
-        raise TypeError("to_sklearn converts a network or an estimator; pass model.network "
-                        "(and classes=model.classes): the model's encoding and scaling are "
-                        "not part of a scikit-learn MLP")
+    source = describe_network(estimator, "to_sklearn", "a scikit-learn MLP")
     net = source.network
     for i, layer in enumerate(net.layers, start=1):
         if type(layer) is not Dense:

@@ -28,7 +28,7 @@ import numpy as np
 
 from ..layers import Dense
 from ..network import Network
-from ._source import describe, missing_extra
+from ._source import describe_network, missing_extra
 
 __all__ = ["FROM_TORCH", "TO_TORCH", "exp_module", "from_torch", "to_torch"]
 
@@ -119,12 +119,7 @@ def to_torch(network, dtype=None):
     Needs PyTorch (the ``torch`` extra).
     """
     torch = _import_torch("glassnet.io.to_torch")
-    source = describe(network)
-    if source.kind == "model":
-        raise TypeError("to_torch converts the network alone; pass model.network (the "
-                        "model's encoding and scaling are not part of a torch Sequential) or "
-                        "use to_onnx for the whole model")
-    net = source.network
+    net = describe_network(network, "to_torch", "a torch Sequential").network
     if dtype is None:
         dtype = torch.float64 if net.dtype == np.float64 else torch.float32
     modules = []
