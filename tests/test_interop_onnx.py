@@ -315,3 +315,54 @@ def test_model_saved_from_python_keeps_its_scaler(tmp_path, rng):
     np.testing.assert_allclose(outputs["value"], load_model(path).predict(X), rtol=TOL,
                                atol=TOL)
     assert json.loads(props(proto)["glassnet.inputs"]) == {"X": ["a", "b", "c"]}
+
+
+# -- the command line ------------------------------------------------------------------------
+def test_export_command_as_a_user_runs_it(tmp_path, capsys):
+    rng = np.random.default_rng(11)
+    data = write_patients(tmp_path / "patients.csv", rng)
+    model_path = train_model(tmp_path, data, "--one-hot", "--missing", "median")
+    capsys.readouterr()
+    out = tmp_path / "model.onnx"
+    assert main(["export", str(model_path), "--format", "onnx", "--out", str(out)]) == 0
+    printed = capsys.readouterr().out.splitlines()
+    assert printed == [
+        f"wrote {out}: ONNX opset 17 with ai.onnx.ml 3, float32",
+        "input  X (float32, 2 columns): age, bp",
+        "input  X_text (string, 3 columns): sex, chest_pain, smoker",
+        "output label, probabilities (classes: healthy, sick)"]
+    proto = onnx.load(str(out))  # a protobuf file, read without executing anything
+    outputs = run_onnx(proto, feeds_from_csv(data, proto))
+    _, labels, proba = glassnet_predict(capsys, model_path, data)
+    np.testing.assert_allclose(outputs["probabilities"], proba, atol=TOL)
+    assert_labels_match(outputs["label"], labels, proba, None)
+    # without --out, next to the model
+    assert main(["export", str(model_path)]) == 0
+    assert (model_path.parent / "model.onnx").stat().st_size == out.stat().st_size
+
+
+def test_export_errors_are_one_line(tmp_path, capsys, monkeypatch):
+    def error_line(*args):
+        capsys.readouterr()
+        assert main([str(a) for a in args]) != 0
+        err = capsys.readouterr().err.strip().splitlines()
+        assert len(err) == 1 and err[0].startswith("error: ") and "Traceback" not in err[0]
+        return err[0]
+
+    assert "no such model file" in error_line("export", tmp_path / "absent.glassnet")
+    pickled = tmp_path / "model.glassnet"
+    pickled.write_bytes(b"\x80\x04\x95" + b"\x00" * 20)
+    assert "pickle" in error_line("export", pickled)
+    model_path = train_model(tmp_path, "xor")
+    assert "overwrite the model" in error_line("export", model_path, "--out", model_path)
+    assert "'tflite' is not 'onnx'" in error_line("export", model_path, "--format", "tflite")
+    monkeypatch.setitem(sys.modules, "onnx", None)
+    assert "pip install 'glassnet[onnx]'" in error_line("export", model_path, "--out",
+                                                        tmp_path / "x.onnx")
+    assert not (tmp_path / "x.onnx").exists()
+
+
+def test_export_help_has_an_example(capsys):
+    assert main(["export", "--help"]) == 0
+    out = capsys.readouterr().out
+    assert "glassnet export" in out.split("Example", 1)[1] and "--format" in out
