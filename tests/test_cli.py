@@ -241,7 +241,7 @@ def test_model_file_errors(capsys, tmp_path, wisconsin_run):
         out.writestr("weights.npz", zf.read("weights.npz"))
     cases = [(damaged, ["damaged"]), (text, ["not a glassnet model"]),
              (pickled, ["not a glassnet model", "pickle"]),
-             (future, ["format version 99", "reads format version 1"]),
+             (future, ["format version 99", "reads format versions 1 to 2"]),
              (tmp_path / "absent.glassnet", ["no such model file"])]
     for path, fragments in cases:
         code, _, err = run(capsys, "predict", path, "wisconsin")
@@ -429,3 +429,25 @@ def test_train_on_gzip_and_parquet_and_predict(capsys, tmp_path):
     code, out, _ = run(capsys, "predict", tmp_path / "t_parquet" / "model.glassnet",
                        tmp_path / "t.parquet")
     assert code == 0 and len(out.strip().splitlines()) == 301
+def test_train_with_batchnorm_dropout_l1_prints_summary_and_saves_every_layer(capsys, tmp_path):
+    out = tmp_path / "h"
+    code, stdout, err = run(capsys, "train", "heart", "--hidden", "16,8", "--batch-norm",
+                            "--dropout", "0.2", "--l1", "0.001", "--batch-size", "32",
+                            "--epochs", "20", "--plots", "none", "--out", out)
+    assert code == 0, err
+    lines = err.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Network: 13 inputs"))
+    assert "L1 0.001" in lines[start]
+    assert "BatchNorm(16" in lines[start + 3] and "Dropout(p=0.2)" in lines[start + 5]
+    assert lines[start + 11].startswith("trainable parameters: ")
+    assert lines[start + 12].startswith("epoch 1/20")  # the table comes before training
+    model = load_model(out / "model.glassnet")
+    assert model.metadata["format_version"] == 2 and model.network.l1 == 0.001
+    assert not np.allclose(model.network.layers[1].running_var, 1.0)
+    code, stdout, _ = run(capsys, "evaluate", out / "model.glassnet", "heart")
+    assert code == 0 and "accuracy" in stdout
+    code, _, err = run(capsys, "train", "heart", "--dropout", "0.2", "--solver", "lbfgs",
+                       "--out", tmp_path / "x")
+    assert_one_line_error(code, err, "--dropout", "stochastic")
+    code, _, err = run(capsys, "train", "heart", "--dropout", "1")
+    assert_one_line_error(code, err, "--dropout")

@@ -8,39 +8,53 @@ for each layer ``l``:
   sigmoids ``f' <= 1/4``, so in a deep sigmoid network the norms shrink
   layer after layer towards the input (vanishing gradients), while ReLU's
   ``f' = 1`` on active units keeps them of one order.
-- the fraction of *inactive* units in the batch: a ReLU unit is **dead** when
-  it outputs 0 for every row (its gradient is then 0 too); a sigmoid or tanh
-  unit is **saturated** when ``f'(z)`` is below 5 % of its maximum on at least
-  90 % of the rows.
+- the fraction of *inactive* units in the batch: a unit is **dead** when its
+  activation's derivative ``f'(z)`` is 0 for every row, so no gradient
+  reaches its incoming weights (a ReLU unit whose ``z <= 0`` on every row; a
+  leaky ReLU never is, its slope below 0 keeps a gradient); a sigmoid or tanh
+  unit is **saturated** when ``f'(z)`` is below 5 % of its maximum on at
+  least 90 % of the rows.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .layers import Dense
 from .training import Callback
 
 __all__ = [
     "DynamicsRecorder",
     "decision_boundary_figure",
     "gradient_norm_figure",
+    "hidden_unit_layers",
     "inactive_fraction",
     "unit_health_figure",
     "write_training_dynamics",
 ]
 
 
-def inactive_fraction(activation_name, A):
-    """Fraction of dead (ReLU) or saturated (sigmoid/tanh) units in a batch ``A``."""
-    if activation_name in ("relu", "leaky_relu"):
-        return float(np.mean(np.all(A <= 0, axis=0)))
-    if activation_name == "sigmoid":
-        derivative = A * (1 - A) / 0.25  # relative to the maximum 1/4
-    elif activation_name == "tanh":
-        derivative = 1 - A * A
-    else:
+def inactive_fraction(activation, A):
+    """Fraction of dead or saturated units in a batch ``A = f(Z)`` (rows are samples).
+
+    ``activation`` is an :class:`~glassnet.activations.Activation` or its name.
+    ``f'(Z)`` comes from the activation's own ``backward`` (``dZ = dA ⊙ f'(Z)``
+    with ``dA = 1``). Dead: ``f'(Z) = 0`` on every row. Saturated (sigmoid,
+    tanh): ``f'(Z)`` below 5 % of its maximum on at least 90 % of the rows.
+    A softmax couples its units, so none is counted.
+    """
+    from .activations import get_activation
+
+    activation = get_activation(activation)
+    if activation.name == "softmax":
         return 0.0
-    return float(np.mean(np.mean(derivative < 0.05, axis=0) >= 0.9))
+    A = np.asarray(A, dtype=np.float64)
+    derivative = activation.backward(np.ones_like(A), A)  # f'(Z), row by row
+    inactive = np.all(derivative == 0, axis=0)
+    peak = {"sigmoid": 0.25, "tanh": 1.0}.get(activation.name)
+    if peak is not None:
+        inactive |= np.mean(derivative < 0.05 * peak, axis=0) >= 0.9
+    return float(np.mean(inactive))
 
 
 class DynamicsRecorder(Callback):
@@ -49,7 +63,7 @@ class DynamicsRecorder(Callback):
     def __init__(self, every=1):
         self.every = max(1, int(every))
         self.steps = []
-        self.gradient_norms = []  # one list per record: ‖dW_l‖ for each layer
+        self.gradient_norms = []  # one list per record: ‖dW_l‖ for each dense layer
         self.inactive = []  # one list per record: fraction for each hidden layer
         self.activations = None
 
@@ -57,11 +71,26 @@ class DynamicsRecorder(Callback):
         if step % self.every:
             return
         layers = trainer.network.layers
-        self.activations = [layer.activation.name for layer in layers[:-1]]
+        units = hidden_unit_layers(layers)
+        self.activations = [layer.activation.name for layer in units]
         self.steps.append(step)
-        self.gradient_norms.append([float(np.linalg.norm(layer.dW)) for layer in layers])
-        self.inactive.append([inactive_fraction(layer.activation.name, layer.A)
-                              for layer in layers[:-1]])
+        self.gradient_norms.append([float(np.linalg.norm(layer.dW)) for layer in layers
+                                    if isinstance(layer, Dense)])
+        self.inactive.append([inactive_fraction(layer.activation, layer.A)
+                              for layer in units])
+
+
+def hidden_unit_layers(layers):
+    """The layer whose output is each hidden layer's activations: per dense layer
+    but the last, the last layer with an activation before the next dense one
+    (the ``Dense`` itself, or the ``Activation`` after its batch normalisation)."""
+    units, current = [], None
+    for layer in layers:
+        if isinstance(layer, Dense) and current is not None:
+            units.append(current)
+        if hasattr(layer, "activation"):
+            current = layer
+    return units
 
 
 def gradient_norm_figure(recorder, title="Gradient norm per layer"):
@@ -83,14 +112,15 @@ def gradient_norm_figure(recorder, title="Gradient norm per layer"):
 
 
 def unit_health_figure(recorder, title="Inactive units per hidden layer"):
-    """Fraction of dead (ReLU) or saturated (sigmoid/tanh) units over the steps."""
+    """Fraction of dead (f' = 0 on every row) or saturated (sigmoid/tanh) units
+    over the steps."""
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(6.4, 4.2))
     ax = figure.add_subplot()
     fractions = np.array(recorder.inactive)
     for layer in range(fractions.shape[1] if fractions.ndim == 2 else 0):
-        kind = "dead" if recorder.activations[layer] in ("relu", "leaky_relu") else "saturated"
+        kind = "saturated" if recorder.activations[layer] in ("sigmoid", "tanh") else "dead"
         ax.plot(recorder.steps, fractions[:, layer],
                 label=f"layer {layer + 1} ({recorder.activations[layer]}: {kind})")
     ax.set_ylim(-0.02, 1.02)

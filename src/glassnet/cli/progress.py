@@ -5,7 +5,17 @@ from __future__ import annotations
 from ..training import Callback
 from ..training import evaluate as evaluate_network
 
-__all__ = ["EpochCount", "HeldOutCurve", "PlainProgress", "RichProgress"]
+__all__ = ["EpochCount", "HeldOutCurve", "PlainProgress", "PrintSummary", "RichProgress"]
+
+
+class PrintSummary(Callback):
+    """The network's layer table (``Network.summary()``) as training begins."""
+
+    def __init__(self, echo):
+        self.echo = echo
+
+    def on_train_begin(self, trainer):
+        trainer.network.summary(print_fn=self.echo)
 
 
 class RichProgress(Callback):

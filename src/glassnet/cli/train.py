@@ -25,7 +25,7 @@ from .options import (
     parse_hidden,
 )
 from .outputs import Outputs, run_directory
-from .progress import EpochCount, HeldOutCurve, PlainProgress, RichProgress
+from .progress import EpochCount, HeldOutCurve, PlainProgress, PrintSummary, RichProgress
 from .report import evaluate_rows, history_csv, print_report, write_plots
 from .stopping import diverged_message, stop_record
 
@@ -59,6 +59,12 @@ DEFAULTS = {"hidden": "100", "activation": "relu", "solver": "adam", "lr": 0.001
 @click.option("--schedule", type=click.Choice(SCHEDULE_CHOICES), default="constant",
               show_default=True, help="Learning-rate schedule.")
 @click.option("--alpha", type=click.FloatRange(min=0), help="L2 penalty.  [default: 0.0001]")
+@click.option("--l1", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="L1 penalty on the weights, beside --alpha's L2.")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0,
+              show_default=True, help="Probability of dropping each hidden unit in training.")
+@click.option("--batch-norm", is_flag=True,
+              help="Batch normalisation between each hidden layer's X·W + b and its activation.")
 @click.option("--scale", type=click.Choice(SCALE_CHOICES), help="Feature scaling, fitted on the "
               "training rows.  [default: standard]")
 @click.option("--test-size", type=click.FloatRange(0, 1, max_open=True), default=0.2,
@@ -91,8 +97,8 @@ DEFAULTS = {"hidden": "100", "activation": "relu", "solver": "adam", "lr": 0.001
 @click.option("--quiet", is_flag=True, help="No progress output, only the report.")
 @debug_option
 def train(data, target, out_dir, hidden, activation, solver, lr, momentum, nesterov, batch_size,
-          epochs, schedule, alpha, scale, test_size, seed, log_every, early_stopping, patience,
-          tol, missing, one_hot, task, sep, plots, quiet, debug):
+          epochs, schedule, alpha, l1, dropout, batch_norm, scale, test_size, seed, log_every,
+          early_stopping, patience, tol, missing, one_hot, task, sep, plots, quiet, debug):
     """Train a network on DATA and write a model, metrics, history and plots.
 
     DATA is a bundled data set (wisconsin, heart, xor) or a CSV file.
@@ -109,6 +115,7 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
       glassnet train wisconsin --hidden 15 --solver sgd --momentum 0 --batch-size full \\
           --lr 0.07 --epochs 3000 --scale minmax --log-every 500
       glassnet train patients.csv --target outcome --one-hot --missing median --out run1
+      glassnet train heart --hidden 64,32 --batch-norm --dropout 0.2 --batch-size 32
     """
     from rich.console import Console
 
@@ -139,8 +146,12 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
 
     estimator = make_estimator(prepared.task, hidden, activation, solver, lr, momentum, nesterov,
                                batch, epochs, schedule, alpha, seed, early_stopping, patience, tol)
+    estimator.set_params(l1=l1, dropout=dropout, batch_norm=batch_norm)
+    if dropout and solver == "lbfgs":
+        raise click.BadParameter("needs a stochastic --solver (sgd, adam, rmsprop, adamw)",
+                                 param_hint="'--dropout'")
     counter = EpochCount()
-    callbacks = [counter]
+    callbacks = [counter] if quiet else [counter, PrintSummary(echo)]
     if log_every and not quiet:
         callbacks.append(LossLogger(every=log_every, print_fn=echo))
     elif not quiet and console.is_terminal:
