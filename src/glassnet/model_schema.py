@@ -564,10 +564,16 @@ def check_scaler(meta, arrays):
 def check_target_scaler(meta, arrays):
     """A target scaler undoes the standardisation of a regression target; a classifier's
     outputs are probabilities, which nothing may rescale."""
-    if meta["target_scaler"] is not None and meta["task"] != "regression":
+    scaled = meta["target_scaler"] is not None
+    if scaled and meta["task"] != "regression":
         raise Damage("target_scaler", f"expected null for a {meta['task']} model (task): only "
                                       f"a regression target is scaled, found "
                                       f"{show(meta['target_scaler'])}")
+    recorded = meta["params"].get("scale_target", scaled)
+    if recorded is not scaled:
+        raise Damage("params.scale_target", f"expected {_json(scaled)}, as target_scaler is "
+                                            f"{_json(meta['target_scaler'])}, found "
+                                            f"{show(recorded)}")
 
 
 def check_task(meta, arrays):

@@ -127,7 +127,8 @@ def compare(data, target, folds, hidden, max_iter, alpha, scale, scale_target, e
     sizes = parse_hidden(hidden)
     scaler = {"standard": StandardScaler, "minmax": MinMaxScaler,
               "none": FunctionTransformer}[scale]
-    early_stopping = early_stopping_for(prepared.task, early_stopping)
+    early_stopping = early_stopping_for(prepared.task, early_stopping,
+                                        len(prepared.y) * (folds - 1) // folds)
     settings = {"hidden_layer_sizes": sizes, "max_iter": max_iter, "alpha": alpha,
                 "early_stopping": early_stopping, "random_state": seed}
     if prepared.task == "classification":

@@ -10,6 +10,7 @@ from ..tables import MISSING_POLICIES
 __all__ = [
     "ACTIVATION_CHOICES",
     "EARLY_STOPPING_HELP",
+    "EARLY_STOPPING_ROWS",
     "MISSING_POLICIES",
     "SCALE_CHOICES",
     "SCALE_TARGET_HELP",
@@ -34,16 +35,22 @@ SCALE_TARGET_HELP = (
     "epochs climbing there. Classification ignores it.  [default: on]")
 EARLY_STOPPING_HELP = (
     "Hold out 10% of the training rows; stop when their score stops improving by --tol for "
-    "--patience epochs and keep the best epoch's weights.  [default: on for regression, "
-    "where a network trained for all --epochs on a few hundred noisy rows fits their noise; "
-    "off for classification, where the accuracy of a tenth of a small table moves in steps "
-    "of one row and would stop training too soon]")
+    "--patience epochs and keep the best epoch's weights.  [default: on for regression with "
+    "100 training rows or more, where a network trained for all --epochs on a few hundred "
+    "noisy rows learns their noise; off for classification, where the accuracy of a tenth of "
+    "a small table moves in steps of one row and would stop training too soon]")
+
+#: The fewest training rows on which regression stops early by default (10 validation rows).
+EARLY_STOPPING_ROWS = 100
 
 
-def early_stopping_for(task, flag):
-    """``--early-stopping/--no-early-stopping`` as given, or the task's default (None):
-    on for regression, off for classification (see :data:`EARLY_STOPPING_HELP`)."""
-    return task == "regression" if flag is None else flag
+def early_stopping_for(task, flag, n_train):
+    """``--early-stopping/--no-early-stopping`` as given, or the default (``flag`` None):
+    on for regression on :data:`EARLY_STOPPING_ROWS` training rows or more, else off
+    (see :data:`EARLY_STOPPING_HELP`)."""
+    if flag is not None:
+        return flag
+    return task == "regression" and n_train >= EARLY_STOPPING_ROWS
 
 
 def parse_hidden(text):

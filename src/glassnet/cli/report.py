@@ -9,7 +9,7 @@ import numpy as np
 
 from ..datasets import BUNDLED
 
-__all__ = ["batched", "evaluate_rows", "fmt", "history_csv", "predicted_labels",
+__all__ = ["baseline_metrics", "batched", "evaluate_rows", "fmt", "history_csv", "predicted_labels",
            "print_report", "write_plots"]
 
 
@@ -30,6 +30,15 @@ def evaluate_rows(predictor, prepared, X, y):
         return classification_metrics(y, predicted_labels(proba, prepared.classes), proba,
                                       prepared.classes)
     return regression_metrics(y, batched(predictor.predict, X))
+
+
+def baseline_metrics(baselines, prepared, rows):
+    """metrics.json's ``baselines``: for each :class:`~glassnet.baselines.Baseline` by
+    name, its ``kind`` and its ``train`` and ``test`` metrics on the run's :class:`Split`."""
+    return {b.name: {"kind": b.kind,
+                     "train": evaluate_rows(b.predictor, prepared, rows.X_train, rows.y_train),
+                     "test": evaluate_rows(b.predictor, prepared, rows.X_test, rows.y_test)}
+            for b in baselines}
 
 
 def predicted_labels(proba, classes):
@@ -103,6 +112,18 @@ def print_report(metrics, prepared, written, model_path, data, report_seconds):
     for key in ["n_samples", *keys]:
         table.add_row(key, fmt(metrics["train"][key]), fmt(metrics["test"][key]))
     console.print(table)
+    if metrics.get("baselines"):
+        console.print("test rows: the network beside baselines fitted on its training rows")
+        compared = RichTable()
+        compared.add_column("model")
+        shown = (["accuracy", "f1", "roc_auc", "log_loss"]
+                 if prepared.task == "classification" else keys)
+        for key in shown:
+            compared.add_column(key, justify="right")
+        for name, test in [("network", metrics["test"]),
+                           *[(n, b["test"]) for n, b in metrics["baselines"].items()]]:
+            compared.add_row(name, *[fmt(test[key]) for key in shown])
+        console.print(compared)
     if prepared.task == "classification":
         console.print("confusion matrix (test): rows are true labels, columns predicted")
         cm = RichTable()

@@ -2,11 +2,14 @@
 
 A run ends for one of these reasons (the ``reason`` field):
 
-- ``max_epochs``: it ran every one of ``--epochs``;
+- ``max_epochs``: it ran every one of ``--epochs`` (``still_improving``: the
+  loss was still falling by more than ``--tol``, and the message names a larger
+  ``--epochs`` to try);
 - ``tol``: the training loss improved by less than ``--tol`` for ``--patience``
   epochs in a row (with ``--solver lbfgs``: the solver's own ``--tol`` test passed);
-- ``early_stopping``: with ``--early-stopping``, the held-out score did not
-  improve by ``--tol`` for ``--patience`` epochs; the model keeps the best epoch;
+- ``early_stopping``: with early stopping (on by default for regression), the
+  held-out score did not improve by ``--tol`` for ``--patience`` epochs; the
+  model keeps the best epoch;
 - ``interrupted``: Ctrl-C;
 - ``solver``: L-BFGS ended for another reason, given in ``message``.
 
@@ -16,6 +19,7 @@ save: it ends with an ``error:`` line from :func:`diverged_message` instead.
 
 from __future__ import annotations
 
+from .advice import more_epochs
 from .errors import CLIError
 
 __all__ = ["DIVERGED", "diverged_message", "stop_record"]
@@ -55,7 +59,7 @@ def stop_record(estimator, epochs, caught):
                       message=f"stopped at epoch {n} of --epochs {epochs}: the score on the "
                               f"held-out 10% of the training rows did not improve by --tol "
                               f"{tol:g} for --patience {patience} epochs; the model keeps epoch "
-                              f"{best}'s weights (a larger --patience, or no --early-stopping, "
+                              f"{best}'s weights (a larger --patience, or --no-early-stopping, "
                               f"trains longer)")
     elif history.stopped_early:
         adaptive = estimator.solver == "sgd" and estimator.learning_rate == "adaptive"
@@ -72,10 +76,11 @@ def stop_record(estimator, epochs, caught):
     else:
         still = (f"; the training loss was still improving by more than --tol {tol:g}" if tol
                  else "; the training loss was still falling")
-        record.update(reason="max_epochs", flags=["--epochs"],
+        record.update(reason="max_epochs", flags=["--epochs"], still_improving=bool(convergence),
                       message=f"ran all {epochs} {unit}{'s' if epochs != 1 else ''} asked for "
                               f"by --epochs"
-                              + (f"{still} (more --epochs may help)" if convergence else ""))
+                              + (f"{still} (ConvergenceWarning; try --epochs "
+                                 f"{more_epochs(epochs)})" if convergence else ""))
     return record
 
 

@@ -11,22 +11,27 @@ from datetime import datetime
 
 import click
 
-from ..io import save_model, write_text
+from ..baselines import fit_baselines, primary_metric
+from ..io import Scaler, save_model, write_text
 from ..tables import encode_targets, prepare, split
 from ..training import LossLogger
+from .advice import worse_than_linear
 from .engine import fitted_network
 from .errors import debug_option
 from .options import (
+    EARLY_STOPPING_HELP,
     SCALE_CHOICES,
+    SCALE_TARGET_HELP,
     SCHEDULE_CHOICES,
     SOLVER_CHOICES,
+    early_stopping_for,
     parse_activation,
     parse_batch_size,
     parse_hidden,
 )
 from .outputs import Outputs, run_directory
 from .progress import EpochCount, HeldOutCurve, PlainProgress, PrintSummary, RichProgress
-from .report import evaluate_rows, history_csv, print_report, write_plots
+from .report import baseline_metrics, evaluate_rows, history_csv, print_report, write_plots
 from .stopping import diverged_message, stop_record
 
 # Settings for bundled data sets where the general defaults do not fit: the
@@ -67,15 +72,14 @@ DEFAULTS = {"hidden": "100", "activation": "relu", "solver": "adam", "lr": 0.001
               help="Batch normalisation between each hidden layer's X·W + b and its activation.")
 @click.option("--scale", type=click.Choice(SCALE_CHOICES), help="Feature scaling, fitted on the "
               "training rows.  [default: standard]")
+@click.option("--scale-target/--no-scale-target", default=True, help=SCALE_TARGET_HELP)
 @click.option("--test-size", type=click.FloatRange(0, 1, max_open=True), default=0.2,
               show_default=True, help="Fraction held out for testing (stratified); 0 trains "
               "and reports on all rows, as do data sets under 10 rows.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
 @click.option("--log-every", type=click.IntRange(min=1),
               help="Print 'iteration N: loss X' every N steps (the tutorials' log).")
-@click.option("--early-stopping", is_flag=True,
-              help="Hold out 10% of the training rows; stop when their score stops improving "
-              "and keep the best epoch's weights.")
+@click.option("--early-stopping/--no-early-stopping", default=None, help=EARLY_STOPPING_HELP)
 @click.option("--patience", type=click.IntRange(min=1), default=10, show_default=True,
               help="Epochs without improvement (by --tol) before stopping.")
 @click.option("--tol", type=click.FloatRange(min=0),
@@ -97,17 +101,25 @@ DEFAULTS = {"hidden": "100", "activation": "relu", "solver": "adam", "lr": 0.001
 @click.option("--quiet", is_flag=True, help="No progress output, only the report.")
 @debug_option
 def train(data, target, out_dir, hidden, activation, solver, lr, momentum, nesterov, batch_size,
-          epochs, schedule, alpha, l1, dropout, batch_norm, scale, test_size, seed, log_every,
-          early_stopping, patience, tol, missing, one_hot, task, sep, plots, quiet, debug):
+          epochs, schedule, alpha, l1, dropout, batch_norm, scale, scale_target, test_size, seed,
+          log_every, early_stopping, patience, tol, missing, one_hot, task, sep, plots, quiet,
+          debug):
     """Train a network on DATA and write a model, metrics, history and plots.
 
     DATA is a bundled data set (wisconsin, heart, xor) or a CSV file.
 
     A run ends after --epochs, or earlier when the loss stops improving by
-    --tol for --patience epochs (or the held-out score, with --early-stopping);
+    --tol for --patience epochs (or the held-out score, with early stopping);
     the report and metrics.json say which, and which flag changes it. The
     second example is the first tutorial's run: full-batch gradient descent
     (where --tol defaults to 0) for all 3000 iterations, logged every 500.
+
+    A regression target is standardised for training and reported in its own
+    units, and regression stops early by default (see --scale-target and
+    --early-stopping). Beside the network's metrics the report shows
+    baselines fitted on the same training rows: the majority class or the
+    training mean, and logistic or ridge regression; when the network does
+    worse than the linear model, a note says what to try.
 
     \b
     Examples:
@@ -143,9 +155,12 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
     Xs_train, Xs_test, y_train, y_test = rows.X_train, rows.X_test, rows.y_train, rows.y_test
     split_note = rows.note
     batch = parse_batch_size(batch_size, len(Xs_train))
+    early_stopping = early_stopping_for(prepared.task, early_stopping, len(Xs_train))
+    scale_target = scale_target and prepared.task == "regression"
 
     estimator = make_estimator(prepared.task, hidden, activation, solver, lr, momentum, nesterov,
-                               batch, epochs, schedule, alpha, seed, early_stopping, patience, tol)
+                               batch, epochs, schedule, alpha, seed, early_stopping, patience, tol,
+                               scale_target)
     estimator.set_params(l1=l1, dropout=dropout, batch_norm=batch_norm)
     if dropout and solver == "lbfgs":
         raise click.BadParameter("needs a stochastic --solver (sgd, adam, rmsprop, adamw)",
@@ -168,11 +183,17 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
         callbacks.append(recorder)
     curve = None
     if split_note is None:
-        curve = HeldOutCurve(Xs_test, encode_targets(prepared, y_test))
+        held_out = encode_targets(prepared, y_test)
+        if scale_target:  # the test loss in the units the network trains in
+            held_out = Scaler("standard").fit(encode_targets(prepared, y_train)).transform(
+                held_out)
+        curve = HeldOutCurve(Xs_test, held_out)
         callbacks.append(curve)
     estimator.set_params(callbacks=callbacks)
     echo(f"training {describe(prepared, hidden, activation, solver)} on {len(Xs_train)} rows"
-         + (f", testing on {len(Xs_test)}" if split_note is None else f" ({split_note})"))
+         + (f", testing on {len(Xs_test)}" if split_note is None else f" ({split_note})")
+         + (", target standardised" if scale_target else "")
+         + (", stopping early on 10% of the training rows" if early_stopping else ""))
     started = time.perf_counter()
     loading = started - loading_started
     with warnings.catch_warnings(record=True) as caught:
@@ -192,13 +213,26 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
                "task": prepared.task, "epochs": int(estimator.n_iter_), "stopped": stopped,
                "seconds": round(seconds, 4), "interrupted": bool(interrupted), "notes": notes,
                "timings": {"loading": round(loading, 4), "training": round(seconds, 4)}}
+    baselines = fit_baselines(prepared.task, Xs_train, y_train, prepared.classes)
+    metrics["baselines"] = baseline_metrics(baselines, prepared, rows)
+    advice = worse_than_linear(metrics, metrics["baselines"], primary_metric(prepared.task), {
+        "task": prepared.task, "epochs": epochs, "lr": lr, "hidden": hidden, "alpha": alpha,
+        "still_improving": stopped.get("still_improving", False), "scale": scale,
+        "scale_target": scale_target, "early_stopping": early_stopping,
+        "rows": "test" if split_note is None else "training"})
+    if advice:
+        notes.append(advice)
+    target_scaler = None
+    if scale_target:
+        target_scaler = Scaler("standard", estimator.target_offset_, estimator.target_scale_)
 
     out_dir = out_dir or run_directory(data)
     network = fitted_network(estimator)
     with Outputs(out_dir) as outputs:
         model_path = outputs.path("model.glassnet")
         save_model(model_path, network, rows.scaler, model_metadata(prepared, estimator, data,
-                                                               len(Xs_train), stopped))
+                                                               len(Xs_train), stopped),
+                   target_scaler=target_scaler)
         write_text(outputs.path("metrics.json"), json.dumps(metrics, indent=2) + "\n")
         write_text(outputs.path("history.csv"), history_csv(estimator.history_, curve))
         if plots != "none":
@@ -215,7 +249,7 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
 
 
 def make_estimator(task, hidden, activation, solver, lr, momentum, nesterov, batch, epochs,
-                   schedule, alpha, seed, early_stopping, patience, tol):
+                   schedule, alpha, seed, early_stopping, patience, tol, scale_target=False):
     from ..estimators import MLPClassifier, MLPRegressor
     from ..schedules import get_schedule
 
@@ -231,8 +265,10 @@ def make_estimator(task, hidden, activation, solver, lr, momentum, nesterov, bat
         glassnet_schedule = get_schedule("cosine", period=epochs)
     elif schedule in ("exponential", "plateau"):
         glassnet_schedule = get_schedule(schedule)
-    cls = MLPClassifier if task == "classification" else MLPRegressor
-    return cls(hidden_layer_sizes=hidden, activation=activation, solver=solver,
+    cls, extra = MLPClassifier, {}
+    if task != "classification":
+        cls, extra = MLPRegressor, {"scale_target": scale_target}
+    return cls(**extra, hidden_layer_sizes=hidden, activation=activation, solver=solver,
                learning_rate_init=lr, momentum=momentum, nesterovs_momentum=nesterov and
                momentum > 0, batch_size=batch, max_iter=epochs, alpha=alpha, random_state=seed,
                early_stopping=early_stopping, n_iter_no_change=patience, tol=tol,

@@ -33,8 +33,10 @@ class Source:
     ``'classification'``, ``'regression'`` or ``None`` (a bare network);
     ``classes`` the class labels of a classifier; ``schema`` the raw columns
     of a model trained from a table (``None`` otherwise), with ``missing`` its
-    missing-value rule and ``scaler`` its fitted scaler; ``feature_names`` the
-    network's input columns.
+    missing-value rule and ``scaler`` its fitted scaler; ``target_scaler`` maps a
+    regression network's output back to the target's units (a model file's, or an
+    estimator's with ``scale_target=True``; ``None`` otherwise); ``feature_names``
+    the network's input columns.
     """
 
     network: Network
@@ -47,6 +49,7 @@ class Source:
     scaler: object = None
     feature_names: list = field(default_factory=list)
     target: str | None = None
+    target_scaler: object = None
 
 
 def _is_glassnet_estimator(obj):
@@ -97,7 +100,7 @@ def describe(obj):
         return Source(obj.network, "model", task=obj.task, classes=obj.classes,
                       schema=schema, missing=meta.get("missing", "error"),
                       scaler=obj.scaler, feature_names=list(obj.feature_names),
-                      target=meta.get("target"))
+                      target=meta.get("target"), target_scaler=obj.target_scaler)
     if _is_sklearn_mlp(obj):
         from .sklearn import from_sklearn
 
@@ -112,7 +115,13 @@ def describe(obj):
             return Source(network, "estimator", task="classification",
                           classes=[_plain(c) for c in obj.classes_], multilabel=multilabel,
                           feature_names=names)
-        return Source(network, "estimator", task="regression", feature_names=names)
+        target_scaler = None
+        if getattr(obj, "target_offset_", None) is not None:
+            from ..io import Scaler
+
+            target_scaler = Scaler("standard", obj.target_offset_, obj.target_scale_)
+        return Source(network, "estimator", task="regression", feature_names=names,
+                      target_scaler=target_scaler)
     raise TypeError(f"expected a glassnet model (or its path), a fitted glassnet or "
                     f"scikit-learn MLPClassifier/MLPRegressor, or a glassnet Network; got "
                     f"{type(obj).__name__}")
@@ -130,4 +139,9 @@ def describe_network(obj, converter, into):
         raise TypeError(f"{converter} converts a network or an estimator; pass model.network: "
                         f"the model's encoding and scaling are not part of {into} (to_onnx "
                         f"exports the whole model)")
+    if source.target_scaler is not None:
+        raise ValueError(f"this estimator was fitted with scale_target=True, which {into} "
+                         f"cannot hold: its network predicts the standardised target; pass "
+                         f"estimator.network_ and map its output y' to y'·target_scale_ + "
+                         f"target_offset_ (to_onnx exports the whole estimator)")
     return source

@@ -22,7 +22,8 @@ probabilities for that row.
 
 Outputs: ``label`` and ``probabilities`` (one column per class, in the order of
 the classes) for classifiers, ``value`` for regressors (one value per row, or
-one column per output), ``output`` (``Ŷ``) for a bare network. A glassnet
+one column per output, in the target's units: a ``Mul`` and an ``Add`` undo a
+standardised target's scaling), ``output`` (``Ŷ``) for a bare network. A glassnet
 estimator's graph takes its ``n_features_in_`` columns as ``X``; the graph's
 metadata (``metadata_props``) and the inputs' documentation name the columns.
 
@@ -261,6 +262,11 @@ def _outputs(graph, source, out):
     if source.task == "classification":
         return _classifier_outputs(graph, source, out)
     if source.task == "regression":
+        if source.target_scaler is not None:  # back to the target's units: y = y'·scale + offset
+            scale = np.asarray(source.target_scaler.scale, dtype=np.float32).reshape(1, k)
+            offset = np.asarray(source.target_scaler.offset, dtype=np.float32).reshape(1, k)
+            out = graph.op("Mul", [out, graph.const(scale, "target_scale")], "target_scaled")
+            out = graph.op("Add", [out, graph.const(offset, "target_offset")], "target_units")
         if k == 1:  # one value per row, as predict gives
             flat = graph.const(np.array([-1], dtype=np.int64), "flat")
             graph.nodes.append(helper.make_node("Reshape", [out, flat], ["value"],
