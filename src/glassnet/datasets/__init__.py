@@ -20,7 +20,14 @@ from importlib import resources
 import numpy as np
 
 from ._csv import DataError, load_csv
-from ._generators import make_circles, make_gaussian_xor, make_moons, make_spirals
+from ._generators import (
+    make_bumps,
+    make_circles,
+    make_gaussian_xor,
+    make_gaussians,
+    make_moons,
+    make_spirals,
+)
 
 __all__ = [
     "BUNDLED",
@@ -31,8 +38,10 @@ __all__ = [
     "load_heart",
     "load_wisconsin",
     "load_xor",
+    "make_bumps",
     "make_circles",
     "make_gaussian_xor",
+    "make_gaussians",
     "make_moons",
     "make_spirals",
     "verify",
