@@ -119,6 +119,13 @@ def same_origin(headers):
     return parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()
 
 
+def _parse(text):
+    try:
+        return json.loads(text)
+    except ValueError as exc:
+        raise ValueError(f"the page sent a message that is not JSON ({exc})") from None
+
+
 def _error_text(exc):
     if isinstance(exc, USER_ERRORS):
         return str(exc) or type(exc).__name__
@@ -182,7 +189,7 @@ class Connection:
                 if text is None:
                     break
                 try:
-                    await self.handle(json.loads(text))
+                    await self.handle(_parse(text))
                 except (WebSocketDisconnect, RuntimeError):
                     raise
                 except Exception as exc:  # one bad message never ends the page's session
@@ -423,6 +430,7 @@ def _bind(host, port):
     sock = socket.socket(family, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind((host, port))
+    sock.listen(128)  # connections wait in the backlog until uvicorn is up
     sock.set_inheritable(True)
     return sock
 

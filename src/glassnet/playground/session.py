@@ -456,6 +456,8 @@ class Session:
         ``db`` and the update are read from the engine after its step.
         """
         data = self.data
+        if row == "worst":
+            row = self.worst_row()
         row = int(row)
         if not 0 <= row < len(data.X):
             raise ValueError(f"sample {row} does not exist: the data have rows 0 to "
@@ -542,6 +544,15 @@ class Session:
             "formulas": formulas.for_network(net, self.config.opt),
             "layers": layers,
         }
+
+    def worst_row(self):
+        """The training row with the largest loss at the current weights."""
+        net, data = self.network, self.data
+        Yhat = net.output(self.X_train)
+        with np.errstate(over="ignore", invalid="ignore"):
+            losses = [net.loss.value(self.Y_train[i:i + 1], Yhat[i:i + 1])
+                      for i in range(len(self.X_train))]
+        return int(data.train[int(np.nanargmax(losses))])
 
     def apply_inspected(self):
         """Take the inspected single-sample step for real: one Trainer step on that row."""

@@ -2,7 +2,7 @@
 // what the server sends back; every number it shows was computed by glassnet in Python.
 import {
   CLASS_COLORS, NEG, POS, PROB_DISCRETE_LUT, PROB_LUT, SERIES, TILE_LUT, VALUE_LUT,
-  decode, diverging, fit, formatNumber, landscapeImage, lighten, lineChart, niceTicks, paintBytes, rgb,
+  decode, diverging, fit, formatNumber, landscapeImage, lighten, lineChart, niceTicks, paintBytes, rgb, smooth,
 } from "./draw.js";
 
 const $ = (id) => document.getElementById(id);
@@ -86,6 +86,7 @@ const HANDLERS = {
   },
   scene(m) {
     S.scene = m; S.config = m.config;
+    if (m.config.data === "csv") S.pendingUpload = null;
     S.curves = { x: [], train: [], test: [] };
     S.grads = { x: [], norms: [] };
     S.landscapeShown = false;
@@ -153,7 +154,7 @@ function buildStaticControls() {
   fillSelect($("act-all"), sc.activations, (v) => ACT_LABELS[v] || v);
   fillSelect($("l2"), L2_RATES);
   fillSelect($("init"), sc.initializers, (v) => v.replace("_", " "));
-  fillSelect($("speed"), sc.speeds, (v) => (v === 0 ? "1 step/frame" : `${v} epoch${v > 1 ? "s" : ""}/frame`));
+  fillSelect($("speed"), sc.speeds, (v) => (v === 0 ? "1 step" : `${v} epoch${v > 1 ? "s" : ""}`));
   fillSelect($("scale"), sc.scalers, (v) => SCALE_LABELS[v] || v);
   fillSelect($("missing"), sc.missing, (v) => MISSING_LABELS[v] || v);
   const groups = { toy: "2-D toys", bundled: "Bundled data", csv: "Your data" };
@@ -169,7 +170,7 @@ function buildStaticControls() {
   for (const d of sc.datasets.filter((d) => d.kind === "toy")) {
     const canvas = el("canvas", { width: "64", height: "64" });
     const button = el("button", { class: "thumb", title: d.label, "aria-label": d.label, dataset: { name: d.name },
-      onclick: () => set({ data: d.name }) }, canvas);
+      onclick: () => { S.pendingUpload = null; set({ data: d.name }); } }, canvas);
     thumbs.append(button);
     drawThumbnail(canvas, S.thumbnails[d.name]);
   }
@@ -215,16 +216,17 @@ function renderControls() {
   $("scale").value = c.scale;
   $("showtest").checked = c.showtest; $("discrete").checked = c.discrete;
   $("discrete").closest("label").hidden = sc.data.task !== "classification";
-  // CSV controls
-  const csv = c.data === "csv";
+  // CSV controls: shown for the file in use, or for a fresh upload the engine refused
+  const pending = S.pendingUpload && c.data !== "csv" ? S.pendingUpload : null;
+  const csv = c.data === "csv" || pending !== null;
   $("csv-controls").hidden = !csv;
   if (csv) {
-    const upload = S.uploads[c.upload];
-    $("csv-name").textContent = upload ? `${upload.name}: ${upload.rows} rows, ${upload.columns.length} columns` : sc.data.name;
-    const columns = upload ? upload.columns : [sc.data.target];
-    fillSelect($("target"), columns);
-    $("target").value = sc.data.target;
-    $("onehot").checked = c.onehot; $("missing").value = c.missing;
+    const upload = pending || S.uploads[c.upload];
+    $("csv-name").textContent = (upload ? `${upload.name}: ${upload.rows} rows, ${upload.columns.length} columns`
+      : sc.data.name) + (pending ? " (not in use yet: adjust the settings below)" : "");
+    fillSelect($("target"), upload ? upload.columns : [sc.data.target]);
+    $("target").value = pending ? pending.target : sc.data.target;
+    if (!pending) { $("onehot").checked = c.onehot; $("missing").value = c.missing; }
   }
   // the plane drawn for more than two inputs
   const inputs = sc.data.feature_names.length;
@@ -258,8 +260,18 @@ function wireControls() {
   $("step").addEventListener("click", () => send({ type: "step" }));
   $("reset").addEventListener("click", () => send({ type: "reset" }));
   $("regenerate").addEventListener("click", () => send({ type: "regenerate" }));
-  for (const id of ["lr", "opt", "sched", "batch", "l2", "init", "speed", "scale", "missing", "target"]) {
+  for (const id of ["lr", "opt", "sched", "batch", "l2", "init", "speed", "scale"]) {
     $(id).addEventListener("change", (e) => set({ [id]: e.target.value }));
+  }
+  for (const id of ["target", "onehot", "missing"]) {
+    $(id).addEventListener("change", () => {
+      const changes = { target: $("target").value, onehot: $("onehot").checked, missing: $("missing").value };
+      if (S.config.data !== "csv" && S.pendingUpload) {
+        S.pendingUpload.target = changes.target;
+        Object.assign(changes, { data: "csv", upload: S.pendingUpload.id });
+      }
+      set(changes);
+    });
   }
   $("dataset").addEventListener("change", (e) => {
     if (e.target.value === "csv" && !S.config.upload) {
@@ -267,11 +279,11 @@ function wireControls() {
       showError("Choose a CSV file with “Upload a CSV…” first.");
       return;
     }
+    S.pendingUpload = null;
     set({ data: e.target.value });
   });
   $("act-all").addEventListener("change", (e) => { if (e.target.value !== "mixed") set({ act: e.target.value }); });
   $("seed").addEventListener("change", (e) => set({ seed: e.target.value }));
-  $("onehot").addEventListener("change", (e) => set({ onehot: e.target.checked }));
   $("showtest").addEventListener("change", (e) => { set({ showtest: e.target.checked }); S.config.showtest = e.target.checked; redraw(); });
   $("discrete").addEventListener("change", (e) => { set({ discrete: e.target.checked }); S.config.discrete = e.target.checked; redraw(); });
   for (const id of ["train", "noise", "points"]) {
@@ -310,6 +322,7 @@ function wireControls() {
     const sc = S.scene; const rows = sc.points.row.filter((_, i) => sc.points.split[i] === 0);
     send({ type: "inspect", row: rows[Math.floor(Math.random() * rows.length)] });
   });
+  $("inspect-worst").addEventListener("click", () => send({ type: "inspect", row: "worst" }));
   $("inspect-apply").addEventListener("click", () => send({ type: "apply_step" }));
   $("landscape-button").addEventListener("click", () => {
     $("landscape-notes").textContent = "Computing the loss over the plane…";
@@ -331,6 +344,8 @@ function wireControls() {
     else if (e.key === "r") $("reset").click();
   });
   window.addEventListener("resize", () => { if (S.scene) { layoutLinks(); redraw(); } });
+  // a pasted link that only changes the part after # does not reload by itself
+  window.addEventListener("hashchange", () => location.reload());
 }
 
 function renderPlaying() {
@@ -356,7 +371,9 @@ async function uploadFile() {
     const answer = await response.json();
     if (!response.ok) { showError(answer.error || `upload failed (${response.status})`); return; }
     S.uploads[answer.id] = answer;
-    set({ data: "csv", upload: answer.id, target: answer.target });
+    S.pendingUpload = answer;
+    renderControls();
+    set({ data: "csv", upload: answer.id, target: answer.target, onehot: $("onehot").checked, missing: $("missing").value });
   } catch (err) {
     showError(`upload failed: ${err}`);
   } finally {
@@ -635,7 +652,8 @@ function drawBoundary(frame) {
       ctx.fillStyle = rgb(color);
       ctx.fill();
       ctx.lineWidth = split === 1 ? 1.3 : 0.9;
-      ctx.strokeStyle = split === 1 ? "rgba(20,20,20,0.9)" : "rgba(255,255,255,0.95)";
+      ctx.strokeStyle = split === 1 ? "rgba(20,20,20,0.9)"
+        : sc.data.task === "regression" ? "rgba(40,50,60,0.55)" : "rgba(255,255,255,0.95)";
       ctx.stroke();
     }
   }
@@ -682,10 +700,14 @@ function renderLegend() {
   ctx.clearRect(0, 0, w, h);
   ctx.font = "10px system-ui, sans-serif"; ctx.fillStyle = "#6b7785";
   if (sc.data.task === "classification" && sc.data.classes.length > 2) {
-    let x = 0;
+    let x = 2, y = 12;
+    ctx.font = "11px system-ui, sans-serif"; ctx.textAlign = "left";
     sc.data.classes.forEach((name, k) => {
-      ctx.fillStyle = rgb(CLASS_COLORS[k % CLASS_COLORS.length]); ctx.fillRect(x, 6, 10, 10);
-      ctx.fillStyle = "#3d4a58"; ctx.fillText(String(name), x + 13, 15); x += ctx.measureText(String(name)).width + 24;
+      const width = ctx.measureText(String(name)).width + 26;
+      if (x + width > w && x > 2) { x = 2; y += 15; }
+      ctx.fillStyle = rgb(CLASS_COLORS[k % CLASS_COLORS.length]); ctx.fillRect(x, y - 9, 10, 10);
+      ctx.fillStyle = "#3d4a58"; ctx.fillText(String(name), x + 14, y);
+      x += width;
     });
     return;
   }
@@ -693,8 +715,10 @@ function renderLegend() {
   for (let i = 0; i < barW; i++) { ctx.fillStyle = rgb(diverging((2 * i) / (barW - 1) - 1)); ctx.fillRect(2 + i, 4, 1, 10); }
   ctx.fillStyle = "#3d4a58";
   if (sc.data.task === "classification") {
-    ctx.textAlign = "left"; ctx.fillText(`P = 0: ${sc.data.classes[0]}`, 2, 27);
-    ctx.textAlign = "right"; ctx.fillText(`P = 1: ${sc.data.classes[1]}`, w - 2, 27);
+    const name = (c) => (/^[0-9]+$/.test(c) ? `class ${c}` : c);
+    ctx.textAlign = "left"; ctx.fillText(name(sc.data.classes[0]), 2, 27);
+    ctx.textAlign = "center"; ctx.fillStyle = "#8a96a3"; ctx.fillText("P = ½", w / 2, 27);
+    ctx.fillStyle = "#3d4a58"; ctx.textAlign = "right"; ctx.fillText(name(sc.data.classes[1]), w - 2, 27);
   } else {
     const [lo, hi] = sc.data.target_range;
     ctx.textAlign = "left"; ctx.fillText(`${sc.data.target} ${formatNumber(lo, 3)}`, 2, 27);
@@ -729,13 +753,18 @@ function drawDynamics(frame) {
   const layers = frame.weights.length;
   const series = [];
   for (let l = 0; l < layers; l++) {
-    series.push({ x: S.grads.x, y: S.grads.norms.map((n) => n[l]), color: SERIES[l % SERIES.length], width: 1.5 });
+    const color = SERIES[l % SERIES.length];
+    const raw = S.grads.norms.map((n) => n[l]);
+    const trend = smooth(raw.map((v) => (v > 0 ? Math.log10(v) : NaN))).map((v) => 10 ** v);
+    series.push({ x: S.grads.x, y: raw, color, width: 1, alpha: 0.22 });
+    series.push({ x: S.grads.x, y: trend, color, width: 1.8 });
   }
   lineChart($("grad-chart"), series, { log: true, xLabel: "epoch", empty: "no step yet" });
   const legend = $("grad-legend");
-  if (legend.childElementCount !== layers) {
-    legend.replaceChildren(...series.map((s, l) => el("span", {}, el("i", { style: `background:${s.color}` }),
-      l === layers - 1 ? "output layer" : `layer ${l + 1}`)));
+  if (legend.childElementCount !== layers + 1) {
+    legend.replaceChildren(...Array.from({ length: layers }, (_, l) => el("span", {},
+      el("i", { style: `background:${SERIES[l % SERIES.length]}` }), l === layers - 1 ? "output layer" : `layer ${l + 1}`)),
+    el("span", { class: "hint", text: "faint: each update; solid: moving average" }));
   }
   const health = $("unit-health");
   const rows = [];
@@ -776,16 +805,19 @@ function renderLandscape(m) {
   const mark = (x, y, fill, label) => {
     ctx.beginPath(); ctx.arc(x, y, 5, 0, 2 * Math.PI); ctx.fillStyle = fill; ctx.fill();
     ctx.lineWidth = 1.5; ctx.strokeStyle = "#111"; ctx.stroke();
-    ctx.font = "600 11px system-ui, sans-serif"; ctx.fillStyle = "#111"; ctx.textAlign = "left";
+    ctx.font = "600 11px system-ui, sans-serif"; ctx.fillStyle = "#111";
+    const width = ctx.measureText(label).width;
+    const right = x + 8 + width < view.w - 2;
+    ctx.textAlign = right ? "left" : "right";
+    const tx = right ? x + 8 : x - 8, ty = Math.min(view.h - 4, Math.max(12, y + 4));
     ctx.strokeStyle = "rgba(255,255,255,0.85)"; ctx.lineWidth = 3;
-    ctx.strokeText(label, x + 8, y + 4); ctx.fillText(label, x + 8, y + 4);
+    ctx.strokeText(label, tx, ty); ctx.fillText(label, tx, ty);
   };
   mark(px[0], py[0], "#ffffff", "start");
   mark(px[px.length - 1], py[py.length - 1], "#e2761b", `now (epoch ${m.epoch})`);
-  ctx.font = "10px system-ui, sans-serif"; ctx.fillStyle = "rgba(255,255,255,0.9)"; ctx.textAlign = "left";
-  ctx.fillText(`loss ${formatNumber(view.lo, 3)} (dark) to ${formatNumber(view.hi, 3)} (light), log scale`, 6, view.h - 6);
   const share = (v) => `${Math.round(100 * v)}%`;
   $("landscape-notes").textContent =
+    `Training loss from ${formatNumber(view.lo, 3)} (dark) to ${formatNumber(view.hi, 3)} (light), in bands of equal ratio. ` +
     `PC1 and PC2 hold ${share(m.explained[0])} and ${share(m.explained[1])} of the path's squared distance from the current weights. ` +
     `The ${m.points} recorded points lie on average ${share(m.mean_off_plane)} off this plane (at most ${share(m.max_off_plane)}); ` +
     `drawn at their projections, their loss differs from the true loss by at most ${formatNumber(m.max_gap, 3)}.`;

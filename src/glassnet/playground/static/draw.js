@@ -128,14 +128,18 @@ export function lineChart(canvas, series, opts = {}) {
     ctx.fillText(opts.log ? `1e${v}` : formatNumber(v, 3), left - 4, y + 3);
   }
   ctx.textAlign = "center";
-  for (const v of niceTicks(x0, x1, 5)) ctx.fillText(formatNumber(v, 4), X(v), h - 5);
-  if (opts.xLabel) { ctx.textAlign = "right"; ctx.fillText(opts.xLabel, left + pw, h - 5 - 0); }
+  const labelRoom = opts.xLabel ? ctx.measureText(opts.xLabel).width + 14 : 0;
+  for (const v of niceTicks(x0, x1, 5)) {
+    if (X(v) < left + pw - labelRoom) ctx.fillText(formatNumber(v, 4), X(v), h - 5);
+  }
+  if (opts.xLabel) { ctx.textAlign = "right"; ctx.fillText(opts.xLabel, left + pw, h - 5); }
   ctx.strokeStyle = "#c9d1d9";
   ctx.strokeRect(left + 0.5, top + 0.5, pw, ph);
   ctx.save();
   ctx.beginPath(); ctx.rect(left, top, pw, ph); ctx.clip();
   for (const s of series) {
     ctx.strokeStyle = s.color; ctx.lineWidth = s.width || 1.5; ctx.lineJoin = "round";
+    ctx.globalAlpha = s.alpha ?? 1;
     ctx.setLineDash(s.dash || []);
     ctx.beginPath();
     let pen = false;
@@ -146,7 +150,18 @@ export function lineChart(canvas, series, opts = {}) {
     }
     ctx.stroke();
   }
+  ctx.globalAlpha = 1;
   ctx.restore();
+}
+
+/** Exponential moving average (weight ``keep`` on the past), NaN-safe. */
+export function smooth(values, keep = 0.9) {
+  let m = null;
+  return values.map((v) => {
+    if (v === null || !Number.isFinite(v)) return v;
+    m = m === null ? v : keep * m + (1 - keep) * v;
+    return m;
+  });
 }
 
 /** The landscape: loss over a grid (rows = y, columns = x), banded like a contour map. */
