@@ -16,11 +16,12 @@ def environment():
     return env
 
 
-def start(*args):
-    """``(process, url)`` of a playground server on a free port."""
-    process = subprocess.Popen([sys.executable, "-m", "glassnet.playground", "--no-browser",
-                                *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True, env=environment())
+def start(*args, command=("glassnet.playground",)):
+    """``(process, url)`` of a playground server on a free port, started with
+    ``python -m glassnet.playground`` (or ``command=("glassnet", "playground")``)."""
+    process = subprocess.Popen([sys.executable, "-m", *command, "--no-browser", *args],
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                               env=environment())
     line = process.stdout.readline()
     match = re.search(r"(http://\S+/)", line)
     if not match:

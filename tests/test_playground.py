@@ -118,7 +118,7 @@ def test_planes_for_more_than_two_inputs_say_what_they_show():
 
 
 def test_an_uploaded_csv_is_checked_as_glassnet_train_checks_it(tmp_path):
-    from glassnet.cli import prepare
+    from glassnet.tables import prepare
 
     bad = tmp_path / "bad.csv"
     bad.write_text("a,b,label\n1,2,x\n3,oops,y\n5,6,x\n")
@@ -375,3 +375,17 @@ def test_the_model_file_loads_and_predicts_what_the_page_shows(tmp_path, capsys)
     out = capsys.readouterr().out.splitlines()
     assert out[0] == "row,predicted_class,probability_benign,probability_malignant"
     assert len(out) == 1 + 683
+
+
+@pytest.mark.parametrize("query", ["hidden=&data=moons", "data=bumps&hidden=5,5",
+                                   "data=heart&onehot=1&hidden=4", "data=wisconsin&missing=median"])
+def test_every_kind_of_run_exports_a_model_that_loads(tmp_path, query):
+    s = session(query)
+    s.run_epoch()
+    path = tmp_path / "model.glassnet"
+    path.write_bytes(model_bytes(s))
+    model = load_model(path)
+    data = s.data
+    assert model.task == data.task and model.feature_names == data.feature_names
+    assert np.allclose(model.output(data.X), s.network.output(data.Xs), rtol=1e-12, atol=1e-15)
+    assert model.metadata["params"]["playground"] == s.config.to_query()

@@ -224,7 +224,7 @@ def test_bad_requests_and_failures_show_an_error_and_the_server_keeps_going(clie
 def test_ctrl_c_stops_the_server_cleanly_while_a_page_trains():
     import websockets.sync.client as wsclient
 
-    process, url = start()
+    process, url = start(command=("glassnet", "playground"))
     try:
         assert url.startswith("http://127.0.0.1:")
         host = url.split("//")[1].rstrip("/")

@@ -200,7 +200,7 @@ def _plain(value):
 
 def _prepare_table(config, upload_path):
     """A bundled data set or a CSV, read, checked and encoded as ``glassnet train`` does."""
-    from ..cli import prepare
+    from ..tables import prepare
 
     source = config.data if config.kind == "bundled" else upload_path
     if source is None:

@@ -46,14 +46,15 @@ def model_metadata(session):
         "missing": missing,
         "one_hot": one_hot,
         "estimator": "playground",
-        "params": {"hidden": list(c.hidden), "activation": list(c.act), "init": c.init,
-                   "optimizer": c.opt, "lr": c.lr, "schedule": c.sched,
-                   "batch_size": c.batch or "full", "alpha": c.l2, "seed": c.seed,
-                   "scale": c.scale},
+        # the settings that fix the network use the estimators' names, which
+        # load_model checks against the architecture; the rest are the page's
+        "params": {"hidden_layer_sizes": list(c.hidden), "activation": list(c.act),
+                   "alpha": c.l2, "init": c.init, "optimizer": c.opt, "lr": c.lr,
+                   "schedule": c.sched, "batch_size": c.batch or "full", "seed": c.seed,
+                   "scale": c.scale, "steps": session.steps, "playground": c.to_query()},
         "training": {"data": data.name, "rows": int(len(data.train)), "epochs": session.epoch,
-                     "steps": session.steps, "interrupted": False,
+                     "interrupted": False,
                      "created": datetime.now().isoformat(timespec="seconds")},
-        "playground": c.to_query(),
     }
 
 

@@ -448,10 +448,10 @@ def serve(host="127.0.0.1", port=0, open_browser=True, print_fn=print):
     app = create_app(allowed_hosts=_host_names(host))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2,
                                            lifespan="on"))
-    print_fn(f"glassnet playground {__version__}: {url}  (Ctrl-C to stop)", flush=True)
-    if open_browser:
-        threading.Thread(target=_open_when_ready, args=(server, url), daemon=True).start()
-    try:
+    try:  # Ctrl-C at any moment, even while starting, stops cleanly
+        print_fn(f"glassnet playground {__version__}: {url}  (Ctrl-C to stop)", flush=True)
+        if open_browser:
+            threading.Thread(target=_open_when_ready, args=(server, url), daemon=True).start()
         server.run(sockets=[sock])
     except KeyboardInterrupt:
         pass
