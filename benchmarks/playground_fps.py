@@ -73,6 +73,7 @@ def measure(page, url, query, seconds):
         "steps": (last["step"] - first["step"]) / elapsed,
         "epochs": (last["epoch"] - first["epoch"]) / elapsed,
         "kb": (last["bytes"] - first["bytes"]) / received / 1024,
+        "draw": (last["drawMs"] - first["drawMs"]) / max(1, last["frames"] - first["frames"]),
     }
 
 
@@ -82,7 +83,9 @@ def python_side(query, repeats):
     if src not in sys.path:
         sys.path.insert(0, src)
     from glassnet.playground import Config, Session
+    from glassnet.playground.server import _one_blas_thread
 
+    _one_blas_thread()  # as the server does
     session = Session(Config.from_query(query))
     train, snap = [], []
     for _ in range(repeats):
@@ -114,8 +117,9 @@ def main(argv=None):
           f"{load[2]:.2f} (other work on the machine shares the cores)")
     print(f"- {seconds:g} s per setup after a warm-up; every view drawn on every frame\n")
     print("| setup | screen updates per second | training steps per second | epochs per "
-          "second | KB per frame | Python per update: training + snapshot (ms) |")
-    print("|---|---|---|---|---|---|")
+          "second | KB per frame | Python per update: training + snapshot (ms) | JavaScript "
+          "drawing per frame (ms) |")
+    print("|---|---|---|---|---|---|---|")
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, headless=True)
@@ -124,7 +128,7 @@ def main(argv=None):
                 r = measure(page, url, query, seconds)
                 train, snap = python_side(query, 10 if args.quick else 50)
                 print(f"| {name} | {r['fps']:.1f} | {r['steps']:,.0f} | {r['epochs']:.1f} | "
-                      f"{r['kb']:.1f} | {train:.1f} + {snap:.1f} |", flush=True)
+                      f"{r['kb']:.1f} | {train:.1f} + {snap:.1f} | {r['draw']:.1f} |", flush=True)
             browser.close()
     finally:
         if process is not None:

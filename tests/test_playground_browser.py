@@ -116,7 +116,7 @@ BOUNDARY_PIXELS = """() => {
 
 
 def test_train_inspect_export_and_upload(page, server, artifacts, tmp_path):
-    open_page(page, server, "features=x1,x2,sinx1,sinx2&hidden=8,8&speed=2&showtest=1&lr=0.03")
+    open_page(page, server, "features=x1,x2,sinx1,sinx2&hidden=8,8&speed=2&lr=0.03")
     page.select_option(sel("dataset"), "spirals")
     page.wait_for_function("() => location.hash.includes('data=spirals')", timeout=TIMEOUT)
     page.wait_for_function("() => document.querySelector('[data-testid=train-loss]').dataset.value",

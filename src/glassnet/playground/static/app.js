@@ -2,7 +2,7 @@
 // what the server sends back; every number it shows was computed by glassnet in Python.
 import {
   CLASS_COLORS, NEG, POS, PROB_DISCRETE_LUT, PROB_LUT, SERIES, TILE_LUT, VALUE_LUT,
-  decode, diverging, fit, formatNumber, landscapeImage, lighten, lineChart, niceTicks, paintBytes, rgb, smooth,
+  decode, diverging, fit, formatNumber, invalidateSizes, landscapeImage, lighten, lineChart, niceTicks, paintBytes, rgb, smooth,
 } from "./draw.js";
 
 const $ = (id) => document.getElementById(id);
@@ -49,7 +49,7 @@ const S = {
   scene: null, frame: null, config: null, playing: false,
   curves: null, grads: null, layout: null, hover: null,
   uploads: {}, pending: null, received: 0, drawScheduled: false,
-  stats: { frames: 0, received: 0, bytes: 0 }, inspect: null,
+  stats: { frames: 0, received: 0, bytes: 0, drawMs: 0 }, inspect: null,
 };
 
 // -- connection ------------------------------------------------------------------------
@@ -85,7 +85,7 @@ const HANDLERS = {
     setExportLinks();
   },
   scene(m) {
-    S.scene = m; S.config = m.config;
+    S.scene = m; S.config = m.config; S.sceneId = (S.sceneId || 0) + 1;
     if (m.config.data === "csv") S.pendingUpload = null;
     S.curves = { x: [], train: [], test: [] };
     S.grads = { x: [], norms: [] };
@@ -116,7 +116,9 @@ function drawPending() {
   const frame = S.pending;
   if (!frame) return;
   S.pending = null;
+  const started = performance.now();
   drawFrame(frame);
+  S.stats.drawMs += performance.now() - started;
   S.stats.frames++;
   const frames = S.received;
   S.received = 0;
@@ -130,6 +132,11 @@ function writeUrl(query) {
 
 function showError(text) {
   $("error").textContent = text || "";
+}
+
+/** Set an element's text only when it changes (each change costs the browser a layout). */
+function setText(node, text) {
+  if (node.textContent !== text) node.textContent = text;
 }
 
 // -- controls that never change shape ---------------------------------------------------
@@ -343,7 +350,7 @@ function wireControls() {
     else if (e.key === "s") $("step").click();
     else if (e.key === "r") $("reset").click();
   });
-  window.addEventListener("resize", () => { if (S.scene) { layoutLinks(); redraw(); } });
+  window.addEventListener("resize", () => { invalidateSizes(); if (S.scene) { layoutLinks(); redraw(); } });
   // a pasted link that only changes the part after # does not reload by itself
   window.addEventListener("hashchange", () => location.reload());
 }
@@ -470,6 +477,7 @@ function buildNetwork() {
     canvases.push(list);
   }
   S.layout = canvases;
+  invalidateSizes();
   layoutLinks();
 }
 
@@ -562,15 +570,15 @@ function drawFrame(frame) {
   S.frame = frame;
   const sc = S.scene;
   if (!sc) return;
-  $("epoch").textContent = String(frame.epoch);
-  $("steps").textContent = `step ${frame.step}` + (frame.position ? ` · ${frame.position}/${sc.data.n_train} rows into the epoch` : "") +
-    ` · lr ${formatNumber(frame.lr, 3)}`;
+  setText($("epoch"), String(frame.epoch));
+  setText($("steps"), `step ${frame.step}` + (frame.position ? ` · ${frame.position}/${sc.data.n_train} rows into the epoch` : "") +
+    ` · lr ${formatNumber(frame.lr, 3)}`);
   setMetric("train-loss", frame.train_loss);
   setMetric("test-loss", frame.test_loss);
   const scoreName = sc.data.task === "classification" ? "accuracy" : "R²";
   const fmtScore = (v) => (v === null ? "" : sc.data.task === "classification" ? `${scoreName} ${(100 * v).toFixed(1)}%` : `${scoreName} ${v.toFixed(3)}`);
-  $("train-score").textContent = fmtScore(frame.train_score) + (frame.penalty ? ` · incl. L2 ${formatNumber(frame.penalty, 3)}` : "");
-  $("test-score").textContent = fmtScore(frame.test_score);
+  setText($("train-score"), fmtScore(frame.train_score) + (frame.penalty ? ` · incl. L2 ${formatNumber(frame.penalty, 3)}` : ""));
+  setText($("test-score"), fmtScore(frame.test_score));
   // unit tiles and links
   frame.units.forEach((layer, l) => layer.forEach((u, j) => {
     const box = S.layout[l + 1] && S.layout[l + 1][j];
@@ -594,7 +602,7 @@ function drawFrame(frame) {
 
 function setMetric(id, value) {
   const node = $(id);
-  node.textContent = value === null || value === undefined ? "–" : value.toFixed(4);
+  setText(node, value === null || value === undefined ? "–" : value.toFixed(4));
   node.dataset.value = value === null || value === undefined ? "" : String(value);
 }
 
@@ -630,32 +638,62 @@ function drawBoundary(frame) {
   }
   ctx.imageSmoothingEnabled = !(c.discrete && !S.hover);
   ctx.drawImage(offscreen, MARGIN.left, MARGIN.top, pw, ph);
-  // points
+  // the points and axes do not move while training: drawn once, then copied
+  const key = `${S.sceneId}|${c.showtest}|${S.inspect ? S.inspect.row : -1}|${canvas.width}x${canvas.height}`;
+  if (S.overlayKey !== key) {
+    S.overlayKey = key;
+    overlay.width = canvas.width; overlay.height = canvas.height;
+    const octx = overlay.getContext("2d");
+    octx.setTransform(canvas.width / w, 0, 0, canvas.height / h, 0, 0);
+    drawPointsAndAxes(octx, w, h, pw, ph);
+  }
+  ctx.drawImage(overlay, 0, 0, w, h);
+  if (hoverTitle) {
+    ctx.font = "600 12px system-ui, sans-serif"; ctx.textAlign = "left";
+    const label = `showing ${hoverTitle}`;
+    const width = ctx.measureText(label).width + 12;
+    ctx.fillStyle = "rgba(22,32,44,0.85)"; ctx.fillRect(MARGIN.left + 6, MARGIN.top + 6, width, 20);
+    ctx.fillStyle = "#fff"; ctx.fillText(label, MARGIN.left + 12, MARGIN.top + 20);
+  }
+}
+
+const overlay = document.createElement("canvas");
+
+function drawPointsAndAxes(ctx, w, h, pw, ph) {
+  const sc = S.scene, c = S.config;
   const [x0, x1, y0, y1] = sc.plane.domain;
   const X = (v) => MARGIN.left + ((v - x0) / (x1 - x0)) * pw;
   const Y = (v) => MARGIN.top + (1 - (v - y0) / (y1 - y0)) * ph;
   const p = sc.points;
   const radius = p.x.length > 1200 ? 2.2 : p.x.length > 600 ? 2.8 : 3.4;
   const [lo, hi] = sc.data.target_range;
+  ctx.clearRect(0, 0, w, h);
   ctx.save();
   ctx.beginPath(); ctx.rect(MARGIN.left, MARGIN.top, pw, ph); ctx.clip();
-  for (const split of [0, 1]) {
+  // one path per colour and split: a few draw calls for thousands of points
+  const groups = new Map();
+  for (let i = 0; i < p.x.length; i++) {
+    const split = p.split[i];
     if (split === 1 && !c.showtest) continue;
-    for (let i = 0; i < p.x.length; i++) {
-      if (p.split[i] !== split) continue;
-      let color;
-      if (sc.data.task === "regression") color = diverging(2 * ((p.label[i] - lo) / (hi - lo)) - 1);
-      else if (sc.data.classes.length > 2) color = CLASS_COLORS[p.label[i] % CLASS_COLORS.length];
-      else color = p.label[i] === 1 ? POS : NEG;
-      ctx.beginPath();
-      ctx.arc(X(p.x[i]), Y(p.y[i]), radius, 0, 2 * Math.PI);
-      ctx.fillStyle = rgb(color);
-      ctx.fill();
-      ctx.lineWidth = split === 1 ? 1.3 : 0.9;
-      ctx.strokeStyle = split === 1 ? "rgba(20,20,20,0.9)"
-        : sc.data.task === "regression" ? "rgba(40,50,60,0.55)" : "rgba(255,255,255,0.95)";
-      ctx.stroke();
-    }
+    let color;
+    if (sc.data.task === "regression") color = diverging(2 * ((p.label[i] - lo) / (hi - lo)) - 1);
+    else if (sc.data.classes.length > 2) color = CLASS_COLORS[p.label[i] % CLASS_COLORS.length];
+    else color = p.label[i] === 1 ? POS : NEG;
+    const key = `${split}|${color.join(",")}`;
+    let group = groups.get(key);
+    if (!group) { group = { split, color, path: new Path2D() }; groups.set(key, group); }
+    const x = X(p.x[i]), y = Y(p.y[i]);
+    group.path.moveTo(x + radius, y);
+    group.path.arc(x, y, radius, 0, 2 * Math.PI);
+  }
+  const ordered = [...groups.values()].sort((a, b) => a.split - b.split);  // test points on top
+  for (const g of ordered) {
+    ctx.fillStyle = rgb(g.color);
+    ctx.fill(g.path);
+    ctx.lineWidth = g.split === 1 ? 1.3 : 0.9;
+    ctx.strokeStyle = g.split === 1 ? "rgba(20,20,20,0.9)"
+      : sc.data.task === "regression" ? "rgba(40,50,60,0.55)" : "rgba(255,255,255,0.95)";
+    ctx.stroke(g.path);
   }
   if (S.inspect) {
     const i = p.row.indexOf(S.inspect.row);
@@ -683,13 +721,6 @@ function drawBoundary(frame) {
   if (sc.plane.ylabel) {
     ctx.save(); ctx.translate(10, MARGIN.top + ph / 2); ctx.rotate(-Math.PI / 2);
     ctx.fillText(sc.plane.ylabel, 0, 0); ctx.restore();
-  }
-  if (hoverTitle) {
-    ctx.font = "600 12px system-ui, sans-serif"; ctx.textAlign = "left";
-    const label = `showing ${hoverTitle}`;
-    const width = ctx.measureText(label).width + 12;
-    ctx.fillStyle = "rgba(22,32,44,0.85)"; ctx.fillRect(MARGIN.left + 6, MARGIN.top + 6, width, 20);
-    ctx.fillStyle = "#fff"; ctx.fillText(label, MARGIN.left + 12, MARGIN.top + 20);
   }
 }
 
@@ -767,18 +798,24 @@ function drawDynamics(frame) {
     el("span", { class: "hint", text: "faint: each update; solid: moving average" }));
   }
   const health = $("unit-health");
-  const rows = [];
+  if (health.dataset.layers !== String(layers)) {  // rows once per layout, then only their text
+    health.dataset.layers = String(layers);
+    const rows = [];
+    for (let l = 0; l < layers - 1; l++) {
+      rows.push(el("div", { class: "row" }, el("span", {}), el("span", { class: "bar" }, el("b", {}))));
+    }
+    if (!rows.length) rows.push(el("span", { class: "hint", text: "no hidden layers" }));
+    health.replaceChildren(...rows);
+  }
   for (let l = 0; l < layers - 1; l++) {
+    const row = health.children[l];
     const act = sc.network.activations[l];
     const n = sc.network.sizes[l + 1];
     const k = frame.inactive[l];
-    const word = inactiveWord(act);
-    rows.push(el("div", { class: `row${k ? " warn" : ""}` },
-      el("span", { text: `layer ${l + 1} (${act}): ${k} of ${n} ${word}` }),
-      el("span", { class: "bar" }, el("b", { style: `width:${(100 * k) / n}%` }))));
+    row.classList.toggle("warn", k > 0);
+    setText(row.firstChild, `layer ${l + 1} (${act}): ${k} of ${n} ${inactiveWord(act)}`);
+    row.lastChild.firstChild.style.width = `${(100 * k) / n}%`;
   }
-  if (!rows.length) rows.push(el("span", { class: "hint", text: "no hidden layers" }));
-  health.replaceChildren(...rows);
 }
 
 function inactiveWord(act) {
@@ -865,7 +902,7 @@ function renderInspector(r) {
   r.layers.forEach((layer, i) => {
     const l = i + 1;
     const isOut = l === L;
-    forward.append(eq("forward", F.layer.Z, `layer ${l}: X = A${sup(l - 1)}, W${sup(l)} below, b${sup(l)} beside`,
+    forward.append(eq("forward", F.layer.Z, `layer ${l}: X = A${sup(l - 1)}; W${sup(l)} (a row per input, a column per unit), then b${sup(l)}`,
       el("div", {}, matrix(layer.W), layer.b ? el("div", { style: "margin-top:3px" }, matrix(layer.b)) : null)));
     forward.append(eq("forward", `Z${sup(l)} = A${sup(l - 1)}·W${sup(l)} + b${sup(l)}`, "", matrix(layer.Z)));
     forward.append(eq("forward", `${F.layer.A}:  ${act(layer.activation)[0]}`, isOut ? "the prediction ŷ" : `A${sup(l)}`, matrix(layer.A)));
@@ -915,7 +952,7 @@ function sup(n) {
 // -- measurement hook (benchmarks/playground_fps.py reads it) -------------------------------
 window.glassnetPlayground = {
   stats: () => ({
-    frames: S.stats.frames, received: S.stats.received, bytes: S.stats.bytes,
+    frames: S.stats.frames, received: S.stats.received, bytes: S.stats.bytes, drawMs: S.stats.drawMs,
     epoch: S.frame ? S.frame.epoch : 0, step: S.frame ? S.frame.step : 0,
     playing: S.playing, now: performance.now(),
   }),

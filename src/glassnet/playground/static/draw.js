@@ -56,15 +56,26 @@ export function paintBytes(canvas, bytes, size, lut, extra) {
   ctx.putImageData(image, 0, 0);
 }
 
-/** Size a canvas's backing store to its CSS box times the device pixel ratio. */
+let sizeEpoch = 0;
+/** Forget the CSS sizes remembered by {@link fit} (call after a resize or a new layout). */
+export function invalidateSizes() { sizeEpoch++; }
+
+/**
+ * Size a canvas's backing store to its CSS box times the device pixel ratio. The CSS box
+ * is read once per layout: reading it every frame would force the browser to lay the page
+ * out again after each change of text.
+ */
 export function fit(canvas) {
   const ratio = window.devicePixelRatio || 1;
-  const w = Math.max(1, Math.round(canvas.clientWidth * ratio));
-  const h = Math.max(1, Math.round(canvas.clientHeight * ratio));
+  if (canvas._sizeEpoch !== sizeEpoch || !canvas._cssW) {
+    canvas._cssW = canvas.clientWidth; canvas._cssH = canvas.clientHeight; canvas._sizeEpoch = sizeEpoch;
+  }
+  const w = Math.max(1, Math.round(canvas._cssW * ratio));
+  const h = Math.max(1, Math.round(canvas._cssH * ratio));
   if (canvas.width !== w || canvas.height !== h) { canvas.width = w; canvas.height = h; }
   const ctx = canvas.getContext("2d");
   ctx.setTransform(ratio, 0, 0, ratio, 0, 0);
-  return { ctx, w: canvas.clientWidth, h: canvas.clientHeight };
+  return { ctx, w: canvas._cssW, h: canvas._cssH };
 }
 
 export function niceTicks(low, high, count = 5) {
