@@ -36,8 +36,8 @@ SETUPS = [
     ("2-6-6-1, 500 points, full batch, 20 epochs/update",
      "data=spirals&points=500&hidden=6,6&act=tanh,tanh&batch=full&speed=20&showtest=1"),
     ("7-8-8-8-1 (all 7 features), 2000 points, batch 32, 1 epoch/update",
-     "data=spirals&points=2000&features=x1,x2,x1sq,x2sq,x1x2,sinx1,sinx2&hidden=8,8,8"
-     "&act=tanh,tanh,tanh&batch=32&speed=1&showtest=1"),
+     ("data=spirals&points=2000&features=x1,x2,x1sq,x2sq,x1x2,sinx1,sinx2&hidden=8,8,8"
+      "&act=tanh,tanh,tanh&batch=32&speed=1&showtest=1")),
     ("Wisconsin 9-16-16-1 (PCA plane), batch 10, 1 epoch/update",
      "data=wisconsin&hidden=16,16&act=relu,relu&batch=10&speed=1&opt=adam&lr=0.003"),
 ]

@@ -158,7 +158,7 @@ def test_the_snippet_reproduces_the_page_with_glassnet_train(query):
     code = snippet(s)
     assert "gn.train(" in code and f"epochs={s.epoch}," in code
     namespace = {}
-    exec(compile(code, "playground_run.py", "exec"), namespace)
+    exec(compile(code, "playground_run.py", "exec"), namespace)  # noqa: S102 - the point
     assert weights_equal(namespace["net"], s.network)
     assert np.array_equal(namespace["X_train"], s.X_train)
 
@@ -240,15 +240,15 @@ def test_the_frame_shows_the_network_itself():
     net = s.network
     assert frame["train_loss"] == pytest.approx(net.compute_loss(s.X_train, s.Y_train), rel=1e-12)
     assert frame["test_loss"] == pytest.approx(net.compute_loss(s.X_test, s.Y_test), rel=1e-12)
-    proba = net.output(s._grid_inputs)[:, 0]
+    proba = net.output(s.grid_inputs)[:, 0]
     image = decode(frame["output"]["value"])
     assert image.shape == (RESOLUTION * RESOLUTION,)
     assert np.abs(image - proba * 255).max() <= 0.5 + 1e-9
     # pixel (0, 0) is the top-left corner of the plane
     x0, _, _, y1 = s.data.plane.domain
-    assert np.allclose(s._grid[0], [x0, y1])
+    assert np.allclose(s.grid[0], [x0, y1])
     tile = decode(frame["units"][0][2]["tile"]).reshape(25, 25)
-    hidden = net.layers[0].apply(s._grid_inputs)[:, 2].reshape(RESOLUTION, RESOLUTION)[::4, ::4]
+    hidden = net.layers[0].apply(s.grid_inputs)[:, 2].reshape(RESOLUTION, RESOLUTION)[::4, ::4]
     assert np.abs(tile - (hidden + 1) * 127.5).max() <= 0.5 + 1e-9  # tanh: scale 1
     assert np.allclose(frame["weights"][1], net.layers[1].W, rtol=1e-4)
     assert frame["gradient_norms"][0] == pytest.approx(np.linalg.norm(net.layers[0].dW))

@@ -195,12 +195,12 @@ def test_controls_edit_the_network_and_step_the_engine(page, server):
     page.select_option(sel("learning-rate"), "0.3")
     page.wait_for_function("() => location.hash.includes('lr=0.3&')", timeout=TIMEOUT)
     page.click(sel("step"))
-    page.wait_for_function("() => document.querySelector('[data-testid=epoch]').textContent === '1'",
-                           timeout=TIMEOUT)  # a full batch: one step is one epoch
+    page.wait_for_function("() => document.querySelector('[data-testid=epoch]').textContent"
+                           " === '1'", timeout=TIMEOUT)  # a full batch: one step is one epoch
     assert page.inner_text("#steps").startswith("step 1")
     page.click(sel("reset"))
-    page.wait_for_function("() => document.querySelector('#steps').textContent.startsWith('step 0')",
-                           timeout=TIMEOUT)
+    page.wait_for_function("() => document.querySelector('#steps').textContent"
+                           ".startsWith('step 0')", timeout=TIMEOUT)
     assert epoch(page) == 0 and page.inner_text(sel("error")) == ""
     assert not page.problems, page.problems
 
@@ -208,6 +208,6 @@ def test_controls_edit_the_network_and_step_the_engine(page, server):
 def test_the_frame_rate_benchmark_runs(server):
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "playground_fps.py"),
                              "--quick", "--url", server], capture_output=True, text=True,
-                            timeout=180)
+                            timeout=180, check=False)
     assert result.returncode == 0, result.stderr
     assert "screen updates per second" in result.stdout

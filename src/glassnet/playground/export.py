@@ -52,7 +52,7 @@ def model_metadata(session):
                    "alpha": c.l2, "init": c.init, "optimizer": c.opt, "lr": c.lr,
                    "schedule": c.sched, "batch_size": c.batch or "full", "seed": c.seed,
                    "scale": c.scale, "steps": session.steps, "playground": c.to_query()},
-        "training": {"data": data.name, "rows": int(len(data.train)), "epochs": session.epoch,
+        "training": {"data": data.name, "rows": len(data.train), "epochs": session.epoch,
                      "interrupted": False,
                      "created": datetime.now().isoformat(timespec="seconds")},
     }
@@ -102,8 +102,8 @@ def snippet(session):
     c, data, net = session.config, session.data, session.network
     epochs = session.epoch
     lines = [
-        f"# The glassnet playground run: {data.name}, a "
-        f"{'-'.join(str(s) for s in net.sizes)} network, {epochs} epoch(s).",
+        (f"# The glassnet playground run: {data.name}, a "
+         f"{'-'.join(str(s) for s in net.sizes)} network, {epochs} epoch(s)."),
         f"# Written by glassnet {__version__}; the playground link: #{c.to_query()}",
     ]
     notes = []
@@ -115,8 +115,8 @@ def snippet(session):
     if session.manual_steps:
         notes.append(f"{session.manual_steps} single-sample step(s) from the step inspector "
                      f"are not repeated here")
-    if session._position:
-        notes.append(f"the page is {session._position} rows into epoch {epochs + 1}; this code "
+    if session.position:
+        notes.append(f"the page is {session.position} rows into epoch {epochs + 1}; this code "
                      f"stops at the end of epoch {epochs}")
     if epochs == 0:
         notes.append("the page has not finished an epoch yet; choose how many to run")
@@ -136,8 +136,8 @@ def snippet(session):
         columns = {"x1": "x1", "x2": "x2", "x1sq": "x1 ** 2", "x2sq": "x2 ** 2",
                    "x1x2": "x1 * x2", "sinx1": "np.sin(x1)", "sinx2": "np.sin(x2)"}
         lines += ["x1, x2 = P[:, 0], P[:, 1]",
-                  f"X = np.column_stack([{', '.join(columns[f] for f in c.features)}])"
-                  f"  # {', '.join(data.feature_names)}",
+                  (f"X = np.column_stack([{', '.join(columns[f] for f in c.features)}])"
+                   f"  # {', '.join(data.feature_names)}"),
                   "Y = y"]
     elif data.kind == "bundled":
         loader = {"wisconsin": "load_wisconsin", "heart": "load_heart"}[c.data]
@@ -147,15 +147,15 @@ def snippet(session):
         if c.data == "heart" and c.onehot:
             options = ", one_hot=True"
         lines += [f"from glassnet.datasets import {loader}", "from glassnet.io import Scaler", "",
-                  f"X, y = {loader}(return_X_y=True{options})  # y: "
-                  f"0 = {data.classes[0]}, 1 = {data.classes[1]}",
+                  (f"X, y = {loader}(return_X_y=True{options})  # y: "
+                   f"0 = {data.classes[0]}, 1 = {data.classes[1]}"),
                   "Y = y",
                   f"rng = np.random.default_rng({c.dseed})  # the data seed: the split"]
     else:
         target = data.target_name
         lines += ["from glassnet.datasets import load_csv", "from glassnet.io import Scaler", "",
-                  f"table = load_csv({data.name!r}, target={target!r}, one_hot={c.onehot!r}, "
-                  f"missing={c.missing!r})",
+                  (f"table = load_csv({data.name!r}, target={target!r}, "
+                   f"one_hot={c.onehot!r}, missing={c.missing!r})"),
                   "X, y = table.data, table.target"]
         if data.task == "classification":
             lines.append("classes, Y = np.unique(y, return_inverse=True)  # "
@@ -166,21 +166,21 @@ def snippet(session):
     n_train = len(data.train)
     lines += ["",
               "order = rng.permutation(len(X))",
-              f"train, test = np.sort(order[:{n_train}]), np.sort(order[{n_train}:])"
-              f"  # {c.train}% to train",
+              (f"train, test = np.sort(order[:{n_train}]), np.sort(order[{n_train}:])"
+               f"  # {c.train}% to train"),
               f"scaler = Scaler({c.scale!r}).fit(X[train])",
               "X_train, X_test = scaler.transform(X[train]), scaler.transform(X[test])",
               "",
               f"net = gn.Network.from_sizes({net.sizes!r}, activation={list(c.act)!r},",
-              f"                            output_activation={data.output_activation!r}, "
-              f"init={c.init!r},",
+              (f"                            output_activation={data.output_activation!r}, "
+               f"init={c.init!r},"),
               f"                            alpha={c.l2!r}, seed={c.seed})"]
     options = schedule_options(c.sched)
     schedule = "None" if c.sched == "constant" else \
         f"gn.get_schedule({c.sched!r}{''.join(f', {k}={v!r}' for k, v in options.items())})"
     batch = "None" if not c.batch else str(c.batch)
-    lines += [f"history = gn.train(net, X_train, Y[train], optimizer={c.opt!r}, lr={c.lr!r}, "
-              f"epochs={max(epochs, 1)},",
+    lines += [(f"history = gn.train(net, X_train, Y[train], optimizer={c.opt!r}, "
+               f"lr={c.lr!r}, epochs={max(epochs, 1)},"),
               f"                   batch_size={batch}, seed={c.seed}, schedule={schedule})",
               "",
               "print('train loss', round(net.compute_loss(X_train, Y[train]), 6))"]

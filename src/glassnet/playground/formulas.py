@@ -7,7 +7,7 @@ never tell two stories.
 
 from __future__ import annotations
 
-__all__ = ["ACTIVATION", "LAYER", "LOSS", "L2", "OPTIMIZER", "for_network", "sources"]
+__all__ = ["ACTIVATION", "L2", "LAYER", "LOSS", "OPTIMIZER", "for_network", "sources"]
 
 # activation -> (value, derivative), from glassnet.activations
 ACTIVATION = {

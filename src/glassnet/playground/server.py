@@ -192,7 +192,7 @@ class Connection:
                     await self.handle(_parse(text))
                 except (WebSocketDisconnect, RuntimeError):
                     raise
-                except Exception as exc:  # one bad message never ends the page's session
+                except Exception as exc:  # noqa: BLE001 - a bad message never ends the session
                     self.playing = False
                     await self.send_error(exc)
                     await self.send_state()
@@ -210,7 +210,7 @@ class Connection:
 
         try:
             frame = await self.call(advance_and_snapshot)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - shown on the page; the server keeps running
             self.playing = False
             await self.send_error(exc)
             await self.send_state()
@@ -263,7 +263,7 @@ class Connection:
         elif kind == "apply_step":
             await self.call(self.session.apply_inspected)
             await self.send_frame()
-            await self.send(await self.call(self.session.inspect, self.session._inspected))
+            await self.send(await self.call(self.session.inspect, self.session.inspected_row))
         elif kind == "landscape":
             await self.send(await self.call(self.session.landscape))
         else:
@@ -281,7 +281,7 @@ class Connection:
             problem, config = exc, Config()
         try:
             self.session = await self.call(Session, config, uploads.resolve)
-        except Exception as exc:
+        except Exception as exc:  # noqa: BLE001 - shown on the page; the server keeps running
             problem = problem or exc
             self.session = await self.call(Session, Config(), uploads.resolve)
         self.state.sessions[self.session_id] = self
@@ -345,9 +345,9 @@ async def upload(request):
     upload_id = store.add(name, content)
     path, _ = store.resolve(upload_id)
     try:
-        from ..datasets._csv import read_table
+        from ..tables import read_data
 
-        table = read_table(path)
+        table = read_data(path)
     except DataError as exc:
         return JSONResponse({"error": str(exc).replace(path, name)}, status_code=400)
     return JSONResponse({"id": upload_id, "name": name, "columns": table.names,
@@ -371,7 +371,7 @@ async def export(request):
     function, media = EXPORTS[what]
     try:
         content = await connection.call(function, connection.session)
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - shown on the page; the server keeps running
         return JSONResponse({"error": _error_text(exc)}, status_code=400)
     headers = {"Content-Disposition": f'attachment; filename="{what}"'}
     return Response(content, media_type=media, headers=headers)

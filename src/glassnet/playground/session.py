@@ -89,6 +89,18 @@ class Session:
     config : Config, optional
     resolve_upload : callable, optional
         ``upload_id -> (path, name)`` for uploaded CSV files (the server's store).
+
+    Attributes
+    ----------
+    config, data : the settings and the :class:`~glassnet.playground.data.PlaygroundData`.
+    network, optimizer, schedule, trainer : the engine objects of this run.
+    X_train, Y_train, X_test, Y_test : the scaled rows, as the network sees them.
+    epoch, steps : completed epochs and optimiser steps; ``position`` counts the
+        rows of the current epoch already stepped over (0 between epochs).
+    manual_steps, changes : single-sample steps and settings changed while training.
+    grid, grid_inputs : the view plane's pixels (row 0 at the top) and the network's
+        inputs there.
+    inspected_row : the row the step inspector last showed.
     """
 
     def __init__(self, config=None, resolve_upload=None):
@@ -112,9 +124,10 @@ class Session:
         self._prepare_rows()
 
     def _prepare_rows(self):
+        # the view plane's pixels (row 0 at the top) and the network inputs there
         data = self.data
-        self._grid = data.plane.grid(RESOLUTION)
-        self._grid_inputs = data.plane.to_inputs(self._grid)
+        self.grid = data.plane.grid(RESOLUTION)
+        self.grid_inputs = data.plane.to_inputs(self.grid)
 
     def _make_network(self):
         c, data = self.config, self.data
@@ -141,13 +154,13 @@ class Session:
         self.manual_steps = 0  # single-sample steps from the step inspector
         self.changes = []  # (epoch, setting, value) changed while training
         self._order = None
-        self._position = 0  # rows of the current epoch already stepped over
+        self.position = 0  # rows of the current epoch already stepped over
         self._epoch_loss = 0.0
         self._epoch_seconds = 0.0
         self._trajectory = [flatten(net.parameters())]
         self._trajectory_steps = [0]
         self._record_every = 1
-        self._inspected = None
+        self.inspected_row = None
 
     def _make_trainer(self):
         batch = self.config.batch or None
@@ -167,7 +180,7 @@ class Session:
         changed = {f for f in new.to_dict() if getattr(new, f) != getattr(self.config, f)}
         old = self.config
         self.config = new
-        kept = (self.data, self._grid, self._grid_inputs)
+        kept = (self.data, self.grid, self.grid_inputs)
         try:
             if changed & DATA_FIELDS:
                 self._build_data()
@@ -178,7 +191,7 @@ class Session:
                 return "network"
         except Exception:
             self.config = old
-            self.data, self._grid, self._grid_inputs = kept
+            self.data, self.grid, self.grid_inputs = kept
             raise
         if changed & VIEW_FIELDS:
             try:
@@ -229,23 +242,23 @@ class Session:
         self._order = None
         if shuffle and self.batch_size < n:
             self._order = self.trainer.rng.permutation(n)
-        self._position = 0
+        self.position = 0
         self._epoch_loss = 0.0
 
     def _end_epoch(self, loss):
         self.schedule.observe(loss)  # as Trainer.fit does after each epoch
         self.epoch += 1
         self._order = None
-        self._position = 0
+        self.position = 0
         self._record()
 
     def step(self):
         """One optimiser step on the next batch (a whole epoch with full batches);
         returns the batch's loss."""
-        if self._position == 0:
+        if self.position == 0:
             self._start_epoch()
         n, b = len(self.X_train), self.batch_size
-        start, stop = self._position, min(self._position + b, n)
+        start, stop = self.position, min(self.position + b, n)
         if self._order is None:
             Xb, Yb = self.X_train[start:stop], self.Y_train[start:stop]
         else:
@@ -255,10 +268,10 @@ class Session:
             with np.errstate(over="ignore", invalid="ignore"):
                 loss = self.trainer.step(Xb, Yb)
         except ArithmeticError:
-            self._order, self._position = None, 0
+            self._order, self.position = None, 0
             raise
         self.steps += 1
-        self._position = stop
+        self.position = stop
         self._epoch_loss += loss * (stop - start)
         if stop >= n:
             self._end_epoch(self._epoch_loss / n)
@@ -268,8 +281,8 @@ class Session:
 
     def run_epoch(self):
         """Finish the current epoch (or run a whole one) through the Trainer."""
-        if self._position:
-            while self._position:
+        if self.position:
+            while self.position:
                 self.step()
             return
         self._start_epoch(shuffle=False)  # run_epoch shuffles
@@ -277,7 +290,7 @@ class Session:
         try:
             loss = self.trainer.run_epoch(self.X_train, self.Y_train)
         except ArithmeticError:
-            self._order, self._position = None, 0
+            self._order, self.position = None, 0
             raise
         self._epoch_seconds = time.perf_counter() - started
         self.steps += self.steps_per_epoch
@@ -294,7 +307,7 @@ class Session:
         for _ in range(speed):
             if self._epoch_seconds > time_limit:  # a long epoch: go step by step
                 self.step()
-                while self._position and time.perf_counter() - started < time_limit:
+                while self.position and time.perf_counter() - started < time_limit:
                     self.step()
             else:
                 self.run_epoch()
@@ -358,7 +371,7 @@ class Session:
         """A snapshot of the run for the page (JSON-ready, a few tens of KB)."""
         net = self.network
         metrics, train_outputs = self.metrics()
-        grid_outputs = self._forward_all(self._grid_inputs)
+        grid_outputs = self._forward_all(self.grid_inputs)
         units = []
         for A in grid_outputs:
             tiles = A.reshape(RESOLUTION, RESOLUTION, -1)[::4, ::4]
@@ -375,7 +388,7 @@ class Session:
             "type": "frame",
             "epoch": self.epoch,
             "step": self.steps,
-            "position": int(self._position),
+            "position": int(self.position),
             "lr": self.optimizer.lr,
             **metrics,
             "output": self.output_image(grid_outputs[-1]),
@@ -394,7 +407,7 @@ class Session:
         c, data, net = self.config, self.data, self.network
         inputs = []
         if data.kind == "toy":
-            raw = data.plane.raw_features(self._grid[::1])
+            raw = data.plane.raw_features(self.grid[::1])
             for key, (label, column) in FEATURES.items():
                 tile = raw[key].reshape(RESOLUTION, RESOLUTION)[::4, ::4]
                 top = float(np.max(np.abs(tile))) or 1.0
@@ -403,7 +416,7 @@ class Session:
                                "active": key in c.features, "tile": encoded})
         else:
             for j, name in enumerate(data.feature_names):
-                tile = self._grid_inputs[:, j].reshape(RESOLUTION, RESOLUTION)[::4, ::4]
+                tile = self.grid_inputs[:, j].reshape(RESOLUTION, RESOLUTION)[::4, ::4]
                 top = float(np.max(np.abs(tile))) or 1.0
                 encoded, _ = tile_bytes(tile / top)
                 inputs.append({"key": str(j), "label": name, "name": name, "active": True,
@@ -428,7 +441,7 @@ class Session:
             "data": {"name": data.name, "kind": data.kind, "task": data.task,
                      "classes": None if data.classes is None else [str(v) for v in data.classes],
                      "target": data.target_name, "target_range": list(data.target_range),
-                     "n_train": int(len(data.train)), "n_test": int(len(data.test)),
+                     "n_train": len(data.train), "n_test": len(data.test),
                      "feature_names": data.feature_names, "notes": notes},
             "network": {"sizes": net.sizes,
                         "activations": [layer.activation.name for layer in net.layers],
@@ -487,10 +500,11 @@ class Session:
             dA_out = net.loss.gradient(Y, Yhat)
             dZ = net.layers[-1].activation.backward(dA_out, Yhat)
         backward = [None] * len(net.layers)
+        dA = dA_out  # dL/dA of the layer being visited (None where the output is fused)
         for i in range(len(net.layers) - 1, -1, -1):
-            backward[i] = {"dZ": dZ, "dA": dA_out if i == len(net.layers) - 1 else dA}
+            backward[i] = {"dZ": dZ, "dA": dA}
             if i:
-                dA = dZ @ net.layers[i].W.T
+                dA = dZ @ net.layers[i].W.T  # dX = dZ·Wᵀ, the layer below's dA
                 dZ = net.layers[i - 1].activation.backward(dA, forward[i - 1]["A"])
         # the engine's own step, on the copies
         trainer = Trainer(net, optimizer, batch_size=None, shuffle=False)
@@ -524,7 +538,7 @@ class Session:
                 entry["delta_b"] = _round(after[k] - before[k])
                 k += 1
             layers.append(entry)
-        self._inspected = row
+        self.inspected_row = row
         return {
             "type": "inspect",
             "row": row,
@@ -556,9 +570,9 @@ class Session:
 
     def apply_inspected(self):
         """Take the inspected single-sample step for real: one Trainer step on that row."""
-        if self._inspected is None:
+        if self.inspected_row is None:
             raise ValueError("pick a sample first")
-        row = self._inspected
+        row = self.inspected_row
         X, Y, _ = self.network.check_data(self.data.Xs[row:row + 1], self.data.Y[row:row + 1])
         with np.errstate(over="ignore", invalid="ignore"):
             loss = self.trainer.step(X, Y)
