@@ -329,15 +329,20 @@ def test_the_landscape_of_the_run():
     assert np.array(land["loss"]).shape == (21, 21)
     path = land["path"]
     assert len(path["x"]) == land["points"] == 61  # the start and every epoch
-    assert path["x"][-1] == 0 and path["y"][-1] == 0  # the plane passes through the weights now
+    assert path["x"][0] == 0 and path["y"][0] == 0  # the plane passes through the start
+    assert land["center"] == "the shared start"
     off = np.array(path["off_plane"])
     assert ((off >= 0) & (off <= 1)).all() and 0 <= land["mean_off_plane"] <= land["max_off_plane"]
     current = s.network.compute_loss(s.X_train, s.Y_train)
     assert path["true_loss"][-1] == pytest.approx(current, rel=1e-4)
-    assert path["plane_loss"][-1] == pytest.approx(current, rel=1e-4)
+    start = session("batch=full&lr=0.3")
+    assert path["true_loss"][0] == pytest.approx(
+        start.network.compute_loss(start.X_train, start.Y_train), rel=1e-4)
+    assert path["plane_loss"][0] == pytest.approx(path["true_loss"][0], rel=1e-4)
     assert path["true_loss"][0] > path["true_loss"][-1]  # it went downhill
     gaps = np.abs(np.array(path["true_loss"]) - np.array(path["plane_loss"]))
     assert land["max_gap"] == pytest.approx(gaps.max(), abs=1e-4)
+    assert s.network.compute_loss(s.X_train, s.Y_train) == current  # weights untouched
 
 
 # -- exports ---------------------------------------------------------------------------------

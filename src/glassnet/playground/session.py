@@ -26,7 +26,7 @@ import time
 import numpy as np
 
 from ..dynamics import inactive_fraction
-from ..landscape import batched_loss, flatten, grid_loss, pca_directions, project, unflatten
+from ..landscape import flatten, landscape_from_paths
 from ..network import Network
 from ..optimizers import get_optimizer
 from ..schedules import get_schedule
@@ -382,7 +382,7 @@ class Session:
             units.append(layer)
         inactive_units = []
         for layer, A in zip(net.layers[:-1], train_outputs[:-1]):
-            inactive_units.append([inactive_fraction(layer.activation.name, A[:, j:j + 1]) == 1.0
+            inactive_units.append([inactive_fraction(layer.activation, A[:, j:j + 1]) == 1.0
                                    for j in range(layer.n_units)])
         return {
             "type": "frame",
@@ -583,63 +583,40 @@ class Session:
 
     # -- the loss landscape of this run -------------------------------------------------
     def landscape(self, resolution=41):
-        """The training loss on the plane of the path's two principal directions.
+        """The training loss on a plane that follows the path the weights took.
 
-        The plane passes through the current weights ``θ`` and is spanned by
-        the two principal components of the recorded path ``[θ_0 − θ, …]``
-        (:func:`glassnet.landscape.pca_directions`). Each recorded point is
-        projected onto it; ``off_plane`` is the fraction of its distance from
-        ``θ`` that the plane misses, and ``true_loss`` versus ``plane_loss``
-        shows what drawing it on the plane changes.
+        :func:`glassnet.landscape.landscape_from_paths` anchors the plane at the
+        run's starting weights and chooses its two directions from the recorded
+        path so that the loss drawn under each recorded point is as close as it
+        can be to the true loss there. Each point keeps its true loss, the loss
+        the plane shows under it, and the fraction of its displacement from the
+        start that the plane cannot show (``off_plane``).
         """
         net = self.network
         points, steps = list(self._trajectory), list(self._trajectory_steps)
         if steps[-1] != self.steps:
             points.append(flatten(net.parameters()))
             steps.append(self.steps)
-        points = np.array(points)
         if len(points) < 3:
             raise ValueError("train a few steps first: the landscape is drawn around the path "
                              "the weights took")
-        like = net.parameters()
-        center_vec = points[-1]
-        d1_vec, d2_vec, explained = pca_directions(points, center_vec)
-        coords = project(points, center_vec, d1_vec, d2_vec)
-        offsets = points - center_vec
-        residual = offsets - coords @ np.vstack([d1_vec, d2_vec])
-        distance = np.linalg.norm(offsets, axis=1)
-        off_plane = np.where(distance > 0, np.linalg.norm(residual, axis=1) /
-                             np.where(distance > 0, distance, 1), 0.0)
-        xs = _axis(coords[:, 0], resolution)
-        ys = _axis(coords[:, 1], resolution)
-        d1, d2 = unflatten(d1_vec, like), unflatten(d2_vec, like)
-        center = unflatten(center_vec, like)
         with np.errstate(over="ignore", invalid="ignore"):
-            grid = grid_loss(net, self.X_train, self.Y_train, d1, d2, xs, ys, center=center)
-            stacked = [np.stack(a) for a in zip(*(unflatten(p, like) for p in points))]
-            true_loss = batched_loss(net, self.X_train, self.Y_train, stacked)
-            on_plane = [np.stack(a) for a in zip(*(
-                unflatten(center_vec + a * d1_vec + b * d2_vec, like) for a, b in coords))]
-            plane_loss = batched_loss(net, self.X_train, self.Y_train, on_plane)
-        gap = np.abs(true_loss - plane_loss)
+            land = landscape_from_paths(net, self.X_train, self.Y_train, {"run": np.array(points)},
+                                        steps={"run": np.array(steps)}, resolution=resolution)
+        coords, off_plane = land.paths["run"], land.off_plane["run"]
+        moved = off_plane[1:]  # the start is the plane's centre
         return {
             "type": "landscape",
-            "x": _round(xs), "y": _round(ys), "loss": _round(grid),
+            "x": _round(land.x), "y": _round(land.y), "loss": _round(land.loss),
             "path": {"x": _round(coords[:, 0]), "y": _round(coords[:, 1]), "step": steps,
-                     "true_loss": _round(true_loss), "plane_loss": _round(plane_loss),
+                     "true_loss": _round(land.path_loss["run"]),
+                     "plane_loss": _round(land.plane_loss["run"]),
                      "off_plane": _round(off_plane, 3)},
-            "explained": _round(explained, 3),
-            "max_off_plane": _finite(off_plane.max()),
-            "mean_off_plane": _finite(off_plane[distance > 0].mean()) if (distance > 0).any()
-            else 0.0,
-            "max_gap": _finite(gap.max()),
+            "explained": _round(land.explained, 3),
+            "center": land.center,
+            "max_off_plane": _finite(moved.max()),
+            "mean_off_plane": _finite(moved.mean()),
+            "max_gap": _finite(land.gap("run")),
             "epoch": self.epoch,
             "points": len(points),
         }
-
-
-def _axis(values, resolution, margin=0.25):
-    low, high = float(np.min(values)), float(np.max(values))
-    span = max(high - low, 1e-3)
-    low, high = min(low - margin * span, -1e-3), max(high + margin * span, 1e-3)
-    return np.linspace(low, high, resolution)

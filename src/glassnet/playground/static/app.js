@@ -397,8 +397,11 @@ function setExportLinks() {
 function updatePredictHint() {
   const sc = S.scene;
   const source = sc.data.kind === "bundled" ? S.config.data : "data.csv";
+  const names = sc.data.feature_names;
+  const columns = names.length > 5 ? `${names.slice(0, 4).join(", ")}, … (${names.length} in all)` : names.join(", ");
   $("predict-hint").textContent = `glassnet predict model.glassnet ${source}\n` +
-    `python -c "from glassnet.io import load_model; print(load_model('model.glassnet').predict(X))"`;
+    `# from Python: glassnet.io.load_model("model.glassnet").predict(X)\n` +
+    `# X: a row per sample, the columns ${columns}`;
 }
 
 // -- the network diagram -------------------------------------------------------------------
@@ -852,12 +855,13 @@ function renderLandscape(m) {
   };
   mark(px[0], py[0], "#ffffff", "start");
   mark(px[px.length - 1], py[py.length - 1], "#e2761b", `now (epoch ${m.epoch})`);
-  const share = (v) => `${Math.round(100 * v)}%`;
+  const share = (v) => (v < 0.095 && v > 0 ? `${(100 * v).toFixed(1)}%` : `${Math.round(100 * v)}%`);
   $("landscape-notes").textContent =
     `Training loss from ${formatNumber(view.lo, 3)} (dark) to ${formatNumber(view.hi, 3)} (light), in bands of equal ratio. ` +
-    `PC1 and PC2 hold ${share(m.explained[0])} and ${share(m.explained[1])} of the path's squared distance from the current weights. ` +
-    `The ${m.points} recorded points lie on average ${share(m.mean_off_plane)} off this plane (at most ${share(m.max_off_plane)}); ` +
-    `drawn at their projections, their loss differs from the true loss by at most ${formatNumber(m.max_gap, 3)}.`;
+    `The plane passes through the starting weights; its two directions carry ${share(m.explained[0])} and ` +
+    `${share(m.explained[1])} of the path's squared displacement. The ${m.points} recorded points lie on average ` +
+    `${share(m.mean_off_plane)} off this plane (at most ${share(m.max_off_plane)}); drawn at their projections, ` +
+    `their loss differs from the true loss by at most ${formatNumber(m.max_gap, 3)}.`;
 }
 
 // -- the step inspector ---------------------------------------------------------------------
