@@ -129,7 +129,7 @@ def test_train_inspect_export_and_upload(page, server, artifacts, tmp_path):
                            " > 50", timeout=TIMEOUT)
     assert page.evaluate("window.glassnetPlayground.stats().playing")
     page.wait_for_function("() => Number(document.querySelector('[data-testid=epoch]').textContent)"
-                           " > 600", timeout=TIMEOUT)  # long enough for a clear picture
+                           " > 400", timeout=TIMEOUT)  # long enough for a clear picture
     pause(page)
     after = number(page, "train-loss")
     assert after < 0.5 * before, (before, after)

@@ -26,14 +26,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ..datasets import (
-    make_bumps,
-    make_circles,
-    make_gaussian_xor,
-    make_gaussians,
-    make_moons,
-    make_spirals,
-)
+from .. import datasets
 from ..io import Scaler
 from .config import DATASETS, FEATURES
 
@@ -42,12 +35,12 @@ __all__ = ["TOYS", "PlaygroundData", "ViewPlane", "build_data", "toy_features", 
 # name -> (generator, shift, factor): the playground's point is (P − shift)·factor,
 # so that every toy spans about −5..5 and sin x1 turns a few times across it
 TOYS = {
-    "circles": (make_circles, (0.0, 0.0), 5.0),
-    "xor": (make_gaussian_xor, (0.0, 0.0), 2.5),
-    "spirals": (make_spirals, (0.0, 0.0), 5.0),
-    "moons": (make_moons, (0.5, 0.25), 3.0),
-    "gaussians": (make_gaussians, (0.0, 0.0), 2.5),
-    "bumps": (make_bumps, (0.0, 0.0), 5.0),
+    "circles": (datasets.make_circles, (0.0, 0.0), 5.0),
+    "xor": (datasets.make_gaussian_xor, (0.0, 0.0), 2.5),
+    "spirals": (datasets.make_spirals, (0.0, 0.0), 5.0),
+    "moons": (datasets.make_moons, (0.5, 0.25), 3.0),
+    "gaussians": (datasets.make_gaussians, (0.0, 0.0), 2.5),
+    "bumps": (datasets.make_bumps, (0.0, 0.0), 5.0),
 }
 
 

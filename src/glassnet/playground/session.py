@@ -201,11 +201,11 @@ class Session:
                 raise
             self._prepare_rows()
         if changed & LIVE_FIELDS:
-            self._apply_live(changed & LIVE_FIELDS, old)
+            self._apply_live(changed & LIVE_FIELDS)
             return "live"
         return "view" if changed & VIEW_FIELDS else "page"
 
-    def _apply_live(self, changed, old):
+    def _apply_live(self, changed):
         c = self.config
         if self.steps:
             for name in sorted(changed):
@@ -236,12 +236,12 @@ class Session:
 
     def _start_epoch(self, shuffle=True):
         # what Trainer.fit does before each epoch, and (for steps taken one at
-        # a time) the shuffle Trainer.run_epoch draws
+        # a time) the shuffle Trainer.run_epoch draws from the generator it was given
         self.optimizer.lr = self.schedule(self.config.lr, self.epoch)
         n = len(self.X_train)
         self._order = None
         if shuffle and self.batch_size < n:
-            self._order = self.trainer.rng.permutation(n)
+            self._order = self._shuffles.permutation(n)
         self.position = 0
         self._epoch_loss = 0.0
 
