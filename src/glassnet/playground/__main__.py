@@ -3,7 +3,8 @@ the same as ``glassnet playground``."""
 
 import sys
 
-from ..cli import main
+from .._entry import main
 
 if __name__ == "__main__":
-    sys.exit(main(["playground", *sys.argv[1:]]))
+    sys.argv[1:1] = ["playground"]
+    sys.exit(main())
