@@ -146,7 +146,7 @@ def test_an_uploaded_csv_is_checked_as_glassnet_train_checks_it(tmp_path):
 @pytest.mark.parametrize("query", [
     "data=spirals&hidden=6,6&features=x1,x2,sinx1,x1x2&opt=adam&lr=0.01&sched=step",
     "data=moons&batch=7&opt=nesterov&sched=plateau",
-    "data=heart&batch=16&onehot=1&opt=rmsprop&lr=0.001&l2=0.01",
+    "data=heart&batch=16&onehot=1&opt=rmsprop&lr=0.001&l2=0.01&l1=0.003",
     "data=bumps&batch=full&act=relu,relu&opt=momentum&lr=0.05&sched=exponential",
 ])
 def test_the_snippet_reproduces_the_page_with_glassnet_train(query):
@@ -196,6 +196,7 @@ def test_live_settings_apply_at_once_and_structural_ones_start_again():
     assert s.epoch == 3 and s.optimizer.lr == 0.3
     assert s.apply({"opt": "adam"}) == "live" and s.optimizer.name == "adam"
     assert s.apply({"l2": "0.1"}) == "live" and s.network.alpha == 0.1
+    assert s.apply({"l1": "0.01"}) == "live" and s.network.l1 == 0.01
     assert "lr = 0.3 at epoch 3" in snippet(s)
     assert s.apply({"showtest": "1"}) == "page"
     assert s.apply({"hidden": "3"}) == "network"
@@ -277,7 +278,7 @@ def test_the_scene_holds_each_point_once_with_its_split():
 
 # -- the glass box ----------------------------------------------------------------------------
 def test_the_step_inspector_shows_the_engine_step_and_takes_it():
-    s = session("hidden=3,2&l2=0.05&lr=0.1")
+    s = session("hidden=3,2&l2=0.05&l1=0.02&lr=0.1")
     s.run_epoch()
     row = int(s.data.train[4])
     before = [p.copy() for p in s.network.parameters()]
@@ -286,8 +287,9 @@ def test_the_step_inspector_shows_the_engine_step_and_takes_it():
     layers = record["layers"]
     for i, layer in enumerate(layers):
         A_prev, dZ, W = np.array(layer["A_prev"]), np.array(layer["dZ"]), np.array(layer["W"])
-        # dW = Xᵀ·dZ + (α/m)·W, from the numbers the page shows
-        assert np.allclose(np.array(layer["dW"]), np.outer(A_prev, dZ) + 0.05 * W, rtol=1e-3,
+        # dW = Xᵀ·dZ + (α/N)·W + (λ/N)·sign(W), N = 1, from the numbers the page shows
+        assert np.allclose(np.array(layer["dW"]),
+                           np.outer(A_prev, dZ) + 0.05 * W + 0.02 * np.sign(W), rtol=1e-3,
                            atol=1e-6)
         assert np.allclose(np.array(layer["delta_W"]), -0.1 * np.array(layer["dW"]), rtol=1e-3,
                            atol=1e-7)
@@ -298,6 +300,7 @@ def test_the_step_inspector_shows_the_engine_step_and_takes_it():
     assert np.allclose(layers[0]["dA"], dA, rtol=1e-3)
     assert np.allclose(layers[0]["dZ"], dA * (1 - np.array(layers[0]["A"]) ** 2), rtol=1e-3)
     assert record["formulas"]["l2"] == list(formulas.L2)
+    assert record["formulas"]["l1"] == list(formulas.L1)
     assert record["formulas"]["activation"]["tanh"] == ["a = tanh(z)", "d/dz = 1 − a²"]
 
     steps = s.steps

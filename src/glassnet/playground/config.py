@@ -76,6 +76,7 @@ LIMITS = {
     "units": (1, 16),
     "lr": (1e-6, 10.0),
     "l2": (0.0, 10.0),
+    "l1": (0.0, 10.0),
     "seed": (0, 2**31 - 1),
     "batch": (0, 100_000),
 }
@@ -105,7 +106,8 @@ class Config:
     with more than two inputs), ``scale``.
     Network: ``hidden`` (units per hidden layer), ``act`` (one activation per
     hidden layer), ``init``, ``seed``.
-    Training: ``opt``, ``lr``, ``sched``, ``batch`` (0 = full batch), ``l2``.
+    Training: ``opt``, ``lr``, ``sched``, ``batch`` (0 = full batch), ``l2`` and
+    ``l1`` (the penalties' ``α`` and ``λ``).
     Page: ``speed`` (epochs per screen update, 0 = one step), ``showtest``,
     ``discrete``.
     """
@@ -131,6 +133,7 @@ class Config:
     sched: str = "constant"
     batch: int = 10
     l2: float = 0.0
+    l1: float = 0.0
     speed: int = 1
     showtest: bool = False
     discrete: bool = False
@@ -317,6 +320,7 @@ def _validate(c):
     _check_choice("sched", c.sched, SCHEDULES)
     _check_range("batch", c.batch)
     _check_range("l2", c.l2)
+    _check_range("l1", c.l1)
     _check_choice("speed", c.speed, SPEEDS)
     if c.data == "csv" and not c.upload:
         raise ConfigError("data=csv needs an uploaded file: choose one with the upload button")

@@ -7,7 +7,7 @@ never tell two stories.
 
 from __future__ import annotations
 
-__all__ = ["ACTIVATION", "L2", "LAYER", "LOSS", "OPTIMIZER", "for_network", "sources"]
+__all__ = ["ACTIVATION", "L1", "L2", "LAYER", "LOSS", "OPTIMIZER", "for_network", "sources"]
 
 # activation -> (value, derivative), from glassnet.activations
 ACTIVATION = {
@@ -37,8 +37,9 @@ LAYER = {
     "dX": "dX = dZ·Wᵀ",
 }
 
-# the L2 penalty and its gradient, from glassnet.network
-L2 = ("L += α/(2m)·Σ_l ‖W_l‖²", "dW_l += (α/m)·W_l")
+# the penalties and their gradients, from glassnet.network (N: the rows in the batch)
+L2 = ("L += α/(2N)·Σ_l ‖W_l‖²", "dW_l += (α/N)·W_l")
+L1 = ("L += (λ/N)·Σ_l Σ_ij |W_l,ij|", "dW_l += (λ/N)·sign(W_l)")
 
 # optimiser -> its update rules, from glassnet.optimizers
 OPTIMIZER = {
@@ -61,6 +62,7 @@ def for_network(network, optimizer_name):
         "activation": {name: list(ACTIVATION[name]) for name in names if name in ACTIVATION},
         "loss": list(LOSS.get(network.loss.name, (network.loss.name, "dL/dŷ"))),
         "l2": list(L2) if network.alpha else None,
+        "l1": list(L1) if network.l1 else None,
         "optimizer": OPTIMIZER[optimizer_name],
     }
 
@@ -89,5 +91,5 @@ def sources():
                 classes.get(name, optimizers.Adam)
             pairs.append((formula, owner))
     pairs += [(formula, layers) for formula in LAYER.values()]
-    pairs += [(formula, network) for formula in L2]
+    pairs += [(formula, network) for formula in L2 + L1]
     return pairs

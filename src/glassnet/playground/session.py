@@ -46,7 +46,7 @@ MAX_TRAJECTORY = 400
 DATA_FIELDS = {"data", "noise", "points", "train", "dseed", "features", "target", "upload",
                "onehot", "missing", "scale"}
 NETWORK_FIELDS = {"hidden", "act", "init", "seed"}
-LIVE_FIELDS = {"opt", "lr", "sched", "batch", "l2"}
+LIVE_FIELDS = {"opt", "lr", "sched", "batch", "l2", "l1"}
 VIEW_FIELDS = {"view"}
 
 
@@ -134,7 +134,7 @@ class Session:
         sizes = [data.X.shape[1], *c.hidden, data.n_outputs]
         return Network.from_sizes(sizes, activation=list(c.act),
                                   output_activation=data.output_activation, init=c.init,
-                                  alpha=c.l2, seed=c.seed)
+                                  alpha=c.l2, l1=c.l1, seed=c.seed)
 
     def reset(self):
         """Fresh weights from the seed; the epoch counter, curves and path start again."""
@@ -173,7 +173,8 @@ class Session:
         ``'view'``, ``'live'`` (applied to the running optimisation) or ``'page'``.
 
         Data and network settings start a new run; the optimiser, learning
-        rate, schedule, batch size and L2 apply from the next step on, as in
+        rate, schedule, batch size and the L2 and L1 penalties apply from the
+        next step on, as in
         TensorFlow Playground, and are listed in the exported snippet.
         """
         new = self.config.with_changes(changes)
@@ -216,6 +217,8 @@ class Session:
             self.schedule = get_schedule(c.sched, **schedule_options(c.sched))
         if "l2" in changed:
             self.network.alpha = c.l2
+        if "l1" in changed:
+            self.network.l1 = c.l1
         if changed & {"opt", "batch"}:
             self.trainer = self._make_trainer()
         self.optimizer.lr = self.schedule(c.lr, self.epoch)
@@ -553,6 +556,7 @@ class Session:
             "loss_name": net.loss.name,
             "fused": bool(net.fused),
             "alpha": net.alpha,
+            "l1": net.l1,
             "optimizer": self.config.opt,
             "lr": optimizer.lr,
             "formulas": formulas.for_network(net, self.config.opt),

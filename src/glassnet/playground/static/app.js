@@ -160,6 +160,7 @@ function buildStaticControls() {
   fillSelect($("batch"), BATCHES, batchLabel);
   fillSelect($("act-all"), sc.activations, (v) => ACT_LABELS[v] || v);
   fillSelect($("l2"), L2_RATES);
+  fillSelect($("l1"), L2_RATES);
   fillSelect($("init"), sc.initializers, (v) => v.replace("_", " "));
   fillSelect($("speed"), sc.speeds, (v) => (v === 0 ? "1 step" : `${v} epoch${v > 1 ? "s" : ""}`));
   fillSelect($("scale"), sc.scalers, (v) => SCALE_LABELS[v] || v);
@@ -210,6 +211,7 @@ function renderControls() {
   else all.value = c.act[0] || "tanh";
   all.disabled = c.hidden.length === 0;
   ensureOption($("l2"), c.l2);
+  ensureOption($("l1"), c.l1);
   $("init").value = c.init; $("seed").value = c.seed; $("speed").value = String(c.speed);
   $("dataset").value = c.data;
   for (const b of document.querySelectorAll(".thumb")) b.classList.toggle("selected", b.dataset.name === c.data);
@@ -267,7 +269,7 @@ function wireControls() {
   $("step").addEventListener("click", () => send({ type: "step" }));
   $("reset").addEventListener("click", () => send({ type: "reset" }));
   $("regenerate").addEventListener("click", () => send({ type: "regenerate" }));
-  for (const id of ["lr", "opt", "sched", "batch", "l2", "init", "speed", "scale"]) {
+  for (const id of ["lr", "opt", "sched", "batch", "l2", "l1", "init", "speed", "scale"]) {
     $(id).addEventListener("change", (e) => set({ [id]: e.target.value }));
   }
   for (const id of ["target", "onehot", "missing"]) {
@@ -574,13 +576,14 @@ function drawFrame(frame) {
   const sc = S.scene;
   if (!sc) return;
   setText($("epoch"), String(frame.epoch));
-  setText($("steps"), `step ${frame.step}` + (frame.position ? ` · ${frame.position}/${sc.data.n_train} rows into the epoch` : "") +
+  setText($("steps"), `step ${frame.step}` + (frame.position ? ` · ${frame.position}/${sc.data.n_train}` : "") +
     ` · lr ${formatNumber(frame.lr, 3)}`);
+  $("steps").title = frame.position ? `${frame.position} of the ${sc.data.n_train} training rows of epoch ${frame.epoch + 1} done` : "";
   setMetric("train-loss", frame.train_loss);
   setMetric("test-loss", frame.test_loss);
   const scoreName = sc.data.task === "classification" ? "accuracy" : "R²";
   const fmtScore = (v) => (v === null ? "" : sc.data.task === "classification" ? `${scoreName} ${(100 * v).toFixed(1)}%` : `${scoreName} ${v.toFixed(3)}`);
-  setText($("train-score"), fmtScore(frame.train_score) + (frame.penalty ? ` · incl. L2 ${formatNumber(frame.penalty, 3)}` : ""));
+  setText($("train-score"), fmtScore(frame.train_score) + (frame.penalty ? ` · incl. penalty ${formatNumber(frame.penalty, 3)}` : ""));
   setText($("test-score"), fmtScore(frame.test_score));
   // unit tiles and links
   frame.units.forEach((layer, l) => layer.forEach((u, j) => {
@@ -913,7 +916,9 @@ function renderInspector(r) {
   });
   forward.append(eq("forward", F.loss[0], `m = 1, y = ${r.y.map((v) => formatNumber(v, 3)).join(", ")}`,
     el("span", { class: "scalar", text: `L = ${formatNumber(r.data_loss, 5)}` })));
-  if (F.l2) forward.append(eq("forward", F.l2[0], `α = ${r.alpha}`, el("span", { class: "scalar", text: `L with the penalty = ${formatNumber(r.loss, 5)}` })));
+  if (F.l2) forward.append(eq("forward", F.l2[0], `α = ${r.alpha}, N = 1`, null));
+  if (F.l1) forward.append(eq("forward", F.l1[0], `λ = ${r.l1}, N = 1`, null));
+  if (F.l2 || F.l1) forward.append(eq("forward", "L with the penalties", "", el("span", { class: "scalar", text: `L = ${formatNumber(r.loss, 5)}` })));
 
   const backward = el("div", { class: "stepcol" }, el("h3", { text: "Backward pass" }));
   for (let i = L - 1; i >= 0; i--) {
@@ -928,7 +933,7 @@ function renderInspector(r) {
       backward.append(eq("backward", F.layer.dX, `dA${sup(l)} = dZ${sup(l + 1)}·W${sup(l + 1)}ᵀ`, matrix(layer.dA)));
       backward.append(eq("backward", `${F.layer.dZ}:  ${act(layer.activation)[1]}`, `dZ${sup(l)}`, matrix(layer.dZ)));
     }
-    backward.append(eq("backward", F.layer.dW + (F.l2 ? `,  ${F.l2[1]}` : ""), `dW${sup(l)} = A${sup(l - 1)}ᵀ·dZ${sup(l)}, read from the engine`, matrix(layer.dW)));
+    backward.append(eq("backward", F.layer.dW + (F.l2 ? `,  ${F.l2[1]}` : "") + (F.l1 ? `,  ${F.l1[1]}` : ""), `dW${sup(l)} = A${sup(l - 1)}ᵀ·dZ${sup(l)}, read from the engine`, matrix(layer.dW)));
     if (layer.db) backward.append(eq("backward", F.layer.db, `db${sup(l)}`, matrix(layer.db)));
   }
 
