@@ -136,10 +136,9 @@ def _case_variants(token):
     return sorted({"".join(p) for p in itertools.product(*choices)})
 
 
-# what glassnet's CSV reader takes for a missing cell: its tokens in any case, and
-# the signed NaNs that Python's float() accepts
-MISSING_SPELLINGS = sorted({v for token in [*MISSING_TOKENS, "+nan", "-nan"]
-                            for v in _case_variants(token)})
+# what glassnet's CSV reader takes for a missing cell of a text column: its tokens in
+# any case
+MISSING_SPELLINGS = sorted({v for token in MISSING_TOKENS for v in _case_variants(token)})
 
 
 def _text_column(graph, source, column, j, missing):

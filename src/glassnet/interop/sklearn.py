@@ -189,6 +189,7 @@ def from_sklearn(mlp):
     result.n_layers_ = mlp.n_layers_
     result.n_outputs_ = mlp.n_outputs_
     result.out_activation_ = mlp.out_activation_
+    result.batch_norm_layers_ = []  # scikit-learn's MLP has none
     _copy_fitted(mlp, result)
     if isinstance(mlp, neural_network.MLPClassifier):
         multilabel = mlp.out_activation_ == "logistic" and mlp.n_outputs_ > 1
