@@ -33,7 +33,9 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .training import Callback
+from .optimizers import PRESETS
+from .optimizers import make_optimizer as _make_preset
+from .training import Callback, evaluate
 
 __all__ = [
     "Trajectory",
@@ -119,47 +121,13 @@ def batched_loss(network, X, y, params, sample_weight=None, max_elements=2_000_0
     ``params`` is a list aligned with ``network.parameters()`` whose entries
     have a leading axis of length ``P`` (``W1`` of shape ``(P, fan_in,
     fan_out)``, …). Returns an array of ``P`` losses. The network's own
-    weights are not touched.
+    weights are not touched. (:func:`glassnet.training.evaluate` does the work.)
     """
     if not _checked:
-        X, Y, sample_weight = _prepare(network, X, y, sample_weight)
-    else:
-        Y = y
-    P = params[0].shape[0]
-    m = X.shape[0]
-    widest = max(layer.n_units for layer in network.layers)
-    chunk = max(1, int(max_elements // max(1, m * widest)))
-    names = network.parameter_names()
-    losses = np.empty(P)
-    normaliser = m if sample_weight is None else float(sample_weight.sum())
-    for start in range(0, P, chunk):
-        stop = min(start + chunk, P)
-        block = [p[start:stop] for p in params]
-        A = X  # (m, n0) for the first layer, then (p, m, n)
-        k = 0
-        for layer in network.layers:
-            W = block[k]
-            k += 1
-            Z = np.matmul(A, W)  # (p, m, fan_out): one product per weight setting
-            if layer.b is not None:
-                Z += block[k][:, None, :]
-                k += 1
-            A = _activate(layer.activation, Z)
-        for j in range(stop - start):
-            losses[start + j] = network.loss.value(Y, A[j], sample_weight)
-        if network.alpha:
-            squares = sum(np.einsum("pij,pij->p", w, w) for name, w in zip(names, block)
-                          if name.startswith("W"))
-            losses[start:stop] += 0.5 * network.alpha * squares / normaliser
+        X, y, sample_weight = _prepare(network, X, y, sample_weight)
+    losses, _ = evaluate(network, X, y, sample_weight, weights=params, with_score=False,
+                         max_elements=max_elements)
     return losses
-
-
-def _activate(activation, Z):
-    """Apply an activation to a stack ``(p, m, n)`` (softmax row by row)."""
-    if activation.name == "softmax":
-        p, m, n = Z.shape
-        return activation.forward(Z.reshape(p * m, n)).reshape(p, m, n)
-    return activation.forward(Z, out=Z)
 
 
 def _points_along(center, directions, coefficients):
@@ -275,37 +243,15 @@ def project(points, center, d1, d2):
 
 
 # -- optimisers compared on one landscape ---------------------------------------------
-OPTIMIZER_PRESETS = {
-    "sgd": "plain gradient descent at the base learning rate",
-    "momentum": "SGD with momentum 0.9",
-    "nesterov": "SGD with Nesterov momentum 0.9",
-    "annealing": "SGD whose rate decays exponentially to 10% of the base rate",
-    "large-lr": "plain SGD at 10x the base learning rate",
-    "adam": "Adam at a tenth of the base learning rate",
-    "rmsprop": "RMSProp at a tenth of the base learning rate",
-}
+OPTIMIZER_PRESETS = {name: PRESETS[name].description for name in
+                     ("sgd", "momentum", "nesterov", "annealing", "large-lr", "adam", "rmsprop")}
 
 
 def make_optimizer(name, lr, epochs):
-    """``(optimizer, schedule)`` for a preset name (see ``OPTIMIZER_PRESETS``)."""
-    from .optimizers import SGD, Adam, RMSProp
-    from .schedules import ExponentialDecay
-
-    if name == "sgd":
-        return SGD(lr), None
-    if name == "momentum":
-        return SGD(lr, momentum=0.9), None
-    if name == "nesterov":
-        return SGD(lr, momentum=0.9, nesterov=True), None
-    if name == "annealing":
-        return SGD(lr), ExponentialDecay(0.1 ** (1.0 / max(1, epochs - 1)))
-    if name == "large-lr":
-        return SGD(10 * lr), None
-    if name == "adam":
-        return Adam(lr / 10), None
-    if name == "rmsprop":
-        return RMSProp(lr / 10), None
-    raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZER_PRESETS)}")
+    """``(optimizer, schedule)`` for a preset name (see ``OPTIMIZER_PRESETS``) at base rate ``lr``."""
+    if name not in OPTIMIZER_PRESETS:
+        raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZER_PRESETS)}")
+    return _make_preset(name, base_lr=lr, epochs=epochs)
 
 
 @dataclass

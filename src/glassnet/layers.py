@@ -160,6 +160,11 @@ class Dense:
             self._buffers[m] = buffers
         return buffers
 
+    def dZ_buffer(self, m):
+        """This layer's reused ``(m, n_units)`` array for ``dZ``; a loss fused with the
+        output activation writes its ``dL/dZ`` straight into it."""
+        return self._buffer(m)[1]
+
     def forward(self, X):
         """``A = f(X·W + b)``, caching ``X`` and ``A`` for :meth:`backward`.
 

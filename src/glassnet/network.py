@@ -17,7 +17,7 @@ from itertools import pairwise
 import numpy as np
 
 from .layers import Dense
-from .losses import get_loss
+from .losses import get_loss, sample_normaliser
 
 __all__ = ["Network"]
 
@@ -179,12 +179,46 @@ class Network:
             A = layer.forward(A)
         return A
 
-    def penalty(self, normaliser):
-        """The L2 term ``α/(2N)·Σ‖W‖²`` (``N`` the number or total weight of samples)."""
+    def forward_many(self, X, weights):
+        """``Ŷ`` at ``P`` weight settings in one pass; the network's own weights are untouched.
+
+        ``weights`` is aligned with :meth:`parameters`, every array with a
+        leading axis of length ``P`` (``W1`` of shape ``(P, fan_in, fan_out)``,
+        …). ``X·W`` with such a stack of ``W`` is one matrix product per
+        setting, so the result has shape ``(P, m, k)``. Nothing is cached.
+        """
+        A = X  # (m, n0) for the first layer, then (P, m, n)
+        k = 0
+        for layer in self.layers:
+            Z = np.matmul(A, weights[k])  # (P, m, fan_out)
+            k += 1
+            if layer.b is not None:
+                Z += weights[k][:, None, :]
+                k += 1
+            A = layer.activation.forward(Z, out=Z)
+        return A
+
+    def penalty(self, normaliser, weights=None):
+        """The L2 term ``α/(2N)·Σ‖W‖²`` (``N`` the number or total weight of samples).
+
+        With ``weights`` (a stack as in :meth:`forward_many`), an array of the
+        ``P`` penalties instead of the one at the current weights.
+        """
+        if weights is None:
+            if not self.alpha:
+                return 0.0
+            total = sum(float(np.dot(layer.W.ravel(), layer.W.ravel())) for layer in self.layers)
+            return 0.5 * self.alpha * total / normaliser
         if not self.alpha:
-            return 0.0
-        total = sum(float(np.dot(layer.W.ravel(), layer.W.ravel())) for layer in self.layers)
-        return 0.5 * self.alpha * total / normaliser
+            return np.zeros(len(weights[0]))
+        stacked_W = [w for name, w in zip(self.parameter_names(), weights) if name[0] == "W"]
+        squares = sum(np.einsum("pij,pij->p", W, W) for W in stacked_W)
+        return 0.5 * self.alpha * squares / normaliser
+
+    def objective(self, Y, Yhat, sample_weight=None):
+        """What training minimises: ``loss(Y, Ŷ) + α/(2N)·Σ‖W‖²`` at the current weights."""
+        return self.loss.value(Y, Yhat, sample_weight) + self.penalty(
+            sample_normaliser(len(Y), sample_weight))
 
     def backward(self, Y, sample_weight=None):
         """Backpropagate from the cached forward pass; fills every ``dW``, ``db``."""
@@ -192,7 +226,7 @@ class Network:
         out = layers[-1]
         A = out.A
         if self.fused:
-            dZ = out._buffer(A.shape[0])[1]
+            dZ = out.dZ_buffer(A.shape[0])
             self.loss.delta(Y, A, sample_weight, out=dZ)  # dL/dZ = (Ŷ − Y)·w/Σw
             dA = out.backward_from_dZ(dZ, need_input_gradient=len(layers) > 1)
         else:
@@ -201,15 +235,13 @@ class Network:
         for i in range(len(layers) - 2, -1, -1):
             dA = layers[i].backward(dA, need_input_gradient=i > 0)
         if self.alpha:
-            scale = self.alpha / _normaliser(A.shape[0], sample_weight)
+            scale = self.alpha / sample_normaliser(len(A), sample_weight)
             for layer in layers:
                 layer.dW += scale * layer.W  # d/dW of α/(2N)·‖W‖²
 
     def loss_and_gradients(self, X, Y, sample_weight=None):
         """Forward, loss, backward: returns ``L`` (penalty included), fills the gradients."""
-        A = self.forward(X)
-        loss = self.loss.value(Y, A, sample_weight)
-        loss += self.penalty(_normaliser(X.shape[0], sample_weight))
+        loss = self.objective(Y, self.forward(X), sample_weight)
         self.backward(Y, sample_weight)
         return loss
 
@@ -239,9 +271,7 @@ class Network:
     def compute_loss(self, X, y, sample_weight=None):
         """The loss (penalty included) at the current weights."""
         X, Y, sample_weight = self.check_data(X, y, sample_weight)
-        Yhat = self.output(X)
-        return self.loss.value(Y, Yhat, sample_weight) + self.penalty(
-            _normaliser(X.shape[0], sample_weight))
+        return self.objective(Y, self.output(X), sample_weight)
 
     def check_X(self, X):
         """Validate ``X`` against this network and return it as a 2-D array of its dtype."""
@@ -309,10 +339,6 @@ class Network:
             if (sample_weight < 0).any() or sample_weight.sum() <= 0:
                 raise ValueError("sample_weight must be >= 0 with a positive sum")
         return X, Y, sample_weight
-
-
-def _normaliser(m, sample_weight):
-    return m if sample_weight is None else float(sample_weight.sum())
 
 
 def _check_finite(array, name, block=1 << 20):

@@ -5,7 +5,8 @@ An optimiser sees only a list of parameter arrays ``θ`` and their gradients
 keeps its own state (velocities, moment estimates) in arrays aligned with the
 parameters, created on the first :meth:`~Optimizer.step`. It never looks
 inside a layer. ``lr`` is a plain attribute that a schedule may change
-between steps.
+between steps; ``initial_lr`` keeps the rate it was built with, which
+schedules scale.
 
 The update rules are PyTorch's (``torch.optim``), the same as scikit-learn's
 for a constant learning rate; where they differ it is said below.
@@ -13,21 +14,41 @@ for a constant learning rate; where they differ it is said below.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
-__all__ = ["OPTIMIZERS", "SGD", "Adam", "AdamW", "Optimizer", "RMSProp", "get_optimizer"]
+from .schedules import ExponentialDecay
+
+__all__ = [
+    "PRESETS",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "Optimizer",
+    "Preset",
+    "RMSProp",
+    "get_optimizer",
+    "make_optimizer",
+]
 
 
 class Optimizer:
-    """Base class: ``lr``, per-parameter ``state`` and the step counter ``t``."""
+    """Base class: ``lr`` (and ``initial_lr``), per-parameter ``state`` and the step counter ``t``."""
 
     def __init__(self, lr):
         lr = float(lr)
         if not lr > 0:
             raise ValueError(f"learning rate must be > 0, got {lr}")
         self.lr = lr
+        self.initial_lr = lr
         self.t = 0
         self.state = None
+
+    @property
+    def learning_rate(self):
+        """``lr`` under scikit-learn's name (its estimators' ``_optimizer.learning_rate``)."""
+        return self.lr
 
     def _init_state(self, params):
         """Allocate per-parameter state arrays; subclasses name the slots."""
@@ -43,16 +64,11 @@ class Optimizer:
         for p, g, s in zip(params, grads, self.state):
             self._update(p, g, s)
 
-    def reset(self):
-        """Forget the state (velocities, moments) and the step count."""
-        self.t = 0
-        self.state = None
-
     def _update(self, p, g, s):  # pragma: no cover - interface
         raise NotImplementedError
 
     def config(self):
-        keys = [k for k in vars(self) if k not in ("state", "t")]
+        keys = [k for k in vars(self) if k not in ("state", "t", "initial_lr")]
         return {"name": self.name, **{k: getattr(self, k) for k in keys}}
 
     def __repr__(self):
@@ -220,32 +236,86 @@ class AdamW(Adam):
         super().__init__(lr, beta1, beta2, eps, weight_decay)
 
 
-OPTIMIZERS = {"sgd": SGD, "gd": SGD, "rmsprop": RMSProp, "adam": Adam, "adamw": AdamW}
+# -- the registry: a name and its options give an optimiser ----------------------------
+def _anneal_to_a_tenth(epochs):
+    """``lr0·γ^t`` with ``γ`` chosen so that the last of ``epochs`` epochs runs at ``lr0/10``."""
+    return ExponentialDecay(0.1 ** (1.0 / max(1, epochs - 1)))
 
-# names the command line and the tutorial use for SGD variants
-_PRESETS = {
-    "momentum": (SGD, {"momentum": 0.9}),
-    "nesterov": (SGD, {"momentum": 0.9, "nesterov": True}),
+
+@dataclass(frozen=True)
+class Preset:
+    """A named optimiser configuration.
+
+    ``optimizer`` is the class and ``options`` its keyword arguments.
+    ``relative_rate`` is the rate as a multiple of a *base* rate shared by
+    several presets (the landscape trains them side by side from one base
+    rate: Adam wants about a tenth of what plain gradient descent takes).
+    ``schedule``, when set, builds the preset's learning-rate schedule from
+    the number of epochs.
+    """
+
+    optimizer: type
+    description: str
+    options: dict = field(default_factory=dict)
+    relative_rate: float = 1.0
+    schedule: object = None
+
+
+PRESETS = {
+    "sgd": Preset(SGD, "plain gradient descent at the base learning rate"),
+    "gd": Preset(SGD, "plain gradient descent (the same as sgd)"),
+    "momentum": Preset(SGD, "SGD with momentum 0.9", {"momentum": 0.9}),
+    "nesterov": Preset(SGD, "SGD with Nesterov momentum 0.9", {"momentum": 0.9, "nesterov": True}),
+    "annealing": Preset(SGD, "SGD whose rate decays exponentially to 10% of the base rate",
+                        schedule=_anneal_to_a_tenth),
+    "large-lr": Preset(SGD, "plain SGD at 10x the base learning rate", relative_rate=10.0),
+    "rmsprop": Preset(RMSProp, "RMSProp at a tenth of the base learning rate", relative_rate=0.1),
+    "adam": Preset(Adam, "Adam at a tenth of the base learning rate", relative_rate=0.1),
+    "adamw": Preset(AdamW, "AdamW at a tenth of the base learning rate", relative_rate=0.1),
 }
 
 
-def get_optimizer(spec, lr=None, **options):
-    """An :class:`Optimizer` from an instance or a name.
+def _preset(name):
+    try:
+        return PRESETS[name]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown optimizer {name!r}; valid names: "
+                         f"{', '.join(sorted(PRESETS))}") from None
 
-    Names: ``sgd`` (alias ``gd``), ``momentum`` (SGD, μ = 0.9), ``nesterov``,
-    ``rmsprop``, ``adam``, ``adamw``. ``lr`` and ``options`` go to the
-    constructor.
+
+def get_optimizer(spec, lr=None, **options):
+    """An :class:`Optimizer` from an instance (returned as is) or a name in :data:`PRESETS`.
+
+    ``lr`` is the optimiser's own rate (the class default when None) and
+    ``options`` go to the constructor over the preset's own (``momentum``,
+    ``nesterov``, ``beta1``, ``eps``, …). A preset's schedule and relative rate
+    are :func:`make_optimizer`'s.
     """
     if isinstance(spec, Optimizer):
         return spec
-    if spec in _PRESETS:
-        cls, preset = _PRESETS[spec]
-        options = {**preset, **options}
-    elif spec in OPTIMIZERS:
-        cls = OPTIMIZERS[spec]
-    else:
-        valid = ", ".join(sorted([*OPTIMIZERS, *_PRESETS]))
-        raise ValueError(f"unknown optimizer {spec!r}; valid names: {valid}")
+    preset = _preset(spec)
+    options = {**preset.options, **options}
     if lr is not None:
         options["lr"] = lr
-    return cls(**options)
+    return preset.optimizer(**options)
+
+
+def make_optimizer(name, lr=None, *, base_lr=None, epochs=None, **options):
+    """``(optimizer, schedule)`` for a preset name; ``schedule`` is None unless the preset has one.
+
+    Give ``lr``, the optimiser's own rate, or ``base_lr``, a rate shared by
+    several presets that each scale by their ``relative_rate`` (``large-lr``
+    takes 10x, ``adam`` a tenth). ``epochs`` sizes a preset's schedule
+    (``annealing`` reaches a tenth of its rate at the last epoch).
+    """
+    preset = _preset(name)
+    if base_lr is not None:
+        if lr is not None:
+            raise ValueError("give lr or base_lr, not both")
+        lr = base_lr * preset.relative_rate
+    schedule = None
+    if preset.schedule is not None:
+        if epochs is None:
+            raise ValueError(f"the {name!r} preset's schedule needs the number of epochs")
+        schedule = preset.schedule(epochs)
+    return get_optimizer(name, lr, **options), schedule
