@@ -6,20 +6,7 @@ import numpy as np
 import pytest
 
 import glassnet as gn
-
-
-def numeric_gradient(f, array, h=1e-6):
-    """Central differences of the scalar ``f()`` with respect to every entry of ``array``."""
-    grad = np.zeros_like(array)
-    for index in np.ndindex(array.shape):
-        saved = array[index]
-        array[index] = saved + h
-        up = f()
-        array[index] = saved - h
-        down = f()
-        array[index] = saved
-        grad[index] = (up - down) / (2 * h)
-    return grad
+from glassnet.gradcheck import numerical_gradient
 
 
 @pytest.mark.parametrize("activation", ["identity", "sigmoid", "tanh", "relu", "leaky_relu",
@@ -49,9 +36,9 @@ def test_backward_matches_finite_differences(rng, activation):
 
     layer.forward(X)
     dX = layer.backward(G.copy())
-    np.testing.assert_allclose(layer.dW, numeric_gradient(loss, layer.W), rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(layer.db, numeric_gradient(loss, layer.b), rtol=1e-6, atol=1e-8)
-    np.testing.assert_allclose(dX, numeric_gradient(loss, X), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(layer.dW, numerical_gradient(loss, layer.W), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(layer.db, numerical_gradient(loss, layer.b), rtol=1e-6, atol=1e-8)
+    np.testing.assert_allclose(dX, numerical_gradient(loss, X), rtol=1e-6, atol=1e-8)
 
 
 def test_backward_from_dZ_is_the_three_formulas(rng):

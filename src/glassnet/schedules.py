@@ -190,7 +190,31 @@ class Cosine(Schedule):
         return self.min_lr + (lr0 - self.min_lr) * 0.5 * (1 + math.cos(math.pi * progress))
 
 
-class ReduceOnPlateau(Schedule):
+class _OnPlateau(Schedule):
+    """A schedule that acts once the monitored value has not improved by
+    ``threshold`` (the :class:`Plateau` rule) for more than ``patience`` epochs."""
+
+    def __init__(self, patience, threshold, min_lr, monitor):
+        self.patience = patience
+        self.threshold = float(threshold)
+        self.min_lr = float(min_lr)
+        self.monitor = check_monitor(monitor)
+        self._plateau = Plateau(threshold, higher_is_better=monitor == "val_score")
+
+    @property
+    def plateau(self):
+        return self._plateau
+
+    def observe(self, value):
+        self._plateau.update(value)
+        if self._plateau.bad_epochs > self.patience:
+            self._on_plateau()
+
+    def _on_plateau(self):  # pragma: no cover - interface
+        raise NotImplementedError
+
+
+class ReduceOnPlateau(_OnPlateau):
     """Multiply the rate by ``factor`` after more than ``patience`` epochs in
     which the monitored value did not improve by ``threshold`` (the
     :class:`Plateau` rule); never below ``min_lr``.
@@ -202,28 +226,18 @@ class ReduceOnPlateau(Schedule):
         if not 0 < factor < 1:
             raise ValueError(f"factor must be in (0, 1), got {factor}")
         self.factor = float(factor)
-        self.patience = int(patience)
-        self.threshold = float(threshold)
-        self.min_lr = float(min_lr)
-        self.monitor = check_monitor(monitor)
-        self._plateau = Plateau(threshold, higher_is_better=monitor == "val_score")
+        super().__init__(int(patience), threshold, min_lr, monitor)
         self._scale = 1.0
 
-    @property
-    def plateau(self):
-        return self._plateau
-
-    def observe(self, value):
-        self._plateau.update(value)
-        if self._plateau.bad_epochs > self.patience:
-            self._scale *= self.factor
-            self._plateau.bad_epochs = 0
+    def _on_plateau(self):
+        self._scale *= self.factor
+        self._plateau.bad_epochs = 0
 
     def __call__(self, lr0, t):
         return max(lr0 * self._scale, self.min_lr)
 
 
-class Adaptive(Schedule):
+class Adaptive(_OnPlateau):
     """scikit-learn's ``learning_rate='adaptive'``: ``lr0`` while the monitored
     value keeps improving; after more than ``patience`` epochs without an
     improvement of ``threshold`` (the :class:`Plateau` rule), divide the rate
@@ -240,19 +254,11 @@ class Adaptive(Schedule):
     def __init__(self, patience=10, threshold=1e-4, divisor=5.0, min_lr=1e-6, monitor="loss"):
         if not divisor > 1:
             raise ValueError(f"divisor must be > 1, got {divisor}")
-        self.patience = patience
-        self.threshold = float(threshold)
         self.divisor = float(divisor)
-        self.min_lr = float(min_lr)
-        self.monitor = check_monitor(monitor)
-        self._plateau = Plateau(threshold, higher_is_better=monitor == "val_score")
+        super().__init__(patience, threshold, min_lr, monitor)
         self._divisions = 0
         self._lr = math.inf  # the rate last handed out
         self._finished = False
-
-    @property
-    def plateau(self):
-        return self._plateau
 
     @property
     def finished(self):
@@ -265,14 +271,12 @@ class Adaptive(Schedule):
         self._lr = lr
         return lr
 
-    def observe(self, value):
-        self._plateau.update(value)
-        if self._plateau.bad_epochs > self.patience:
-            if self._lr <= self.min_lr:
-                self._finished = True
-            else:
-                self._divisions += 1
-                self._plateau.bad_epochs = 0
+    def _on_plateau(self):
+        if self._lr <= self.min_lr:
+            self._finished = True
+        else:
+            self._divisions += 1
+            self._plateau.bad_epochs = 0
 
 
 SCHEDULES = {
