@@ -162,14 +162,14 @@ def test_landscape(spy):
 
     X, y = data()
     net = gn.Network.from_sizes([3, 4, 1], seed=0)
-    ls.compare_optimizers(net, X, y, optimizers=("sgd", "annealing"), lr=0.1, epochs=5,
-                          resolution=5)
+    ls.compare_optimizers(net, X, y, optimizers=("momentum", "large-lr"), lr=0.1, epochs=5,
+                          resolution=5, large_lr=0.5)
     steps = [call for call in spy if call[0] == "on_step_end"]
     assert len(steps) == 2 * 5  # full batch: one step per epoch, two optimisers
     assert_from_the_loop(spy)
-    # the presets come from the one registry: annealing brings its schedule
-    trainers = {id(call[1]): call[1] for call in spy}.values()
-    assert [type(t.schedule) for t in trainers] == [type(None), schedules.ExponentialDecay]
+    trainers = list({id(call[1]): call[1] for call in spy}.values())
+    assert [type(t.optimizer) for t in trainers] == [gn.SGD, gn.SGD]
+    assert [type(t.schedule) for t in trainers] == [type(None), schedules.Warmup]
 
 
 def test_command_line(spy, tmp_path, capsys):

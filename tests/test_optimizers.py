@@ -8,8 +8,7 @@ import numpy as np
 import pytest
 
 from glassnet import optimizers
-from glassnet.optimizers import SGD, Adam, AdamW, RMSProp, get_optimizer, make_optimizer
-from glassnet.schedules import ExponentialDecay
+from glassnet.optimizers import SGD, Adam, AdamW, RMSProp, get_optimizer
 
 
 def run(optimizer, theta, grads):
@@ -81,17 +80,3 @@ def test_registry_names_build_their_optimisers():
         assert isinstance(get_optimizer(name, lr=0.1), preset.optimizer), name
     with pytest.raises(ValueError, match="unknown optimizer 'adagrad'; valid names: adam, adamw"):
         get_optimizer("adagrad")
-
-
-def test_make_optimizer_scales_a_base_rate_and_builds_schedules():
-    assert make_optimizer("adam", base_lr=0.1)[0].lr == pytest.approx(0.01)
-    assert make_optimizer("large-lr", base_lr=0.1)[0].lr == pytest.approx(1.0)
-    assert make_optimizer("adam", lr=0.1)[0].lr == 0.1  # lr is the optimiser's own rate
-    optimizer, schedule = make_optimizer("annealing", base_lr=0.5, epochs=11)
-    assert isinstance(optimizer, SGD) and isinstance(schedule, ExponentialDecay)
-    assert schedule(0.5, 10) == pytest.approx(0.05)  # a tenth at the last epoch
-    assert make_optimizer("sgd", lr=0.1, epochs=5)[1] is None
-    with pytest.raises(ValueError, match="needs the number of epochs"):
-        make_optimizer("annealing", lr=0.1)
-    with pytest.raises(ValueError, match="lr or base_lr, not both"):
-        make_optimizer("sgd", lr=0.1, base_lr=0.1)

@@ -18,8 +18,6 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .schedules import ExponentialDecay
-
 __all__ = [
     "PRESETS",
     "SGD",
@@ -29,7 +27,6 @@ __all__ = [
     "Preset",
     "RMSProp",
     "get_optimizer",
-    "make_optimizer",
 ]
 
 
@@ -237,85 +234,44 @@ class AdamW(Adam):
 
 
 # -- the registry: a name and its options give an optimiser ----------------------------
-def _anneal_to_a_tenth(epochs):
-    """``lr0·γ^t`` with ``γ`` chosen so that the last of ``epochs`` epochs runs at ``lr0/10``."""
-    return ExponentialDecay(0.1 ** (1.0 / max(1, epochs - 1)))
-
-
 @dataclass(frozen=True)
 class Preset:
-    """A named optimiser configuration.
-
-    ``optimizer`` is the class and ``options`` its keyword arguments.
-    ``relative_rate`` is the rate as a multiple of a *base* rate shared by
-    several presets (the landscape trains them side by side from one base
-    rate: Adam wants about a tenth of what plain gradient descent takes).
-    ``schedule``, when set, builds the preset's learning-rate schedule from
-    the number of epochs.
-    """
+    """A named optimiser: its class, a description, and options for the constructor."""
 
     optimizer: type
     description: str
     options: dict = field(default_factory=dict)
-    relative_rate: float = 1.0
-    schedule: object = None
 
 
 PRESETS = {
-    "sgd": Preset(SGD, "plain gradient descent at the base learning rate"),
+    "sgd": Preset(SGD, "plain gradient descent: θ ← θ − lr·g"),
     "gd": Preset(SGD, "plain gradient descent (the same as sgd)"),
     "momentum": Preset(SGD, "SGD with momentum 0.9", {"momentum": 0.9}),
     "nesterov": Preset(SGD, "SGD with Nesterov momentum 0.9", {"momentum": 0.9, "nesterov": True}),
-    "annealing": Preset(SGD, "SGD whose rate decays exponentially to 10% of the base rate",
-                        schedule=_anneal_to_a_tenth),
-    "large-lr": Preset(SGD, "plain SGD at 10x the base learning rate", relative_rate=10.0),
-    "rmsprop": Preset(RMSProp, "RMSProp at a tenth of the base learning rate", relative_rate=0.1),
-    "adam": Preset(Adam, "Adam at a tenth of the base learning rate", relative_rate=0.1),
-    "adamw": Preset(AdamW, "AdamW at a tenth of the base learning rate", relative_rate=0.1),
+    "rmsprop": Preset(RMSProp, "RMSProp: steps scaled by a running RMS of the gradients"),
+    "adam": Preset(Adam, "Adam: bias-corrected moments of g and g²"),
+    "adamw": Preset(AdamW, "AdamW: Adam with decoupled weight decay"),
 }
-
-
-def _preset(name):
-    try:
-        return PRESETS[name]
-    except (KeyError, TypeError):
-        raise ValueError(f"unknown optimizer {name!r}; valid names: "
-                         f"{', '.join(sorted(PRESETS))}") from None
 
 
 def get_optimizer(spec, lr=None, **options):
     """An :class:`Optimizer` from an instance (returned as is) or a name in :data:`PRESETS`.
 
-    ``lr`` is the optimiser's own rate (the class default when None) and
-    ``options`` go to the constructor over the preset's own (``momentum``,
-    ``nesterov``, ``beta1``, ``eps``, …). A preset's schedule and relative rate
-    are :func:`make_optimizer`'s.
+    This is the one table from a name to an optimiser: the estimators'
+    ``solver``, :func:`glassnet.train`'s ``optimizer``, the command line's
+    ``--solver`` and the landscape's presets all come through here. ``lr`` is
+    the rate (the class default when None) and ``options`` go to the
+    constructor over the preset's own (``momentum``, ``nesterov``, ``beta1``,
+    ``eps``, …).
     """
     if isinstance(spec, Optimizer):
         return spec
-    preset = _preset(spec)
+    try:
+        preset = PRESETS[spec]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown optimizer {spec!r}; valid names: "
+                         f"{', '.join(sorted(PRESETS))}") from None
     options = {**preset.options, **options}
     if lr is not None:
         options["lr"] = lr
     return preset.optimizer(**options)
-
-
-def make_optimizer(name, lr=None, *, base_lr=None, epochs=None, **options):
-    """``(optimizer, schedule)`` for a preset name; ``schedule`` is None unless the preset has one.
-
-    Give ``lr``, the optimiser's own rate, or ``base_lr``, a rate shared by
-    several presets that each scale by their ``relative_rate`` (``large-lr``
-    takes 10x, ``adam`` a tenth). ``epochs`` sizes a preset's schedule
-    (``annealing`` reaches a tenth of its rate at the last epoch).
-    """
-    preset = _preset(name)
-    if base_lr is not None:
-        if lr is not None:
-            raise ValueError("give lr or base_lr, not both")
-        lr = base_lr * preset.relative_rate
-    schedule = None
-    if preset.schedule is not None:
-        if epochs is None:
-            raise ValueError(f"the {name!r} preset's schedule needs the number of epochs")
-        schedule = preset.schedule(epochs)
-    return get_optimizer(name, lr, **options), schedule

@@ -35,7 +35,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from .losses import sample_normaliser
-from .optimizers import Optimizer, make_optimizer
+from .optimizers import get_optimizer
 from .schedules import Plateau, check_monitor, get_schedule
 
 __all__ = [
@@ -516,10 +516,8 @@ def train(network, X, y, *, optimizer="sgd", lr=0.01, epochs=100, batch_size=Non
         For a softmax output, 1-D class indices are one-hot encoded.
     optimizer : str or Optimizer, default 'sgd'
         A name from :data:`glassnet.optimizers.PRESETS` (``sgd``, ``momentum``,
-        ``nesterov``, ``annealing``, ``rmsprop``, ``adam``, ``adamw``, …) built
-        with ``lr`` (a preset's own schedule, such as ``annealing``'s, applies
-        unless ``schedule`` is given), or a ready
-        :class:`~glassnet.optimizers.Optimizer`.
+        ``nesterov``, ``rmsprop``, ``adam``, ``adamw``) built with ``lr``, or a
+        ready :class:`~glassnet.optimizers.Optimizer`.
     lr : float, default 0.01
         The initial learning rate (ignored when ``optimizer`` is an instance).
     epochs : int, default 100
@@ -567,9 +565,7 @@ def train(network, X, y, *, optimizer="sgd", lr=0.01, epochs=100, batch_size=Non
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
         raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-    if not isinstance(optimizer, Optimizer):
-        optimizer, preset_schedule = make_optimizer(optimizer, lr, epochs=int(epochs))
-        schedule = preset_schedule if schedule is None else schedule
+    optimizer = get_optimizer(optimizer, lr=lr)
     schedule = None if schedule is None else get_schedule(schedule)
     callbacks = list(callbacks)
     if log_every:
