@@ -93,9 +93,7 @@ def gradient_check(network, X, y, sample_weight=None, h=1e-6):
     analytic = [g.astype(np.float64) for g in network.gradients()]
 
     def loss():
-        A = network.forward(X)
-        m = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-        return network.loss.value(Y, A, sample_weight) + network.penalty(m)
+        return network.objective(Y, network.forward(X), sample_weight)
 
     numeric = [numerical_gradient(loss, p, h) for p in network.parameters()]
     rel, diffs = [], []
