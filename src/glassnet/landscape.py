@@ -32,6 +32,13 @@ parameter stacked with a leading axis of length ``P``, and one forward pass
 
 Parameters are always handled as lists aligned with
 ``network.parameters()`` (``[W1, b1, W2, b2, …]``).
+
+Dropout and batch normalisation: the landscape is the loss in evaluation
+mode, the loss a trained network is used with. Dropout is the identity and
+batch normalisation uses the network's running statistics, held fixed over
+the whole plane (in :func:`compare_optimizers`, those at the end of the first
+optimiser's run). Random directions leave batch normalisation's ``γ`` and
+``β`` unperturbed (zero), as Li et al. do.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .layers import Dense
 from .training import Callback, evaluate
 
 __all__ = [
@@ -89,29 +97,36 @@ def filter_normalize(direction, network, include_bias=False):
     For unit ``j`` of a dense layer the "filter" is its incoming weight vector
     ``W[:, j]`` (with ``b[j]`` appended when ``include_bias``). The direction's
     filter becomes ``d_j · ‖θ_j‖ / ‖d_j‖``. Without ``include_bias`` the bias
-    directions are set to zero. Returns a new list of arrays.
+    directions are set to zero; batch normalisation's ``γ`` and ``β``
+    directions always are. Returns a new list of arrays.
     """
     params = network.parameters()
-    names = network.parameter_names()
     out = [np.array(d, dtype=np.float64, copy=True) for d in direction]
     tiny = np.finfo(np.float64).tiny
-    for i, name in enumerate(names):
-        if not name.startswith("W"):
-            if not include_bias:
-                out[i][...] = 0.0
+    i = 0
+    for layer in network.layers:
+        n = len(layer.parameters())
+        if not isinstance(layer, Dense):
+            for k in range(i, i + n):
+                out[k][...] = 0.0
+            i += n
             continue
-        bias_index = i + 1 if i + 1 < len(names) and names[i + 1] == "b" + name[1:] else None
+        has_bias = layer.b is not None
         W, d = params[i].astype(np.float64), out[i]
         weight_norms = np.sum(W * W, axis=0)
         direction_norms = np.sum(d * d, axis=0)
-        if include_bias and bias_index is not None:
-            b, db = params[bias_index].astype(np.float64), out[bias_index]
+        if include_bias and has_bias:
+            b, db = params[i + 1].astype(np.float64), out[i + 1]
             weight_norms = weight_norms + b * b
             direction_norms = direction_norms + db * db
         scale = np.sqrt(weight_norms) / np.maximum(np.sqrt(direction_norms), tiny)
         d *= scale  # column j (unit j) scaled to ‖θ_j‖
-        if include_bias and bias_index is not None:
-            out[bias_index] *= scale
+        if has_bias:
+            if include_bias:
+                out[i + 1] *= scale
+            else:
+                out[i + 1][...] = 0.0
+        i += n
     return out
 
 
@@ -130,7 +145,7 @@ def _prepare(network, X, y, sample_weight=None):
 
 def batched_loss(network, X, y, params, sample_weight=None, max_elements=2_000_000,
                  _checked=False):
-    """The loss (L2 penalty included) at ``P`` weight settings at once.
+    """The loss (penalties included) at ``P`` weight settings at once, in evaluation mode.
 
     ``params`` is a list aligned with ``network.parameters()`` whose entries
     have a leading axis of length ``P`` (``W1`` of shape ``(P, fan_in,
@@ -689,10 +704,10 @@ def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing"
     m = Xc.shape[0]
     steps_per_epoch = 1 if batch_size is None or batch_size >= m else math.ceil(m / batch_size)
     every = record_every or record_interval(epochs * steps_per_epoch, points)
-    initial = network.get_weights()
+    initial = network.state_dict()  # weights and running statistics
 
     def run(optimizer, schedule, recorder):
-        network.set_weights(initial)
+        network.load_state_dict(initial)
         trainer = Trainer(network, optimizer, batch_size=batch_size, rng=seed,
                           callbacks=[recorder] if recorder else [])
         try:
@@ -725,7 +740,10 @@ def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing"
         diverged[name] = failed or not keep.all()
         trajectories[name] = recorded[keep]
         steps[name] = np.asarray(recorder.trajectory.steps)[keep]
-    network.set_weights(initial)
+        if name == optimizers[0]:
+            reference = {n: b.copy() for n, b in zip(network.buffer_names(), network.buffers())}
+    # evaluation mode on the first run's running statistics (batch normalisation)
+    network.load_state_dict({**initial, **reference})
     order = list(optimizers)
     result = landscape_from_paths(
         network, Xc, Yc, {n: trajectories[n] for n in order}, {n: steps[n] for n in order},
@@ -736,4 +754,5 @@ def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing"
     result.steps_per_epoch = steps_per_epoch
     result.sharpness = lambda_max
     result.large_lr = large_lr if uses_large else None
+    network.load_state_dict(initial)
     return result
