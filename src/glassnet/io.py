@@ -23,6 +23,10 @@ appended: ``W1``, ``gamma2``, ``beta2``, ``running_mean2``,
 ``running_var2``, … A plain dense network is still written as version 1,
 which older glassnet versions read; both versions load.
 
+Conversions to and from ONNX, PyTorch and scikit-learn (``to_onnx``,
+``to_torch``, ``from_torch``, ``to_sklearn``, ``from_sklearn``) live in
+:mod:`glassnet.interop` and are re-exported here on first use.
+
 Nothing in a model file is ever executed: a pickle or any other file gets a
 clear :class:`ModelFileError`. Nothing in it is trusted either: the zip (no
 extra members, no ``..`` names, nothing that inflates past
@@ -65,6 +69,19 @@ __all__ = [
     "write_bytes",
     "write_text",
 ]
+
+_INTEROP = ("from_sklearn", "from_torch", "to_onnx", "to_sklearn", "to_torch")
+
+
+def __getattr__(name):
+    # The converters need onnx, torch or scikit-learn; import them only when asked,
+    # so that glassnet.io needs NumPy alone.
+    if name in _INTEROP:
+        from . import interop
+
+        return getattr(interop, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: A model file whose members (or weights.npz's arrays) would inflate past this
 #: many bytes in all is refused before anything is inflated.
