@@ -321,7 +321,7 @@ class _BaseMLP(BaseEstimator):
         if self.early_stopping:
             stopper = EarlyStopping("val_score", patience, self.tol, restore_best_weights=True)
             stopper.plateau.best = self.best_validation_score_
-            stopper.best_weights = self._best_weights
+            stopper.best_weights = getattr(self, "_best_weights", None)  # None: imported
         else:
             stopper = EarlyStopping("loss", patience, self.tol, restore_best_weights=False)
             stopper.plateau.best = self.best_loss_
@@ -499,6 +499,7 @@ class _BaseMLP(BaseEstimator):
             X, Y, sample_weight, *validation = self._validation_split(X, Y, sample_weight, rng)
         stopper = self._early_stopping(schedule)
         history = copy.deepcopy(self.history_)
+        history.samples_seen = self.t_  # the schedules' sample clock is scikit-learn's t_
         done = len(history.epoch)
         trainer = Trainer(network, optimizer, batch_size=self._batch_size(X.shape[0]),
                           shuffle=self.shuffle, rng=rng, callbacks=self._callbacks(stopper),
