@@ -24,8 +24,10 @@ from glassnet.datasets import load_wisconsin
 @pytest.mark.parametrize("estimator", [gn.MLPClassifier(max_iter=100),
                                        gn.MLPRegressor(max_iter=100),
                                        gn.MLPClassifier(solver="sgd", max_iter=100),
-                                       gn.MLPRegressor(solver="lbfgs")],
-                         ids=["classifier", "regressor", "classifier-sgd", "regressor-lbfgs"])
+                                       gn.MLPRegressor(solver="lbfgs"),
+                                       gn.MLPRegressor(max_iter=100, scale_target=True)],
+                         ids=["classifier", "regressor", "classifier-sgd", "regressor-lbfgs",
+                              "regressor-scale-target"])
 def test_check_estimator(estimator):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
@@ -318,3 +320,68 @@ def test_same_random_state_same_model():
         a.fit(X, y)
         b.fit(X, y)
     assert all(np.array_equal(p, q) for p, q in zip(a.coefs_, b.coefs_))
+
+
+# -- glassnet's extra: a standardised regression target ---------------------------------------
+def test_scale_target_is_off_by_default_and_a_clonable_parameter():
+    from sklearn.base import clone
+
+    assert gn.MLPRegressor().get_params()["scale_target"] is False
+    assert clone(gn.MLPRegressor(scale_target=True)).get_params()["scale_target"] is True
+    reg = gn.MLPRegressor(hidden_layer_sizes=(5,), max_iter=5, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(np.ones((10, 2)), np.arange(10.0))
+    assert reg.target_offset_ is None and reg.target_scale_ is None
+    with pytest.raises(ValueError, match="needs loss='squared_error'"):
+        gn.MLPRegressor(loss="poisson", scale_target=True).fit(np.ones((4, 1)), np.ones(4))
+    with pytest.raises(ValueError, match="'scale_target' parameter of MLPRegressor"):
+        gn.MLPRegressor(scale_target="yes").fit(np.ones((4, 1)), np.ones(4))
+
+
+def test_scale_target_is_transformed_target_regressor_in_one_estimator():
+    from sklearn.compose import TransformedTargetRegressor
+    from sklearn.preprocessing import StandardScaler
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(150, 3))
+    y = np.column_stack([150 + 40 * np.sin(X[:, 0]) + 10 * X[:, 1], 0.01 * X[:, 2]])
+    settings = {"hidden_layer_sizes": (16,), "max_iter": 100, "learning_rate_init": 0.01,
+                "random_state": 0}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        ours = gn.MLPRegressor(scale_target=True, **settings).fit(X, y)
+        theirs = TransformedTargetRegressor(gn.MLPRegressor(**settings),
+                                            transformer=StandardScaler()).fit(X, y)
+        plain = gn.MLPRegressor(**settings).fit(X, y)
+    np.testing.assert_allclose(ours.target_offset_, y.mean(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(ours.target_scale_, y.std(axis=0), rtol=1e-12)
+    np.testing.assert_allclose(ours.predict(X), theirs.predict(X), rtol=1e-7, atol=1e-9)
+    assert ours.loss_curve_[0] < 10 < 1000 < plain.loss_curve_[0]  # trained in scaled units
+    assert ours.score(X, y) > 0.8 > plain.score(X, y)
+    np.testing.assert_allclose(ours.network_.output(X) * ours.target_scale_ + ours.target_offset_,
+                               ours.predict(X), rtol=1e-12)
+
+
+def test_scale_target_with_weights_warm_start_and_partial_fit():
+    rng = np.random.default_rng(1)
+    X, y = rng.normal(size=(40, 2)), 500 + 20 * rng.normal(size=40)
+    weights = rng.uniform(0.5, 2.0, size=40)
+    reg = gn.MLPRegressor(hidden_layer_sizes=(4,), max_iter=3, scale_target=True,
+                          warm_start=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X, y, sample_weight=weights)
+        mean = np.average(y, weights=weights)
+        np.testing.assert_allclose(reg.target_offset_, [mean], rtol=1e-12)
+        np.testing.assert_allclose(reg.target_scale_,
+                                   [np.sqrt(np.average((y - mean) ** 2, weights=weights))])
+        reg.fit(X, y + 1000)  # warm start: the same scaling, training carries on
+        np.testing.assert_allclose(reg.target_offset_, [mean], rtol=1e-12)
+        with pytest.raises(ValueError, match="same scale_target as before"):
+            reg.set_params(scale_target=False).fit(X, y)
+        online = gn.MLPRegressor(hidden_layer_sizes=(4,), scale_target=True, random_state=0)
+        online.partial_fit(X[:20], y[:20])
+        first = online.target_offset_.copy()
+        online.partial_fit(X[20:], y[20:])
+        np.testing.assert_array_equal(online.target_offset_, first)

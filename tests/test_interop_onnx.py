@@ -97,6 +97,17 @@ def test_regressor_graph_matches_predict(loss, n_outputs, rng):
     np.testing.assert_allclose(outputs["value"], reg.predict(X), rtol=TOL, atol=TOL)
 
 
+@pytest.mark.parametrize("n_outputs", [1, 2])
+def test_standardised_target_is_undone_in_the_graph(n_outputs, rng):
+    X = rng.normal(size=(120, 3))
+    y = np.column_stack([150 + 40 * X[:, 0], -3 + 0.1 * X[:, 1]])[:, :n_outputs]
+    reg = fit(gn.MLPRegressor(hidden_layer_sizes=(9,), max_iter=50, scale_target=True,
+                              random_state=0), X, y.ravel() if n_outputs == 1 else y)
+    outputs = run_onnx(to_onnx(reg), {"X": X.astype(np.float32)})
+    np.testing.assert_allclose(outputs["value"], reg.predict(X), rtol=TOL, atol=TOL)
+    assert abs(outputs["value"].mean(axis=0).ravel()[0] - 150) < 60  # not near 0: the units of y
+
+
 def test_network_without_biases_and_every_activation(rng):
     layers = [gn.Dense(3, 4, activation="relu", rng=0, bias=False),
               gn.Dense(4, 5, activation={"name": "leaky_relu", "slope": 0.2}, rng=1),

@@ -145,6 +145,20 @@ def test_networks_scikit_learn_cannot_represent(build, fragment):
     assert fragment in str(info.value)
 
 
+def test_standardised_target_is_refused_with_what_to_do(rng):
+    from glassnet.interop import to_torch
+
+    X = rng.normal(size=(30, 2))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        reg = gn.MLPRegressor(hidden_layer_sizes=(3,), max_iter=3, scale_target=True,
+                              random_state=0).fit(X, 100 + X[:, 0])
+    for convert in (to_sklearn, to_torch):
+        with pytest.raises(ValueError, match="scale_target=True.*estimator.network_"):
+            convert(reg)
+    assert to_sklearn(reg.network_).predict(X).shape == (30,)  # the network alone converts
+
+
 def test_bad_classes_and_objects():
     net = gn.Network.from_sizes([3, 3], output_activation="softmax", seed=0)
     with pytest.raises(ValueError, match="has 2 labels but the network's output gives 3"):

@@ -111,7 +111,7 @@ def test_report_prints_the_baselines(capsys, diabetes_csv, tmp_path):
     metrics = json.loads((tmp_path / "d" / "metrics.json").read_text())
     lines = out.splitlines()
     for name in ("network", "training mean", "ridge regression"):
-        row = next(line for line in lines if f" {name} " in line)
+        row = next(line for line in lines if line.startswith(f"│ {name} "))
         test = metrics["test"] if name == "network" else metrics["baselines"][name]["test"]
         assert f"{test['r2']:.4f}" in row and f"{test['rmse']:.4f}" in row
 
@@ -162,7 +162,7 @@ def test_classification_baselines(capsys, tmp_path):
     assert majority["test"]["roc_auc"] == 0.5
     logistic = metrics["baselines"]["logistic regression"]
     assert logistic["kind"] == "linear" and logistic["test"]["accuracy"] > 0.75
-    assert " majority class " in out and " logistic regression " in out
+    assert "│ majority class " in out and "│ logistic regression " in out
     assert "target_scaler" not in load_model(tmp_path / "h" / "model.glassnet").metadata or \
         load_model(tmp_path / "h" / "model.glassnet").metadata["target_scaler"] is None
 

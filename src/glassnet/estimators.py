@@ -58,6 +58,17 @@ activation (fitted in ``batch_norm_layers_``, whose ``gamma``, ``beta``,
 ``running_mean`` and ``running_var`` are plain arrays), and ``l1=λ`` adds
 ``(λ/n)·Σ|W|`` to the loss beside ``alpha``'s L2. Training steps run in
 training mode; validation scores and every prediction in evaluation mode.
+
+``MLPRegressor(scale_target=True)``, off by default as in scikit-learn,
+standardises the target: it trains on ``(y − target_offset_) / target_scale_``
+(each output's mean and standard deviation over the rows ``fit`` is given) and
+``predict`` maps the network's output back, ``ŷ = ŷ'·target_scale_ +
+target_offset_``. A network starts with outputs near 0 and takes hundreds of
+epochs to climb to a target near 150; scaled, it starts where the target is.
+It is scikit-learn's ``TransformedTargetRegressor(MLPRegressor(),
+transformer=StandardScaler())`` in one estimator: ``loss_``, ``loss_curve_``
+and ``network_`` are in the scaled units, ``predict`` and ``score`` in the
+target's own.
 """
 
 from __future__ import annotations
@@ -341,6 +352,10 @@ class _BaseMLP(BaseEstimator):
         return int(np.clip(self.batch_size, 1, n_samples))
 
     # -- fitting ----------------------------------------------------------------
+    def _prepare_targets(self, Y, sample_weight, reset):
+        """The targets the network trains on (the regressor may standardise them)."""
+        return Y
+
     def fit(self, X, y, sample_weight=None):
         """Fit the model to ``X`` and ``y``; returns self.
 
@@ -382,6 +397,7 @@ class _BaseMLP(BaseEstimator):
                 raise ValueError("Negative values in data passed to sample_weight")
             if not sample_weight.any():
                 raise ValueError("Sample weights must contain at least one non-zero number.")
+        Y = self._prepare_targets(Y, sample_weight, reset=first_pass)
         rng = _rng_from(self.random_state)
         layer_units = [n_features, *sizes, Y.shape[1]]
         if first_pass:
@@ -734,6 +750,23 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     output; ``loss='poisson'`` half the Poisson deviance with an exp output.
     Both fuse to ``dL/dZ = (Ŷ − Y)/n``. Parameters and attributes are those of
     ``sklearn.neural_network.MLPRegressor``.
+
+    glassnet's extra ``scale_target=False``: when True, train on the
+    standardised target and predict in its units (see the module docstring);
+    the fitted ``target_offset_`` and ``target_scale_`` (one per output, None
+    when off) are the means and standard deviations used.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from glassnet import MLPRegressor
+    >>> X = np.linspace(-1, 1, 200).reshape(-1, 1)
+    >>> y = 150 + 40 * np.sin(3 * X[:, 0])
+    >>> settings = {"hidden_layer_sizes": (20,), "max_iter": 300, "random_state": 0}
+    >>> MLPRegressor(scale_target=True, **settings).fit(X, y).score(X, y) > 0.7
+    True
+    >>> MLPRegressor(**settings).fit(X, y).score(X, y) < 0    # still climbing towards 150
+    True
     """
 
     def __init__(self, loss="squared_error", hidden_layer_sizes=(100,), activation="relu", *,
@@ -743,7 +776,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  schedule=None, init=None, dtype=None, callbacks=None, dropout=0.0,
-                 batch_norm=False, l1=0.0):
+                 batch_norm=False, l1=0.0, scale_target=False):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -755,11 +788,19 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             max_fun=max_fun, schedule=schedule, init=init, dtype=dtype, callbacks=callbacks,
             dropout=dropout, batch_norm=batch_norm, l1=l1)
         self.loss = loss
+        self.scale_target = scale_target
 
     def _check_params(self):
         if not isinstance(self.loss, str) or self.loss not in ("squared_error", "poisson"):
             raise ValueError(f"The 'loss' parameter of MLPRegressor must be a str among "
                              f"['poisson', 'squared_error']. Got {self.loss!r} instead.")
+        if not isinstance(self.scale_target, (bool, np.bool_)):
+            # a ValueError, as scikit-learn raises for every invalid parameter
+            raise ValueError(f"The 'scale_target' parameter of MLPRegressor must be an "  # noqa: TRY004
+                             f"instance of 'bool'. Got {self.scale_target!r} instead.")
+        if self.scale_target and self.loss == "poisson":
+            raise ValueError("scale_target=True needs loss='squared_error': a standardised "
+                             "target is negative on half its rows, which a Poisson loss refuses")
         return super()._check_params()
 
     def _loss_name(self):
@@ -777,12 +818,36 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             raise ValueError("loss='poisson' needs non-negative targets")
         return X, (y.reshape(-1, 1) if y.ndim == 1 else y)
 
+    def _prepare_targets(self, Y, sample_weight, reset):
+        """With ``scale_target=True``, ``(Y − target_offset_) / target_scale_``: each
+        output's (weighted) mean and standard deviation, fitted when ``reset`` (a new fit;
+        ``partial_fit``'s first call) and kept by ``warm_start`` and ``partial_fit``."""
+        fitted = getattr(self, "target_offset_", None) is not None
+        if not reset and fitted != bool(self.scale_target):
+            raise ValueError(f"warm_start/partial_fit needs the same scale_target as before "
+                             f"({fitted}), got {self.scale_target}")
+        if reset:
+            self.target_offset_ = self.target_scale_ = None
+            if self.scale_target:
+                Y64 = np.asarray(Y, dtype=np.float64)
+                mean = np.average(Y64, axis=0, weights=sample_weight)
+                std = np.sqrt(np.average((Y64 - mean) ** 2, axis=0, weights=sample_weight))
+                self.target_offset_ = mean
+                self.target_scale_ = np.where(std > 0, std, 1.0)  # a constant target: 1
+        if self.target_offset_ is None:
+            return Y
+        return ((Y - self.target_offset_) / self.target_scale_).astype(Y.dtype)
+
     @available_if(_check_solver)
     def partial_fit(self, X, y, sample_weight=None):
         """One epoch over ``(X, y)``."""
         return self._guarded_fit(X, y, sample_weight, incremental=True)
 
     def predict(self, X):
-        """Predicted values, ``(n_samples,)`` or ``(n_samples, n_outputs)``."""
+        """Predicted values, ``(n_samples,)`` or ``(n_samples, n_outputs)``, in the
+        target's units (with ``scale_target=True``, ``ŷ'·target_scale_ + target_offset_``)."""
         Yhat = self._forward(X)
+        if getattr(self, "target_offset_", None) is not None:
+            Yhat = (Yhat * self.target_scale_ + self.target_offset_).astype(Yhat.dtype,
+                                                                            copy=False)
         return Yhat.ravel() if Yhat.shape[1] == 1 else Yhat
