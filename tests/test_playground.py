@@ -397,3 +397,41 @@ def test_every_kind_of_run_exports_a_model_that_loads(tmp_path, query):
     assert model.task == data.task and model.feature_names == data.feature_names
     assert np.allclose(model.output(data.X), s.network.output(data.Xs), rtol=1e-12, atol=1e-15)
     assert model.metadata["params"]["playground"] == s.config.to_query()
+
+
+# -- a regression target in its own units ----------------------------------------------------
+def test_a_regression_target_is_standardised_and_the_export_predicts_in_its_units(tmp_path,
+                                                                                  monkeypatch):
+    from glassnet.cli import main
+
+    rng = np.random.default_rng(3)
+    X = rng.normal(size=(120, 3))
+    y = 150 + 60 * np.tanh(X[:, 0]) + 20 * X[:, 1]
+    path = tmp_path / "prices.csv"
+    np.savetxt(path, np.column_stack([X, y]), delimiter=",", header="a,b,c,price",
+               comments="", fmt="%.6f")
+    upload = {"resolve_upload": lambda _: (str(path), "prices.csv")}
+    s = Session(Config.from_query("data=csv&upload=abc&hidden=8&opt=adam&lr=0.03"), **upload)
+    scaler = s.data.target_scaler
+    train = np.loadtxt(path, delimiter=",", skiprows=1)[s.data.train, 3]
+    np.testing.assert_allclose([scaler.offset[0], scaler.scale[0]], [train.mean(), train.std()])
+    assert abs(s.data.Y[s.data.train].mean()) < 1e-12 and s.data.Y.std() == pytest.approx(1, 0.2)
+    assert any("standardised target" in note for note in s.data.notes)
+    assert s.scene()["data"]["target_units"] == [scaler.offset[0], scaler.scale[0]]
+    for _ in range(30):
+        s.run_epoch()
+    model_path = tmp_path / "model.glassnet"
+    model_path.write_bytes(model_bytes(s))
+    model = load_model(model_path)
+    assert model.metadata["target_scaler"] == "standard"
+    expected = s.network.output(s.data.Xs)[:, 0] * scaler.scale[0] + scaler.offset[0]
+    np.testing.assert_allclose(model.predict(s.data.X), expected, rtol=0, atol=1e-10)
+    assert np.corrcoef(model.predict(s.data.X), y)[0, 1] > 0.9  # the target's units
+    assert main(["predict", str(model_path), str(path), "--out", str(tmp_path / "p.csv")]) == 0
+    namespace = {}
+    monkeypatch.chdir(tmp_path)  # the snippet reads the uploaded file next to it
+    exec(compile(snippet(s), "playground_run.py", "exec"), namespace)  # noqa: S102 - the point
+    assert weights_equal(namespace["net"], s.network)
+    off = Session(Config.from_query("data=csv&upload=abc&scaletarget=0"), **upload)
+    assert off.data.target_scaler is None and off.data.Y.max() > 100
+    assert s.apply({"scaletarget": "0"}) == "data" and s.data.target_scaler is None

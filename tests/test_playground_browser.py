@@ -205,6 +205,28 @@ def test_controls_edit_the_network_and_step_the_engine(page, server):
     assert not page.problems, page.problems
 
 
+def test_a_regression_target_is_standardised_with_a_switch(page, server, artifacts):
+    open_page(page, server, "data=bumps&hidden=6,6&speed=2&lr=0.03")
+    box = page.locator("#scaletarget")
+    assert box.is_visible() and box.is_checked()
+    assert "standardised target (y − " in page.inner_text("#data-notes")
+    page.click(sel("play"))
+    page.wait_for_function("() => Number(document.querySelector('[data-testid=epoch]').textContent)"
+                           " > 30", timeout=TIMEOUT)
+    pause(page)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.screenshot(path=str(artifacts / "playground-regression.png"),
+                    clip={"x": 0, "y": 0, "width": 1400, "height": 905})
+    box.uncheck()
+    page.wait_for_function("() => location.hash.includes('scaletarget=0')", timeout=TIMEOUT)
+    page.wait_for_function("() => !document.getElementById('data-notes').textContent"
+                           ".includes('standardised')", timeout=TIMEOUT)
+    assert not box.is_checked() and epoch(page) == 0
+    open_page(page, server, "data=moons")
+    assert not page.locator("#scaletarget").is_visible()  # classification: nothing to scale
+    assert not page.problems, page.problems
+
+
 def test_the_frame_rate_benchmark_runs(server):
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "playground_fps.py"),
                              "--quick", "--url", server], capture_output=True, text=True,

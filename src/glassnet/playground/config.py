@@ -103,7 +103,8 @@ class Config:
     seed), ``features`` (input features of the 2-D toys), ``target``,
     ``upload``, ``onehot`` and ``missing`` (CSV files, as ``glassnet train``),
     ``view`` (``'pca'`` or two input indices ``'i,j'`` for the boundary of data
-    with more than two inputs), ``scale``.
+    with more than two inputs), ``scale``, ``scaletarget`` (standardise a
+    regression target on the training rows, as ``glassnet train`` does).
     Network: ``hidden`` (units per hidden layer), ``act`` (one activation per
     hidden layer), ``init``, ``seed``.
     Training: ``opt``, ``lr``, ``sched``, ``batch`` (0 = full batch), ``l2`` and
@@ -124,6 +125,7 @@ class Config:
     missing: str = "error"
     view: str = "pca"
     scale: str = "standard"
+    scaletarget: bool = True
     hidden: tuple = (4, 2)
     act: tuple = ("tanh", "tanh")
     init: str = "glorot_uniform"

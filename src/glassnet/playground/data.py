@@ -92,8 +92,10 @@ class PlaygroundData:
     ``X`` holds the unscaled input features (what a model file's scaler
     expects), ``Xs`` the scaled ones, ``y`` the targets as labels or values
     and ``Y`` the network's targets (0/1 for two classes, class indices for
-    more, values for regression). ``train`` and ``test`` index the rows.
-    ``points`` is each row's position in the view plane.
+    more, values for regression: standardised when ``target_scaler``, the
+    :class:`~glassnet.io.Scaler` fitted on the training rows, is not None).
+    ``train`` and ``test`` index the rows. ``points`` is each row's position in
+    the view plane.
     """
 
     name: str
@@ -115,6 +117,7 @@ class PlaygroundData:
     target_range: tuple = (0.0, 1.0)
     prepared: object = None  # the CSV / bundled data as glassnet train prepares it
     notes: list = field(default_factory=list)
+    target_scaler: Scaler | None = None
 
     @property
     def n_outputs(self):
@@ -162,6 +165,7 @@ def build_data(config, upload_path=None, upload_name=None):
     train, test = np.sort(order[:n_train]), np.sort(order[n_train:])
     scaler = Scaler(config.scale).fit(X[train])
     Xs = scaler.transform(X)
+    target_scaler = None
     if task == "classification":
         lookup = {c: i for i, c in enumerate(classes)}
         index = np.array([lookup[_plain(v)] for v in y], dtype=np.int64)
@@ -169,11 +173,18 @@ def build_data(config, upload_path=None, upload_name=None):
         target_range = (0.0, 1.0)
     else:
         Y = np.asarray(y, dtype=np.float64)
+        if config.scaletarget:  # the network learns (y − mean) / sd of the training rows
+            target_scaler = Scaler("standard").fit(Y[train].reshape(-1, 1))
+            Y = target_scaler.transform(Y.reshape(-1, 1))[:, 0]
+            notes = [*notes, (f"the network learns the standardised target "
+                              f"({target_name} − {target_scaler.offset[0]:.4g}) / "
+                              f"{target_scaler.scale[0]:.4g}")]
         low, high = float(Y.min()), float(Y.max())
         target_range = (low, high if high > low else low + 1.0)
     name = DATASETS[config.data][0] if config.kind != "csv" else (upload_name or "your CSV")
     data = PlaygroundData(name, config.kind, task, X, y, Y, classes, names, labels, train, test,
-                          scaler, Xs, None, None, target_name, target_range, prepared, notes)
+                          scaler, Xs, None, None, target_name, target_range, prepared, notes,
+                          target_scaler)
     data.plane, data.points = view_plane(config, data, P)
     return data
 

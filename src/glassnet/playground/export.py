@@ -51,7 +51,9 @@ def model_metadata(session):
         "params": {"hidden_layer_sizes": list(c.hidden), "activation": list(c.act),
                    "alpha": c.l2, "l1": c.l1, "init": c.init, "optimizer": c.opt, "lr": c.lr,
                    "schedule": c.sched, "batch_size": c.batch or "full", "seed": c.seed,
-                   "scale": c.scale, "steps": session.steps, "playground": c.to_query()},
+                   "scale": c.scale, "steps": session.steps, "playground": c.to_query(),
+                   **({"scale_target": data.target_scaler is not None}
+                      if data.task == "regression" else {})},
         "training": {"data": data.name, "rows": len(data.train), "epochs": session.epoch,
                      "interrupted": False,
                      "created": datetime.now().isoformat(timespec="seconds")},
@@ -62,7 +64,8 @@ def model_bytes(session):
     """The ``model.glassnet`` file of the current weights, as bytes."""
     with tempfile.TemporaryDirectory(prefix="glassnet-export-") as directory:
         path = os.path.join(directory, "model.glassnet")
-        save_model(path, session.network, session.data.scaler, model_metadata(session))
+        save_model(path, session.network, session.data.scaler, model_metadata(session),
+                   target_scaler=session.data.target_scaler)
         with open(path, "rb") as handle:
             return handle.read()
 
@@ -169,8 +172,12 @@ def snippet(session):
               (f"train, test = np.sort(order[:{n_train}]), np.sort(order[{n_train}:])"
                f"  # {c.train}% to train"),
               f"scaler = Scaler({c.scale!r}).fit(X[train])",
-              "X_train, X_test = scaler.transform(X[train]), scaler.transform(X[test])",
-              "",
+              "X_train, X_test = scaler.transform(X[train]), scaler.transform(X[test])"]
+    if data.target_scaler is not None:
+        lines += ["# the network learns the standardised target; predictions * scale + offset",
+                  "target_scaler = Scaler('standard').fit(Y[train].reshape(-1, 1))",
+                  "Y = target_scaler.transform(Y.reshape(-1, 1))[:, 0]"]
+    lines += ["",
               f"net = gn.Network.from_sizes({net.sizes!r}, activation={list(c.act)!r},",
               (f"                            output_activation={data.output_activation!r}, "
                f"init={c.init!r},"),

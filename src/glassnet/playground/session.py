@@ -44,7 +44,7 @@ MAX_TRAJECTORY = 400
 
 # which settings rebuild what
 DATA_FIELDS = {"data", "noise", "points", "train", "dseed", "features", "target", "upload",
-               "onehot", "missing", "scale"}
+               "onehot", "missing", "scale", "scaletarget"}
 NETWORK_FIELDS = {"hidden", "act", "init", "seed"}
 LIVE_FIELDS = {"opt", "lr", "sched", "batch", "l2", "l1"}
 VIEW_FIELDS = {"view"}
@@ -444,6 +444,9 @@ class Session:
             "data": {"name": data.name, "kind": data.kind, "task": data.task,
                      "classes": None if data.classes is None else [str(v) for v in data.classes],
                      "target": data.target_name, "target_range": list(data.target_range),
+                     # [offset, scale] of a standardised target: the legend's own units
+                     "target_units": None if data.target_scaler is None else
+                     [float(data.target_scaler.offset[0]), float(data.target_scaler.scale[0])],
                      "n_train": len(data.train), "n_test": len(data.test),
                      "feature_names": data.feature_names, "notes": notes},
             "network": {"sizes": net.sizes,

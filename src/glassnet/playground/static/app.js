@@ -223,6 +223,8 @@ function renderControls() {
   $("points").closest(".field").hidden = !toy;
   $("regenerate").textContent = toy ? "Regenerate the data" : "Draw a new split";
   $("scale").value = c.scale;
+  $("scaletarget").checked = c.scaletarget;
+  $("scaletarget").closest("label").hidden = sc.data.task !== "regression";
   $("showtest").checked = c.showtest; $("discrete").checked = c.discrete;
   $("discrete").closest("label").hidden = sc.data.task !== "classification";
   // CSV controls: shown for the file in use, or for a fresh upload the engine refused
@@ -295,6 +297,7 @@ function wireControls() {
   $("seed").addEventListener("change", (e) => set({ seed: e.target.value }));
   $("showtest").addEventListener("change", (e) => { set({ showtest: e.target.checked }); S.config.showtest = e.target.checked; redraw(); });
   $("discrete").addEventListener("change", (e) => { set({ discrete: e.target.checked }); S.config.discrete = e.target.checked; redraw(); });
+  $("scaletarget").addEventListener("change", (e) => set({ scaletarget: e.target.checked }));
   for (const id of ["train", "noise", "points"]) {
     const input = $(id);
     input.addEventListener("input", () => {
@@ -758,8 +761,10 @@ function renderLegend() {
     ctx.fillStyle = "#3d4a58"; ctx.textAlign = "right"; ctx.fillText(name(sc.data.classes[1]), w - 2, 27);
   } else {
     const [lo, hi] = sc.data.target_range;
-    ctx.textAlign = "left"; ctx.fillText(`${sc.data.target} ${formatNumber(lo, 3)}`, 2, 27);
-    ctx.textAlign = "right"; ctx.fillText(formatNumber(hi, 3), w - 2, 27);
+    const units = sc.data.target_units;  // a standardised target: its own units in the legend
+    const own = (v) => (units ? v * units[1] + units[0] : v);
+    ctx.textAlign = "left"; ctx.fillText(`${sc.data.target} ${formatNumber(own(lo), 3)}`, 2, 27);
+    ctx.textAlign = "right"; ctx.fillText(formatNumber(own(hi), 3), w - 2, 27);
   }
 }
 
