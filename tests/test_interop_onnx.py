@@ -366,3 +366,32 @@ def test_export_help_has_an_example(capsys):
     assert main(["export", "--help"]) == 0
     out = capsys.readouterr().out
     assert "glassnet export" in out.split("Example", 1)[1] and "--format" in out
+
+
+def test_batch_norm_and_dropout_export_in_inference_form(rng):
+    net = gn.Network.from_sizes([4, 6, 5, 2], activation=["relu", "tanh"],
+                                output_activation="softmax", batch_norm=True, dropout=0.25,
+                                seed=2)
+    for layer in net.layers:
+        if isinstance(layer, gn.BatchNorm):
+            n = layer.n_inputs
+            layer.gamma[:], layer.beta[:] = rng.uniform(0.5, 2, n), rng.normal(size=n)
+            layer.running_mean[:] = rng.normal(size=n)
+            layer.running_var[:] = rng.uniform(0.2, 3, n)
+    X = rng.normal(size=(30, 4))
+    proto = to_onnx(net)
+    ops = [node.op_type for node in proto.graph.node]
+    assert ops.count("BatchNormalization") == 2 and "Dropout" not in ops
+    outputs = run_onnx(proto, {"X": X.astype(np.float32)})
+    np.testing.assert_allclose(outputs["output"], net.output(X), atol=TOL)
+
+
+def test_estimator_with_batch_norm_and_dropout(rng):
+    X = rng.normal(size=(200, 5))
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int)
+    clf = fit(gn.MLPClassifier(hidden_layer_sizes=(8, 6), batch_norm=True, dropout=0.2,
+                               max_iter=30, random_state=0), X, y)
+    proto = to_onnx(clf)
+    assert [node.op_type for node in proto.graph.node].count("BatchNormalization") == 2
+    outputs = run_onnx(proto, {"X": X.astype(np.float32)})
+    np.testing.assert_allclose(outputs["probabilities"], clf.predict_proba(X), atol=TOL)
