@@ -157,6 +157,8 @@ def glassnet_predict(capsys, model_path, data):
     ("wisconsin", [], lambda: load_wisconsin()),
     ("heart", ["--one-hot", "--scale", "minmax", "--hidden", "8,4"],
      lambda: load_heart(one_hot=True)),
+    ("heart", ["--hidden", "16,8", "--batch-norm", "--dropout", "0.2", "--batch-size", "32"],
+     lambda: load_heart()),
 ])
 def test_bundled_model_matches_glassnet_predict(data, flags, loader, tmp_path, capsys):
     model_path = train_model(tmp_path, data, *flags)
@@ -173,6 +175,7 @@ def test_bundled_model_matches_glassnet_predict(data, flags, loader, tmp_path, c
     assert_labels_match(outputs["label"], labels, proba, None)
     ops = {node.op_type for node in proto.graph.node}
     assert "Scaler" in ops
+    assert ("BatchNormalization" in ops) == ("--batch-norm" in flags)
 
 
 def write_patients(path, rng, n=240, extra_rows=()):
