@@ -43,6 +43,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+from _common import cpu_name, table
+
 import glassnet as gn
 from glassnet.datasets import load_heart, load_wisconsin
 
@@ -65,14 +67,6 @@ def best_of(function, repeat=3):
         function()
         times.append(time.perf_counter() - started)
     return min(times)
-
-
-def table(title, header, rows):
-    print(f"\n## {title}\n")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" for _ in header) + "|")
-    for row in rows:
-        print("| " + " | ".join(str(c) for c in row) + " |")
 
 
 def ratio(peer, ours):
@@ -378,17 +372,6 @@ def landscape(quick):
     seconds = best_of(lambda: ls.grid_loss(net, X, y, d1, d2, coords, coords), 5)
     table("Loss landscape", ["what", "time"],
           [("51 x 51 grid, Wisconsin 9-15-1, all 683 rows, float64", f"{seconds * 1e3:.1f} ms")])
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 SECTIONS = {"tutorial": tutorial, "mnist": mnist, "inference": inference, "scaling": scaling,
