@@ -410,11 +410,16 @@ class _InRounds:
     ``BaseSearchCV._run_search(evaluate_candidates)`` is scikit-learn's hook for
     custom searches: ``evaluate_candidates`` fits and scores a list of
     candidates through joblib and returns the results of every candidate so
-    far. Here each call is split into rounds of about ``round_fits`` fits (by
-    default four per worker), so that ``on_round`` hears after each round and
-    ``progress_`` always holds everything finished: what a progress line shows,
-    and what is kept when Ctrl-C stops the search. Each round keeps every worker
-    busy; only the slowest fits of a round wait for each other.
+    far. Here each call is split into rounds, so that ``on_round`` hears after
+    each round and ``progress_`` always holds everything finished: what a
+    progress line shows, and what is kept when Ctrl-C stops the search.
+
+    Rounds cost time: the workers wait for a round's slowest fit, and each
+    round hands joblib its arguments again. The first round is four fits per
+    worker; later ones are as many fits as took ``round_seconds`` (2 s) at the
+    pace measured so far, and never fewer than the first, so that this costs a
+    few per cent while a long search still reports every couple of seconds.
+    ``round_fits`` fixes the size instead.
 
     A round whose fits were cancelled is evaluated again (up to ``round_retries``
     times; ``rounds_repeated_`` counts them). On Dask this is how a search
@@ -427,25 +432,30 @@ class _InRounds:
 
     on_round = None
     round_fits = None
+    round_seconds = 2.0
     round_retries = 3
 
     def _run_search(self, evaluate_candidates, *, callback_ctx=None):
+        import time
+
         from joblib import effective_n_jobs
 
         n_splits = self.n_splits_
-        per_round = self.round_fits or 4 * max(1, effective_n_jobs(self.n_jobs))
+        smallest = self.round_fits or 4 * max(1, effective_n_jobs(self.n_jobs))
+        pace = {"fits": smallest}  # the next round's size, in fits
         self.progress_ = SearchProgress(0, 0, None, None, {})
         self.rounds_repeated_ = 0
 
         def in_rounds(candidate_params, cv=None, more_results=None, callback_ctx=None):
             candidates = list(candidate_params)
             self.progress_.fits_total += len(candidates) * n_splits
-            size = max(1, math.ceil(per_round / n_splits))
-            results = None
-            for start in range(0, len(candidates), size):
+            results, start = None, 0
+            while start < len(candidates):
+                size = max(1, math.ceil(pace["fits"] / n_splits))
                 chunk = candidates[start:start + size]
                 more = None if more_results is None else {
                     key: values[start:start + size] for key, values in more_results.items()}
+                started = time.perf_counter()
                 for attempt in range(1 + self.round_retries):
                     try:
                         results = evaluate_candidates(chunk, cv, more)
@@ -455,8 +465,13 @@ class _InRounds:
                         if attempt == self.round_retries:
                             raise
                         self.rounds_repeated_ += 1
+                fits = len(chunk) * n_splits
+                if self.round_fits is None:
+                    per_second = fits / max(time.perf_counter() - started, 1e-3)
+                    pace["fits"] = max(smallest, per_second * self.round_seconds)
+                start += len(chunk)
                 self.progress_ = _progress(results, n_splits, self.progress_.fits_total,
-                                           self.progress_.fits_done + len(chunk) * n_splits)
+                                           self.progress_.fits_done + fits)
                 if self.on_round is not None:
                     self.on_round(self.progress_)
             return results
@@ -503,8 +518,10 @@ def make_search(estimator, space, *, n_iter=40, cv=5, halving=False, scoring=Non
     ``HalvingRandomSearchCV`` with ``n_iter`` starting candidates, factor 3).
     ``cv`` is a number of folds (stratified for a classifier) shuffled by
     ``random_state``, or a splitter. ``on_round`` is called with a
-    :class:`SearchProgress` after each round of fits. Fits that fail (a
-    diverging configuration) score NaN and rank last.
+    :class:`SearchProgress` after each round of fits (``round_fits`` fixes a
+    round's size; see :class:`_InRounds`). Fits that fail (a diverging
+    configuration) score NaN and rank last. After ``KeyboardInterrupt``, the
+    search's ``progress_.results`` holds every configuration finished.
     """
     from sklearn.base import is_classifier
 

@@ -26,7 +26,7 @@ from ..io import save_model, write_text
 from ..tables import prepare
 from .engine import fitted_network
 from .errors import CLIError, debug_option
-from .options import SCALE_CHOICES
+from .options import MISSING_POLICIES, SCALE_CHOICES
 from .outputs import Outputs, run_directory
 from .report import evaluate_rows, fmt, print_report
 from .train import model_metadata
@@ -63,7 +63,7 @@ from .train import model_metadata
               "configuration's test metrics; the search never sees these rows.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seeds the split, the folds, the random draws and every network.")
-@click.option("--missing", type=click.Choice(["error", "drop", "median"]), default="error",
+@click.option("--missing", type=click.Choice(MISSING_POLICIES), default="error",
               show_default=True, help="Missing values: fail, drop those rows, or fill with "
               "medians learnt inside each fold.")
 @click.option("--one-hot", is_flag=True, help="One-hot encode text (categorical) columns.")
