@@ -378,7 +378,7 @@ def test_dask_scheduler_and_workers_a_worker_killed_mid_search(tmp_path):
     address = f"tcp://127.0.0.1:{port}"
     out = tmp_path / "cluster"
     dask = [sys.executable, "-m", "dask"]
-    params = ["hidden=8,16", "lr=0.001,0.01,0.03", "epochs=40", "tol=0"]
+    params = ["hidden=8,16", "lr=0.001,0.01,0.03", "epochs=100", "tol=0"]
     with processes() as started:
         started.append(subprocess.Popen(
             dask + ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
@@ -388,17 +388,17 @@ def test_dask_scheduler_and_workers_a_worker_killed_mid_search(tmp_path):
                     "--no-dashboard", "--name", f"w{i}"],
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in range(2)]
         started.extend(workers)
-        search = subprocess.Popen(  # it waits for the scheduler to come up
-            [sys.executable, "-m", "glassnet", "search", "wisconsin", "--cv", "3",
-             *[arg for p in params for arg in ("--param", p)], "--dask", address,
-             "--connect-timeout", "60", "--out", str(out)],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-        started.append(search)
         with Client(address, timeout=60) as client:
             client.wait_for_workers(2, timeout=60)
             w1 = next(a for a, w in client.scheduler_info()["workers"].items()
                       if w["name"] == "w1")
-            read_until(search.stderr, "fits 9/18", 120)  # the first round is done
+            search = subprocess.Popen(
+                [sys.executable, "-m", "glassnet", "search", "wisconsin", "--cv", "3",
+                 *[arg for p in params for arg in ("--param", p)], "--dask", address,
+                 "--connect-timeout", "60", "--out", str(out)],
+                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            started.append(search)
+            read_until(search.stderr, "fits 9/18", 120)  # the first round: 4 fits a worker
             deadline = time.time() + 60
             while not client.processing(workers=[w1])[w1] and time.time() < deadline:
                 time.sleep(0.01)
