@@ -50,7 +50,7 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import Pipeline
 
-from .datasets._csv import feature_names
+from .datasets import feature_names
 from .io import Scaler
 
 __all__ = [
@@ -280,7 +280,7 @@ class TableEncoder(TransformerMixin, BaseEstimator):
             present = values[~np.isnan(values)]
             if column["kind"] == "numeric":
                 fill = column.get("fill")
-                if fill is not None:  # the median of these rows, as glassnet.tables computes it
+                if self.missing == "median":  # these rows' median, as glassnet.tables computes it
                     fill = float(np.median(present)) if present.size else 0.0
                 self.schema_.append({"name": column["name"], "kind": "numeric", "fill": fill})
                 self.positions_.append(None)

@@ -29,6 +29,7 @@ from .errors import CLIError, debug_option
 from .options import MISSING_POLICIES, SCALE_CHOICES
 from .outputs import Outputs, run_directory
 from .report import evaluate_rows, fmt, print_report
+from .stopping import stop_record
 from .train import model_metadata
 
 
@@ -117,11 +118,13 @@ def search(data, target, params, n_iter, cv, halving, scoring, n_jobs, dask_addr
         raise click.BadParameter(f"{scoring!r} is not a scikit-learn scorer name; e.g. "
                                  f"accuracy, roc_auc, f1_macro, r2, neg_mean_absolute_error",
                                  param_hint="'--scoring'")
+    loading_started = time.perf_counter()
     prepared = prepare(data, target=target, missing=missing, one_hot=one_hot, sep=sep, task=task)
     classification = prepared.task == "classification"
     estimator = (MLPClassifier if classification else MLPRegressor)(random_state=seed)
     space, labels, varying = _space(params, estimator)
     rows = split_raw(prepared, raw_features(prepared, data, sep), test_size, seed)
+    loading = time.perf_counter() - loading_started
     smallest = np.unique(rows.y_train, return_counts=True)[1].min() if classification else len(
         rows.y_train)
     if smallest < cv:
@@ -150,6 +153,7 @@ def search(data, target, params, n_iter, cv, halving, scoring, n_jobs, dask_addr
         finally:
             display.stop()
         seconds = time.perf_counter() - started
+    reporting_started = time.perf_counter()
     progress = getattr(found, "progress_", None)
     results = (progress.results if progress is not None else {}) if interrupted else \
         found.cv_results_
@@ -188,7 +192,7 @@ def search(data, target, params, n_iter, cv, halving, scoring, n_jobs, dask_addr
             figures.save_figure(figure, outputs.path("search.png"))
         if not interrupted:
             metrics, fitted, model_path = _save_best(found, prepared, rows, data, summary,
-                                                     outputs)
+                                                     outputs, loading)
         written = list(outputs.written)
 
     _print_search(summary, configs, varying, score_name, top)
@@ -200,7 +204,8 @@ def search(data, target, params, n_iter, cv, halving, scoring, n_jobs, dask_addr
         click.echo("wrote:\n" + "\n".join(f"  {path}" for path in written))
         raise click.exceptions.Exit(130)
     click.echo(f"best configuration, refitted on the {len(rows.y_train)} training rows:")
-    print_report(metrics, fitted, written, model_path, data)
+    print_report(metrics, fitted, written, model_path, data,
+                 time.perf_counter() - reporting_started)
 
 
 def _space(params, estimator):
@@ -223,30 +228,33 @@ def _space(params, estimator):
     return space, labels, varying
 
 
-def _save_best(found, prepared, rows, data, summary, outputs):
+def _save_best(found, prepared, rows, data, summary, outputs, loading):
     """The refitted best pipeline as ``model.glassnet`` (its encoding and scaler learnt
-    on the training rows) and ``metrics.json`` (train and held-out test metrics, like
-    ``train``'s). Returns ``(metrics, prepared as the model encodes it, model path)``."""
+    on the training rows) and ``metrics.json`` (train and held-out test metrics, as
+    ``train`` writes them). Returns ``(metrics, prepared as the model encodes it,
+    model path)``."""
     best = found.best_estimator_
     model, encoder = best.named_steps["model"], best.named_steps["encode"]
     fitted = replace(prepared, schema=encoder.schema_, feature_names=encoder.feature_names_)
-    interrupted = bool(model.history_.interrupted)
-    notes = list(prepared.notes) + ([rows.note] if rows.note else [])
-    if interrupted:
-        notes.append(f"the refit of the best configuration was interrupted by Ctrl-C after "
-                     f"{model.n_iter_} epoch(s); the model is what was trained")
+    stopped = stop_record(model, model.max_iter, [])  # in metrics.json, as train writes it
+    notes = [*prepared.notes] + ([rows.note] if rows.note else [])
+    if stopped["reason"] == "interrupted":
+        notes.insert(0, f"the refit of the best configuration was interrupted by Ctrl-C after "
+                        f"{model.n_iter_} epoch(s); the model is what was trained")
     notes += _failure_notes(found.cv_results_)
     if summary["rounds_repeated"]:
         notes.append(f"{summary['rounds_repeated']} round(s) of fits ran again after a Dask "
                      f"worker was lost with data they needed")
+    refit = round(float(found.refit_time_), 4)
     metrics = {"train": evaluate_rows(best, fitted, rows.X_train, rows.y_train),
                "test": evaluate_rows(best, fitted, rows.X_test, rows.y_test),
-               "task": prepared.task, "epochs": int(model.n_iter_),
-               "seconds": round(float(found.refit_time_), 4), "interrupted": interrupted,
-               "notes": notes}
+               "task": prepared.task, "epochs": int(model.n_iter_), "stopped": stopped,
+               "seconds": refit, "interrupted": stopped["reason"] == "interrupted",
+               "notes": notes, "timings": {"loading": round(loading, 4), "training": refit,
+                                           "search": summary["seconds"]}}
     model_path = outputs.path("model.glassnet")
     save_model(model_path, fitted_network(model), best.named_steps["scale"].scaler_,
-               model_metadata(fitted, model, data, len(rows.y_train), interrupted))
+               model_metadata(fitted, model, data, len(rows.y_train), stopped))
     write_text(outputs.path("metrics.json"), json.dumps(metrics, indent=2) + "\n")
     return metrics, fitted, model_path
 
