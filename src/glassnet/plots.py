@@ -138,7 +138,8 @@ def search_figure(configs, parameters, score_name, log_scale=(), best=None, titl
     ``configs`` is a list of dicts: ``values`` (parameter -> value), ``mean``,
     ``std`` and, for successive halving, ``iteration`` and ``n_resources``
     (each iteration gets its own colour). ``parameters`` orders the panels;
-    numbers get a numeric axis (logarithmic for the names in ``log_scale``),
+    numbers get a numeric axis (logarithmic for the names in ``log_scale`` and for
+    positive values spanning a factor of 10 or more),
     anything else (solvers, layer sizes such as ``"32x16"``) one position per
     value. ``best`` is the index of the configuration to mark (default: the
     highest mean).
@@ -178,7 +179,8 @@ def search_figure(configs, parameters, score_name, log_scale=(), best=None, titl
         if best is not None:
             ax.scatter([x[best]], [means[best]], s=110, marker="*", color=PATH_COLOURS[0],
                        zorder=3, label="best")
-        if numeric and name in log_scale:
+        spread = numeric and (x > 0).all() and x.max() >= 10 * x.min()
+        if numeric and (name in log_scale or spread):
             ax.set_xscale("log")
             ax.xaxis.set_minor_formatter(NullFormatter())  # no overlapping 2x10^-3 labels
         ax.set_xlabel(name)
