@@ -60,8 +60,9 @@ def lockstep_figure(result, title="glassnet and the libraries, step for step"):
     figure = Figure(figsize=(10.0, 4.0))
     losses, gaps = figure.add_subplot(1, 2, 1), figure.add_subplot(1, 2, 2)
     epochs = np.arange(1, result.epochs + 1)
-    styles = {"glassnet": dict(lw=4, alpha=0.35, color="tab:blue"),
-              "torch": dict(ls="--", color="tab:orange"), "sklearn": dict(ls=":", color="tab:green")}
+    styles = {"glassnet": {"lw": 4, "alpha": 0.35, "color": "tab:blue"},
+              "torch": {"ls": "--", "color": "tab:orange"},
+              "sklearn": {"ls": ":", "color": "tab:green"}}
     for name, curve in result.loss.items():
         losses.plot(epochs, curve, label=name, **styles.get(name, {}))
     losses.set(xlabel="epoch", ylabel="mean training loss", title="Loss (the curves overlap)")
