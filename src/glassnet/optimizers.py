@@ -29,6 +29,15 @@ class Optimizer:
         self.t = 0
         self.state = None
 
+    @property
+    def learning_rate(self):
+        """The current learning rate, ``lr`` (scikit-learn's optimisers' name for it)."""
+        return self.lr
+
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self.lr = value
+
     def _init_state(self, params):
         """Allocate per-parameter state arrays; subclasses name the slots."""
         return [{name: np.zeros_like(p) for name in self.slots} for p in params]
