@@ -344,7 +344,7 @@ class _BaseMLP(BaseEstimator):
         sample_weight = _check_weights(sample_weight, n_samples, dtype, "sample_weight")
         sample_weight = self._weigh_classes(Y, sample_weight, dtype)
         if validation is not None:
-            validation = self._check_validation(*validation, dtype)
+            validation = self._check_validation(*validation, dtype, Y.shape[1])
         rng = _rng_from(self.random_state)
         layer_units = [n_features, *sizes, Y.shape[1]]
         if first_pass:
@@ -377,7 +377,7 @@ class _BaseMLP(BaseEstimator):
     def _weigh_classes(self, Y, sample_weight, dtype):
         return sample_weight
 
-    def _check_validation(self, X_val, y_val, sample_weight_val, dtype):
+    def _check_validation(self, X_val, y_val, sample_weight_val, dtype, n_outputs):
         """``(X_val, Y_val, w_val)`` checked and encoded like the training data."""
         if X_val is None or y_val is None:
             raise ValueError("X_val and y_val must be passed together (sample_weight_val only "
@@ -392,7 +392,8 @@ class _BaseMLP(BaseEstimator):
             y_val = column_or_1d(y_val, warn=True)
         if y_val.shape[0] != X_val.shape[0]:
             raise ValueError(f"X_val has {X_val.shape[0]} rows but y_val has {y_val.shape[0]}")
-        Y_val = np.ascontiguousarray(self._encode_validation_target(y_val), dtype=dtype)
+        Y_val = np.ascontiguousarray(self._encode_validation_target(y_val, n_outputs),
+                                     dtype=dtype)
         w_val = _check_weights(sample_weight_val, X_val.shape[0], dtype, "sample_weight_val")
         w_val = self._weigh_classes(Y_val, w_val, dtype)
         return X_val.astype(dtype, copy=False), Y_val, w_val
@@ -812,7 +813,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             rows = rows * sample_weight
         return rows.astype(dtype)
 
-    def _encode_validation_target(self, y_val):
+    def _encode_validation_target(self, y_val, n_outputs):
         labels = unique_labels(y_val)
         if self._label_binarizer.y_type_ != "multilabel-indicator" and len(
                 np.setdiff1d(labels, self.classes_)):
@@ -940,12 +941,12 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
     def _output_activation(self):
         return "exp" if self.loss == "poisson" else "identity"
 
-    def _encode_validation_target(self, y_val):
+    def _encode_validation_target(self, y_val, n_outputs):
         y_val = check_array(y_val, ensure_2d=False, dtype=np.float64, input_name="y_val")
         if y_val.ndim == 1:
             y_val = y_val.reshape(-1, 1)
-        if y_val.shape[1] != self.n_outputs_:
-            raise ValueError(f"y_val has {y_val.shape[1]} output(s), y has {self.n_outputs_}")
+        if y_val.shape[1] != n_outputs:
+            raise ValueError(f"y_val has {y_val.shape[1]} output(s), y has {n_outputs}")
         return y_val
 
     def _validate_input(self, X, y, incremental, reset, classes=None):
