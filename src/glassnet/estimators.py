@@ -23,6 +23,23 @@ What differs, on purpose:
 - every random choice comes from a ``numpy.random.Generator`` seeded by
   ``random_state``, so results are reproducible but not bit-identical to
   scikit-learn's.
+- a fit that diverges with ``early_stopping=True`` stops at the epoch whose
+  loss is not finite and keeps the best validation weights, with a
+  ``ConvergenceWarning`` (scikit-learn runs on to ``max_iter`` first);
+  without early stopping the ``ValueError`` starts with scikit-learn's words
+  and goes on with glassnet's advice;
+- with ``warm_start=True`` and ``learning_rate='adaptive'`` a new ``fit`` goes
+  on from the rate reached (scikit-learn starts again at
+  ``learning_rate_init``); ``_optimizer.learning_rate`` is the rate itself for
+  every solver (scikit-learn's Adam reports its bias-corrected step size);
+- ``validation_scores_`` holds the scores on ``X_val`` when one is given, even
+  without early stopping.
+
+Also glassnet's: ``class_weight`` on :class:`MLPClassifier` (``None``,
+``'balanced'`` or a dict, as in ``LogisticRegression``: the same as the
+matching ``sample_weight``); ``fit(..., X_val=, y_val=, sample_weight_val=)``,
+a validation set of one's own; ``activations(X)`` and ``transform(X)``; a
+``ConvergenceWarning`` that names what to try.
 
 glassnet's extras, all off by default: ``activation`` may be a list (one per
 hidden layer, ``'leaky_relu'`` allowed); ``solver`` also accepts
