@@ -753,6 +753,12 @@ class _BaseMLP(BaseEstimator):
         return tags
 
 
+def _shared_params(values):
+    """The constructor arguments that :class:`_BaseMLP` takes, out of a subclass's ``locals()``
+    (scikit-learn needs each estimator to spell out its own signature)."""
+    return {name: values[name] for name in _BaseMLP._get_param_names()}
+
+
 def _check_solver(estimator):
     """``partial_fit`` exists only for the stochastic solvers (as in scikit-learn)."""
     if estimator.solver not in _STOCHASTIC:
@@ -793,16 +799,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  schedule=None, init=None, dtype=None, callbacks=None, dropout=0.0,
                  batch_norm=False, l1=0.0, class_weight=None):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
-            alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun, schedule=schedule, init=init, dtype=dtype, callbacks=callbacks,
-            dropout=dropout, batch_norm=batch_norm, l1=l1)
+        super().__init__(**_shared_params(locals()))
         self.class_weight = class_weight
 
     def _check_params(self):
@@ -934,16 +931,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  schedule=None, init=None, dtype=None, callbacks=None, dropout=0.0,
                  batch_norm=False, l1=0.0):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
-            alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun, schedule=schedule, init=init, dtype=dtype, callbacks=callbacks,
-            dropout=dropout, batch_norm=batch_norm, l1=l1)
+        super().__init__(**_shared_params(locals()))
         self.loss = loss
 
     def _check_params(self):
