@@ -33,7 +33,7 @@ What differs, on purpose:
   and goes on with glassnet's advice;
 - with ``warm_start=True`` and ``learning_rate='adaptive'`` a new ``fit`` goes
   on from the rate reached (scikit-learn starts again at
-  ``learning_rate_init``); ``_optimizer.learning_rate`` is the rate itself for
+  ``learning_rate_init``), unless that schedule had finished at 1e-6; ``_optimizer.learning_rate`` is the rate itself for
   every solver (scikit-learn's Adam reports its bias-corrected step size);
 - ``validation_scores_`` holds the scores on ``X_val`` when one is given, even
   without early stopping.
