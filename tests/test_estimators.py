@@ -384,3 +384,19 @@ def test_scale_target_with_weights_warm_start_and_partial_fit():
         first = online.target_offset_.copy()
         online.partial_fit(X[20:], y[20:])
         np.testing.assert_array_equal(online.target_offset_, first)
+
+
+def test_scale_target_scores_a_validation_set_of_ones_own_in_the_same_units():
+    from sklearn.metrics import r2_score
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(120, 2))
+    y = 300 + 50 * X[:, 0] - 20 * X[:, 1] ** 2
+    reg = gn.MLPRegressor(hidden_layer_sizes=(8,), max_iter=20, learning_rate_init=0.01,
+                          scale_target=True, random_state=0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        reg.fit(X[:80], y[:80], X_val=X[80:], y_val=y[80:])
+    assert reg.validation_scores_[-1] == pytest.approx(r2_score(y[80:], reg.predict(X[80:])),
+                                                       rel=1e-9)
+    assert reg.history_.val_loss[-1] < 1.0  # (ŷ' − y')²/2 in the standardised units

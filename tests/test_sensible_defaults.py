@@ -173,3 +173,23 @@ def test_convergence_note_names_the_flag_and_value(capsys, tmp_path):
     assert code == 0
     assert any(line.startswith("note: ") and "try --epochs 50" in line
                for line in out.splitlines())
+
+
+def test_search_scales_the_target_and_reports_the_baselines(capsys, diabetes_csv, tmp_path):
+    from sklearn.metrics import r2_score
+
+    out = tmp_path / "s"
+    code, stdout, err = run(capsys, "search", diabetes_csv, "--param", "hidden=16,64",
+                            "--cv", "3", "--quiet", "--out", out)
+    assert code == 0, err
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert 0.2 < metrics["baselines"]["ridge regression"]["test"]["r2"] < 0.7
+    assert "│ ridge regression " in stdout
+    model = load_model(out / "model.glassnet")
+    assert model.metadata["target_scaler"] == "standard"
+    assert model.metadata["params"]["scale_target"] is True
+    assert model.metadata["params"]["early_stopping"] is True
+    rows = split(prepare(str(diabetes_csv)), 0.2, 0, scale="none")  # the raw test rows
+    assert r2_score(rows.y_test, model.predict(rows.X_test)) == pytest.approx(
+        metrics["test"]["r2"], rel=1e-9)
+    assert metrics["test"]["r2"] > 0.2

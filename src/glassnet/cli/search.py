@@ -22,13 +22,20 @@ from dataclasses import replace
 import click
 import numpy as np
 
-from ..io import save_model, write_text
+from ..baselines import fit_baselines
+from ..io import Scaler, save_model, write_text
 from ..tables import prepare
 from .engine import fitted_network
 from .errors import CLIError, debug_option
-from .options import MISSING_POLICIES, SCALE_CHOICES
+from .options import (
+    EARLY_STOPPING_HELP,
+    MISSING_POLICIES,
+    SCALE_CHOICES,
+    SCALE_TARGET_HELP,
+    early_stopping_for,
+)
 from .outputs import Outputs, run_directory
-from .report import evaluate_rows, fmt, print_report
+from .report import baseline_metrics, evaluate_rows, fmt, print_report
 from .stopping import stop_record
 from .train import model_metadata
 
@@ -59,6 +66,9 @@ from .train import model_metadata
               show_default=True, help="Seconds to wait for the Dask scheduler and a worker.")
 @click.option("--scale", type=click.Choice(SCALE_CHOICES), default="standard",
               show_default=True, help="Feature scaling, fitted on each fold's training rows.")
+@click.option("--scale-target/--no-scale-target", default=True,
+              help=SCALE_TARGET_HELP.replace("training rows", "training rows of each fold"))
+@click.option("--early-stopping/--no-early-stopping", default=None, help=EARLY_STOPPING_HELP)
 @click.option("--test-size", type=click.FloatRange(0, 1, max_open=True), default=0.2,
               show_default=True, help="Fraction held out (stratified) for the best "
               "configuration's test metrics; the search never sees these rows.")
@@ -78,8 +88,8 @@ from .train import model_metadata
 @click.option("--quiet", is_flag=True, help="No progress output, only the report.")
 @debug_option
 def search(data, target, params, n_iter, cv, halving, scoring, n_jobs, dask_address,
-           connect_timeout, scale, test_size, seed, missing, one_hot, task, sep, top, out_dir,
-           quiet, debug):
+           connect_timeout, scale, scale_target, early_stopping, test_size, seed, missing,
+           one_hot, task, sep, top, out_dir, quiet, debug):
     """Search hyper-parameters on DATA by cross-validation, then refit the best.
 
     A grid search when every --param is a list, a random search of --n-iter
@@ -87,8 +97,10 @@ def search(data, target, params, n_iter, cv, halving, scoring, n_jobs, dask_addr
     encoding and scaling are learnt inside each fold. Writes results.csv (every
     configuration and fold), search.png (score against each parameter),
     search.json, and the best configuration refitted on the training rows as
-    model.glassnet with its held-out metrics.json. Ctrl-C stops the search and
-    writes the results gathered so far, marked incomplete.
+    model.glassnet with its held-out metrics.json and baselines. A regression
+    target is standardised and regression stops early by default, as in
+    glassnet train. Ctrl-C stops the search and writes the results gathered so
+    far, marked incomplete.
 
     \b
     Examples:
@@ -121,9 +133,12 @@ def search(data, target, params, n_iter, cv, halving, scoring, n_jobs, dask_addr
     loading_started = time.perf_counter()
     prepared = prepare(data, target=target, missing=missing, one_hot=one_hot, sep=sep, task=task)
     classification = prepared.task == "classification"
-    estimator = (MLPClassifier if classification else MLPRegressor)(random_state=seed)
+    estimator = MLPClassifier(random_state=seed) if classification else MLPRegressor(
+        random_state=seed, scale_target=scale_target)
     space, labels, varying = _space(params, estimator)
     rows = split_raw(prepared, raw_features(prepared, data, sep), test_size, seed)
+    estimator.set_params(early_stopping=early_stopping_for(  # as train does, on a fold's rows
+        prepared.task, early_stopping, len(rows.y_train) * (cv - 1) // cv))
     loading = time.perf_counter() - loading_started
     smallest = np.unique(rows.y_train, return_counts=True)[1].min() if classification else len(
         rows.y_train)
@@ -252,9 +267,18 @@ def _save_best(found, prepared, rows, data, summary, outputs, loading):
                "seconds": refit, "interrupted": stopped["reason"] == "interrupted",
                "notes": notes, "timings": {"loading": round(loading, 4), "training": refit,
                                            "search": summary["seconds"]}}
+    features = best[:-1]  # the encoding and scaling the refit learnt: the baselines' input
+    seen = replace(rows, X_train=features.transform(rows.X_train),
+                   X_test=features.transform(rows.X_test))
+    metrics["baselines"] = baseline_metrics(
+        fit_baselines(prepared.task, seen.X_train, rows.y_train, prepared.classes), fitted, seen)
+    target_scaler = None
+    if getattr(model, "target_offset_", None) is not None:
+        target_scaler = Scaler("standard", model.target_offset_, model.target_scale_)
     model_path = outputs.path("model.glassnet")
     save_model(model_path, fitted_network(model), best.named_steps["scale"].scaler_,
-               model_metadata(fitted, model, data, len(rows.y_train), stopped))
+               model_metadata(fitted, model, data, len(rows.y_train), stopped),
+               target_scaler=target_scaler)
     write_text(outputs.path("metrics.json"), json.dumps(metrics, indent=2) + "\n")
     return metrics, fitted, model_path
 
