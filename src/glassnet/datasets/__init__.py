@@ -131,6 +131,15 @@ def load_wisconsin(missing="drop", return_X_y=False):
     Bunch with ``data`` (float64, 683 × 9 or 699 × 9), ``target`` (0 benign,
     1 malignant), ``feature_names``, ``target_names``, ``DESCR``, ``frame``;
     or ``(data, target)``.
+
+    Examples
+    --------
+    >>> from glassnet.datasets import load_wisconsin
+    >>> data = load_wisconsin()
+    >>> data.data.shape, int(data.target.sum()), data.target_names.tolist()
+    ((683, 9), 239, ['benign', 'malignant'])
+    >>> load_wisconsin(missing="median", return_X_y=True)[0].shape
+    (699, 9)
     """
     if missing not in ("drop", "median"):
         raise ValueError(f"missing must be 'drop' or 'median', got {missing!r}")
