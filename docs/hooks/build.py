@@ -31,7 +31,7 @@ from mkdocs.exceptions import PluginError
 from mkdocs.structure.files import File
 
 sys.path.insert(0, str(Path(__file__).parent))
-from check_site import external_references  # noqa: E402
+from check_site import external_references
 
 log = __import__("logging").getLogger("mkdocs.hooks.glassnet")
 
@@ -88,12 +88,14 @@ def on_config(config):
 
 def _reference_pages(modules):
     lines = ["# API reference", "",
-             "Generated from the docstrings of the code this site was built from: each "
-             "activation, loss, layer and optimiser shows its formula and derivative as "
-             "written beside the code that computes it (open *Source code* under any entry).",
-             "", "Samples are rows throughout: `X` is `(n_samples, n_features)` and a dense "
-             "layer computes `Z = X·W + b` with `W` of shape `(fan_in, fan_out)`.", "",
-             "| module | what it holds |", "| --- | --- |",
+             ("Generated from the docstrings of the code this site was built from: each "
+              "activation, loss, layer and optimiser shows its formula and derivative as "
+              "written beside the code that computes it (open *Source code* under any "
+              "entry)."),
+             "",
+             ("Samples are rows throughout: `X` is `(n_samples, n_features)` and a dense "
+              "layer computes `Z = X·W + b` with `W` of shape `(fan_in, fan_out)`."),
+             "", "| module | what it holds |", "| --- | --- |",
              "| [command line](cli.md) | `glassnet` and its sub-commands' `--help` |"]
     pages = {}
     for name in modules:
@@ -128,8 +130,8 @@ def _cli_page():
             elif line.strip() and not line.startswith(" "):
                 in_commands = False
     parts = ["# Command line", "",
-             "The `glassnet` command (install with `pip install \"glassnet[cli]\"`). "
-             "Each section is the command's own `--help`, captured when this site was built.",
+             ("The `glassnet` command (install with `pip install \"glassnet[cli]\"`). Each "
+              "section is the command's own `--help`, captured when this site was built."),
              "", "```text", "$ glassnet --help", top, "```", ""]
     for command in commands:
         parts += [f"## glassnet {command}", "", "```text", f"$ glassnet {command} --help",
@@ -189,14 +191,6 @@ def notebook_to_markdown(notebook, stem):
             continue
         out += ["```python", cell.source.rstrip(), "```", ""]
         text = []
-
-        def flush():
-            if text:
-                body = ANSI.sub("", "".join(text)).rstrip("\n")
-                out.extend(['<div class="nb-output" markdown>', "", "```text", body, "```",
-                            "", "</div>", ""])
-                text.clear()
-
         for output in cell.get("outputs", []):
             kind = output.output_type
             if kind == "stream":
@@ -206,21 +200,30 @@ def notebook_to_markdown(notebook, stem):
                 continue
             data = output.data
             if "image/png" in data:
-                flush()
+                _flush_text(text, out)
                 name = f"{stem}-figure-{len(images) + 1}.png"
                 images[name] = base64.b64decode(data["image/png"])
-                out += [f'<div class="nb-output nb-figure" markdown>', "",
+                out += ['<div class="nb-output nb-figure" markdown>', "",
                         f"![figure {len(images)}]({stem}_files/{name})", "", "</div>", ""]
             elif "text/markdown" in data:
-                flush()
+                _flush_text(text, out)
                 out += [data["text/markdown"], ""]
             elif "text/html" in data:
-                flush()
+                _flush_text(text, out)
                 out += ['<div class="nb-output nb-html">', data["text/html"], "</div>", ""]
             elif "text/plain" in data:
                 text.append(data["text/plain"] + "\n")
-        flush()
+        _flush_text(text, out)
     return "\n".join(out), images
+
+
+def _flush_text(text, out):
+    """Append the printed text collected so far to ``out`` as one output block."""
+    if text:
+        body = ANSI.sub("", "".join(text)).rstrip("\n")
+        out.extend(['<div class="nb-output" markdown>', "", "```text", body, "```", "",
+                    "</div>", ""])
+        text.clear()
 
 
 def _run_one(path, fingerprint):
@@ -228,10 +231,13 @@ def _run_one(path, fingerprint):
     if key in _cache:
         return _cache[key]
     start = time.perf_counter()
+    from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+
     try:
         notebook = execute_tutorial(path)
-    except Exception as exc:  # a failing cell fails the build, with the cell's traceback
-        raise PluginError(f"tutorial {path.name} failed:\n{exc}") from None
+    except (CellExecutionError, CellTimeoutError, DeadKernelError) as exc:
+        # a failing cell fails the build, with the cell's traceback
+        raise PluginError(f"tutorial {path.name} failed:\n{ANSI.sub('', str(exc))}") from None
     markdown, images = notebook_to_markdown(notebook, path.stem)
     import glassnet
 
