@@ -318,3 +318,17 @@ def test_bundled_one_hot_model_predicts_and_evaluates(capsys, tmp_path):
     assert code == 0 and len(out.strip().splitlines()) == 271
     code, out, _ = run(capsys, "evaluate", tmp_path / "h" / "model.glassnet", "heart")
     assert code == 0 and "accuracy" in out
+
+
+def test_every_command_module_is_registered():
+    """A command is one module of glassnet.cli defining `command`, named in the registry."""
+    import importlib
+    import pkgutil
+
+    import glassnet.cli as package
+    from glassnet.cli import COMMANDS, cli
+
+    modules = {info.name for info in pkgutil.iter_modules(package.__path__)
+               if info.name != "__main__"
+               and hasattr(importlib.import_module(f"glassnet.cli.{info.name}"), "command")}
+    assert modules == set(COMMANDS) == set(cli.commands)

@@ -1,0 +1,121 @@
+"""The report of a run: metrics, the printed summary, history.csv and the plots."""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import numpy as np
+
+from ..datasets import BUNDLED
+
+__all__ = ["evaluate_rows", "fmt", "history_csv", "predicted_labels", "print_report",
+           "write_plots"]
+
+
+def evaluate_rows(predictor, prepared, X, y):
+    """Metrics of ``predictor`` on rows ``X`` with labels or values ``y``."""
+    from ..report import classification_metrics, regression_metrics
+
+    if prepared.task == "classification":
+        proba = predictor.predict_proba(X)
+        return classification_metrics(y, predicted_labels(proba, prepared.classes), proba,
+                                      prepared.classes)
+    return regression_metrics(y, predictor.predict(X))
+
+
+def predicted_labels(proba, classes):
+    """Labels from class probabilities: p > 0.5 for two classes (scikit-learn's
+    threshold), the most probable class otherwise."""
+    labels = np.asarray(classes)
+    if proba.shape[1] == 2:
+        return labels[(proba[:, 1] > 0.5).astype(int)]
+    return labels[proba.argmax(axis=1)]
+
+
+def history_csv(history, curve):
+    """history.csv: one row per epoch, training loss and any validation/test curves."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\n")
+    columns = ["epoch", "train_loss"]
+    has_val = len(history.val_loss) == len(history.loss) and history.val_loss
+    has_test = curve is not None and len(curve.loss) == len(history.loss)
+    if has_val:
+        columns += ["val_loss", "val_score"]
+    if has_test:
+        columns += ["test_loss", "test_score"]
+    writer.writerow(columns)
+    for i, loss in enumerate(history.loss):
+        row = [i + 1, f"{loss:.10g}"]
+        if has_val:
+            row += [f"{history.val_loss[i]:.10g}", f"{history.val_score[i]:.10g}"]
+        if has_test:
+            row += [f"{curve.loss[i]:.10g}", f"{curve.score[i]:.10g}"]
+        writer.writerow(row)
+    return buffer.getvalue()
+
+
+def write_plots(outputs, estimator, prepared, X_test, y_test, curve):
+    """The ``--plots basic`` figures: loss curve, confusion matrix and ROC, or
+    predicted vs actual for regression."""
+    from .. import plots as figures
+
+    history = {"loss": estimator.history_.loss, "val_loss": estimator.history_.val_loss,
+               "test_loss": curve.loss if curve is not None else []}
+    figures.save_figure(figures.loss_figure(history), outputs.path("loss.png"))
+    if prepared.task == "classification":
+        proba = estimator.predict_proba(X_test)
+        predicted = predicted_labels(proba, prepared.classes)
+        figures.save_figure(figures.confusion_figure(y_test, predicted, prepared.classes),
+                            outputs.path("confusion_matrix.png"))
+        if len(np.unique(y_test)) > 1:
+            figures.save_figure(figures.roc_figure(y_test, proba, prepared.classes),
+                                outputs.path("roc.png"))
+    else:
+        figures.save_figure(figures.regression_figure(y_test, estimator.predict(X_test)),
+                            outputs.path("predictions.png"))
+
+
+def print_report(metrics, prepared, written, model_path, data):
+    """The summary on standard output: metrics table, confusion matrix, notes, files."""
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"glassnet: {prepared.task} of {prepared.target!r} on {data}: "
+                  f"{metrics['epochs']} epochs in {metrics['seconds']:.2f} s")
+    table = RichTable()
+    table.add_column("metric")
+    table.add_column("train", justify="right")
+    table.add_column("test", justify="right")
+    keys = (["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"]
+            if prepared.task == "classification" else ["r2", "mae", "rmse"])
+    for key in ["n_samples", *keys]:
+        table.add_row(key, fmt(metrics["train"][key]), fmt(metrics["test"][key]))
+    console.print(table)
+    if prepared.task == "classification":
+        console.print("confusion matrix (test): rows are true labels, columns predicted")
+        cm = RichTable()
+        cm.add_column("")
+        for label in prepared.classes:
+            cm.add_column(str(label), justify="right")
+        for label, row in zip(prepared.classes, metrics["test"]["confusion_matrix"]):
+            cm.add_row(str(label), *[str(v) for v in row])
+        console.print(cm)
+    for note in metrics["notes"]:
+        console.print(f"note: {note}")
+    console.print("wrote:")
+    for path in written:
+        console.print(f"  {path}")
+    source = data if data in BUNDLED else prepared.source
+    console.print(f"predict with:\n  glassnet predict {model_path} {source} "
+                  f"--out predictions.csv")
+
+
+def fmt(value):
+    """A metric for a table: ``-`` for None, integers as they are, else 4 decimals."""
+    if value is None:
+        return "-"
+    if isinstance(value, int):
+        return str(value)
+    return f"{value:.4f}"
