@@ -40,7 +40,8 @@ def _rendered_paths(pkg):
             if name.startswith("_"):
                 continue
             if member.is_alias:
-                if obj.is_module:
+                # the page renders an imported name only when the module exports it
+                if obj.is_module and name in (obj.exports or ()):
                     try:
                         target = member.final_target
                     except (griffe.AliasResolutionError, griffe.CyclicAliasError):
