@@ -33,10 +33,23 @@ from glassnet.datasets import load_wisconsin
 X, y = load_wisconsin(return_X_y=True)
 X = (X - X.min(axis=0)) / (X.max(axis=0) - X.min(axis=0))  # min-max to [0, 1]
 X_train, y_train = X[:500], y[:500]
-print(X.shape, "rows and features;", int(y.sum()), "malignant,", int((1 - y).sum()), "benign")
+print(
+    X.shape,
+    "rows and features;",
+    int(y.sum()),
+    "malignant,",
+    int((1 - y).sum()),
+    "benign",
+)
 
-net = gn.Network.from_sizes([9, 15, 1], activation="relu", output_activation="sigmoid",
-                            loss="binary_cross_entropy", init="scaled_normal", seed=1)
+net = gn.Network.from_sizes(
+    [9, 15, 1],
+    activation="relu",
+    output_activation="sigmoid",
+    loss="binary_cross_entropy",
+    init="scaled_normal",
+    seed=1,
+)
 print(net)
 for name, p in zip(net.parameter_names(), net.parameters()):
     print(f"{name}: shape {p.shape}")
@@ -155,7 +168,9 @@ dYhat_engine = net.loss.gradient(Y, Yhat)  # dL/dŶ
 dZ2_chain = output.activation.backward(dYhat_engine, Yhat)  # times σ'(Z2)
 dZ2_engine = net.loss.delta(Y, Yhat)  # fused
 dZ2 = (Yhat_numpy - Y) / m
-side_by_side("dL/dYhat", dYhat_engine, -(Y / Yhat_numpy - (1 - Y) / (1 - Yhat_numpy)) / m)
+side_by_side(
+    "dL/dYhat", dYhat_engine, -(Y / Yhat_numpy - (1 - Y) / (1 - Yhat_numpy)) / m
+)
 side_by_side("dZ2 = dL/dYhat * sigmoid'(Z2)", dZ2_chain, dZ2)
 side_by_side("dZ2 = (Yhat - Y)/m", dZ2_engine, dZ2)
 
@@ -227,7 +242,9 @@ print("dW1[:3, :5] =\n", dW1[:3, :5].round(6))
 # %%
 L = net.loss_and_gradients(Xb, Y)
 side_by_side("L", L, L_numpy)
-for name, grad, ours in zip(net.parameter_names(), net.gradients(), [dW1, db1, dW2, db2]):
+for name, grad, ours in zip(
+    net.parameter_names(), net.gradients(), [dW1, db1, dW2, db2]
+):
     side_by_side(name.replace("W", "dW").replace("b", "db"), grad, ours)
 
 # %% [markdown]
@@ -237,6 +254,7 @@ for name, grad, ours in zip(net.parameter_names(), net.gradients(), [dW1, db1, d
 # $h = 0.001$. That one-sided difference is off by about $\tfrac{h}{2} f''(x)$;
 # the central difference $(f(x + h) - f(x - h))/(2h)$ cancels that term and
 # is off by $O(h^2)$. For one weight:
+
 
 # %%
 def loss_now():
@@ -252,8 +270,10 @@ for h in (1e-3, 1e-6):
     minus = loss_now()
     W1[j, k] = original
     base = loss_now()
-    print(f"h = {h:.0e}: one-sided {(plus - base) / h:+.12f}   "
-          f"central {(plus - minus) / (2 * h):+.12f}")
+    print(
+        f"h = {h:.0e}: one-sided {(plus - base) / h:+.12f}   "
+        f"central {(plus - minus) / (2 * h):+.12f}"
+    )
 print(f"backpropagation:     {dW1[j, k]:+.12f}")
 
 # %% [markdown]

@@ -48,14 +48,20 @@ X_train, y_train, X_test, y_test = X[:500], y[:500], X[500:], y[500:]
 
 def tutorial_network():
     return gn.Network.from_sizes(
-        [9, 15, 1], activation="relu", output_activation="sigmoid",
-        loss="binary_cross_entropy", init="scaled_normal", seed=1)
+        [9, 15, 1],
+        activation="relu",
+        output_activation="sigmoid",
+        loss="binary_cross_entropy",
+        init="scaled_normal",
+        seed=1,
+    )
 
 
 net = tutorial_network()
 logger = gn.LossLogger(every=500, fmt="Cost after iteration {iteration}: {loss:f}")
-history = gn.train(net, X_train, y_train, optimizer="sgd", lr=0.07, epochs=15000,
-                   callbacks=[logger])
+history = gn.train(
+    net, X_train, y_train, optimizer="sgd", lr=0.07, epochs=15000, callbacks=[logger]
+)
 
 # %% [markdown]
 # The loss falls fast for the first thousand iterations and then slowly: the
@@ -77,8 +83,12 @@ print(confusion_matrix(y_test, net.predict(X_test)))
 print(f"{history.n_steps} iterations in {history.seconds:.2f} s")
 
 # %%
-confusion_figure(y_test, net.predict(X_test), labels=[0, 1],
-                 title="Held-out rows 500-682: benign (0), malignant (1)")
+confusion_figure(
+    y_test,
+    net.predict(X_test),
+    labels=[0, 1],
+    title="Held-out rows 500-682: benign (0), malignant (1)",
+)
 
 # %% [markdown]
 # The held-out rows are all classified correctly, which says as much about
@@ -97,12 +107,18 @@ confusion_figure(y_test, net.predict(X_test), labels=[0, 1],
 # %%
 slow = tutorial_network()
 history_slow = gn.train(slow, X_train, y_train, optimizer="sgd", lr=0.003, epochs=15000)
-print(f"lr 0.003: loss {history_slow.loss[0]:.4f} -> {history_slow.loss[-1]:.4f}, "
-      f"test accuracy {(slow.predict(X_test) == y_test).mean():.4f}")
-print(f"lr 0.07:  loss {history.loss[0]:.4f} -> {history.loss[-1]:.4f}, "
-      f"test accuracy {test_acc:.4f}")
+print(
+    f"lr 0.003: loss {history_slow.loss[0]:.4f} -> {history_slow.loss[-1]:.4f}, "
+    f"test accuracy {(slow.predict(X_test) == y_test).mean():.4f}"
+)
+print(
+    f"lr 0.07:  loss {history.loss[0]:.4f} -> {history.loss[-1]:.4f}, "
+    f"test accuracy {test_acc:.4f}"
+)
 
-figure = loss_figure({"loss": history.loss}, title="Training loss, full-batch gradient descent")
+figure = loss_figure(
+    {"loss": history.loss}, title="Training loss, full-batch gradient descent"
+)
 ax = figure.axes[0]
 ax.lines[0].set_label("lr 0.07")
 ax.plot(range(1, len(history_slow.loss) + 1), history_slow.loss, label="lr 0.003")

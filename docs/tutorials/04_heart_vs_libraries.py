@@ -41,14 +41,21 @@ X, y = load_heart(return_X_y=True)
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=2)
 scaler = StandardScaler().fit(X_train)
 X_train, X_test = scaler.transform(X_train), scaler.transform(X_test)
-print(f"{len(X_train)} training and {len(X_test)} test patients, "
-      f"{y_train.mean():.0%} / {y_test.mean():.0%} with heart disease")
+print(
+    f"{len(X_train)} training and {len(X_test)} test patients, "
+    f"{y_train.mean():.0%} / {y_test.mean():.0%} with heart disease"
+)
 
 
 def tutorial_network():
     """[13, 8, 1], standard-normal weights and biases, as in the tutorial."""
-    net = gn.Network.from_sizes([13, 8, 1], activation="relu", output_activation="sigmoid",
-                                init="standard_normal", seed=2)
+    net = gn.Network.from_sizes(
+        [13, 8, 1],
+        activation="relu",
+        output_activation="sigmoid",
+        init="standard_normal",
+        seed=2,
+    )
     rng = np.random.default_rng(2)
     for layer in net.layers:
         layer.b[:] = rng.standard_normal(layer.b.shape)
@@ -61,10 +68,14 @@ def accuracy(predict, X, y):
 
 net = tutorial_network()
 history = gn.train(net, X_train, y_train, lr=0.001, epochs=100)
-print(f"tutorial network: loss {history.loss[0]:.4f} -> {history.loss[-1]:.4f} "
-      f"after 100 iterations")
-print(f"accuracy: train {accuracy(net.predict, X_train, y_train):.3f}, "
-      f"test {accuracy(net.predict, X_test, y_test):.3f}")
+print(
+    f"tutorial network: loss {history.loss[0]:.4f} -> {history.loss[-1]:.4f} "
+    f"after 100 iterations"
+)
+print(
+    f"accuracy: train {accuracy(net.predict, X_train, y_train):.3f}, "
+    f"test {accuracy(net.predict, X_test, y_test):.3f}"
+)
 
 # %% [markdown]
 # A network that knows nothing and says 0.5 for everyone has a loss of
@@ -82,19 +93,23 @@ print(f"accuracy: train {accuracy(net.predict, X_train, y_train):.3f}, "
 # variance $2/n_\text{in}$ instead, which keeps $z$ of the order of 1 in
 # every layer.
 
+
 # %%
 def initial_probabilities(network):
     return network.output(X_train).ravel()
 
 
-he = gn.Network.from_sizes([13, 8, 1], activation="relu", output_activation="sigmoid",
-                           init="he_normal", seed=2)
+he = gn.Network.from_sizes(
+    [13, 8, 1], activation="relu", output_activation="sigmoid", init="he_normal", seed=2
+)
 p_tutorial, p_he = initial_probabilities(tutorial_network()), initial_probabilities(he)
 bce = gn.get_loss("binary_cross_entropy")
 for name, p in (("standard normal", p_tutorial), ("He", p_he)):
     saturated = np.mean((p < 0.01) | (p > 0.99))
-    print(f"{name:>15} init: {saturated:.0%} of patients predicted within 1 % of 0 or 1, "
-          f"initial loss {bce.value(y_train[:, None], p[:, None]):.3f}")
+    print(
+        f"{name:>15} init: {saturated:.0%} of patients predicted within 1 % of 0 or 1, "
+        f"initial loss {bce.value(y_train[:, None], p[:, None]):.3f}"
+    )
 
 figure = Figure(figsize=(7, 3.6))
 ax = figure.add_subplot()
@@ -116,6 +131,7 @@ figure
 # and 100 steps by at most 4 %: not enough to undo the initialisation. A
 # `Callback` records the relative size of every update:
 
+
 # %%
 class RelativeUpdates(gn.Callback):
     """Record ||lr * dW_l|| / ||W_l|| for every layer after each step."""
@@ -124,28 +140,38 @@ class RelativeUpdates(gn.Callback):
         self.lr, self.values = lr, []
 
     def on_step_end(self, trainer, step, loss):
-        self.values.append([self.lr * np.linalg.norm(layer.dW) / np.linalg.norm(layer.W)
-                            for layer in trainer.network.layers])
+        self.values.append(
+            [
+                self.lr * np.linalg.norm(layer.dW) / np.linalg.norm(layer.W)
+                for layer in trainer.network.layers
+            ]
+        )
 
 
 runs = {}
-for label, make, lr in (("tutorial init, lr 0.001", tutorial_network, 0.001),
-                        ("tutorial init, lr 0.1", tutorial_network, 0.1),
-                        ("tutorial init, lr 1.0", tutorial_network, 1.0)):
+for label, make, lr in (
+    ("tutorial init, lr 0.001", tutorial_network, 0.001),
+    ("tutorial init, lr 0.1", tutorial_network, 0.1),
+    ("tutorial init, lr 1.0", tutorial_network, 1.0),
+):
     network, recorder = make(), RelativeUpdates(lr)
     run = gn.train(network, X_train, y_train, lr=lr, epochs=100, callbacks=[recorder])
     runs[label] = (network, run, np.array(recorder.values))
-    print(f"{label:<24} mean relative update per step: "
-          f"{np.mean(recorder.values):.1e};  loss {run.loss[-1]:.3f}, "
-          f"train {accuracy(network.predict, X_train, y_train):.3f}, "
-          f"test {accuracy(network.predict, X_test, y_test):.3f}")
+    print(
+        f"{label:<24} mean relative update per step: "
+        f"{np.mean(recorder.values):.1e};  loss {run.loss[-1]:.3f}, "
+        f"train {accuracy(network.predict, X_train, y_train):.3f}, "
+        f"test {accuracy(network.predict, X_test, y_test):.3f}"
+    )
 
 # %%
 figure = Figure(figsize=(7, 4))
 ax = figure.add_subplot()
 for label, (_, run, _) in runs.items():
     ax.plot(run.epoch, run.loss, label=label)
-ax.axhline(np.log(2), color="0.4", linestyle=":", label="ln 2: predicting 0.5 for everyone")
+ax.axhline(
+    np.log(2), color="0.4", linestyle=":", label="ln 2: predicting 0.5 for everyone"
+)
 ax.set_yscale("log")
 ax.set_xlabel("iteration")
 ax.set_ylabel("binary cross-entropy")
@@ -168,8 +194,14 @@ figure
 # baseline.
 
 # %%
-better = gn.Network.from_sizes([13, 8, 1], activation="relu", output_activation="sigmoid",
-                               init="he_normal", alpha=1.0, seed=2)
+better = gn.Network.from_sizes(
+    [13, 8, 1],
+    activation="relu",
+    output_activation="sigmoid",
+    init="he_normal",
+    alpha=1.0,
+    seed=2,
+)
 gn.train(better, X_train, y_train, optimizer="adam", lr=0.01, epochs=300)
 
 sk_mlp = MLPClassifier(hidden_layer_sizes=(8,), max_iter=2000, random_state=2)
@@ -178,15 +210,20 @@ logistic = LogisticRegression(max_iter=1000).fit(X_train, y_train)
 
 rows = [
     ("glassnet, tutorial settings (GD, lr 0.001, 100 it.)", net.predict),
-    ("glassnet, tutorial init, lr 1.0 (100 it.)", runs["tutorial init, lr 1.0"][0].predict),
+    (
+        "glassnet, tutorial init, lr 1.0 (100 it.)",
+        runs["tutorial init, lr 1.0"][0].predict,
+    ),
     ("glassnet, He init + Adam + L2 (300 epochs)", better.predict),
     ("scikit-learn MLPClassifier(8,)", sk_mlp.predict),
     ("scikit-learn LogisticRegression", logistic.predict),
 ]
 print(f"{'model':<56} {'train acc':>9} {'test acc':>9}")
 for name, predict in rows:
-    print(f"{name:<56} {accuracy(predict, X_train, y_train):>9.3f} "
-          f"{accuracy(predict, X_test, y_test):>9.3f}")
+    print(
+        f"{name:<56} {accuracy(predict, X_train, y_train):>9.3f} "
+        f"{accuracy(predict, X_test, y_test):>9.3f}"
+    )
 
 # %% [markdown]
 # With sensible settings glassnet's network, scikit-learn's network and a

@@ -34,10 +34,18 @@ X, y = load_xor(return_X_y=True)
 print(X)
 print("targets:", y)
 
-net = gn.Network.from_sizes([3, 4, 1], activation="sigmoid", output_activation="sigmoid",
-                            loss="sse", init="uniform", bias=False, seed=1)
+net = gn.Network.from_sizes(
+    [3, 4, 1],
+    activation="sigmoid",
+    output_activation="sigmoid",
+    loss="sse",
+    init="uniform",
+    bias=False,
+    seed=1,
+)
 history = gn.train(net, X, y, lr=1.0, epochs=1500)
-print(f"loss: {history.loss[0]:.4f} at iteration 0, {history.loss[-1]:.6f} at iteration 1499")
+print(f"loss: {history.loss[0]:.4f} at iteration 0,", end=" ")
+print(f"{history.loss[-1]:.6f} at iteration 1499")
 print("predictions:", net.output(X).ravel().round(4))
 
 # %% [markdown]
@@ -63,8 +71,9 @@ print("predictions:", net.output(X).ravel().round(4))
 # that single unit, trained exactly like the network above:
 
 # %%
-linear = gn.Network.from_sizes([3, 1], output_activation="sigmoid", loss="sse",
-                               init="uniform", bias=False, seed=1)
+linear = gn.Network.from_sizes(
+    [3, 1], output_activation="sigmoid", loss="sse", init="uniform", bias=False, seed=1
+)
 history_linear = gn.train(linear, X, y, lr=1.0, epochs=1500)
 print(f"loss: {history_linear.loss[0]:.4f} -> {history_linear.loss[-1]:.4f}")
 print("predictions:", linear.output(X).ravel().round(4))
@@ -86,8 +95,11 @@ print("weights w1, w2, w3:", linear.layers[0].W.ravel().round(4))
 hidden = net.layers[0].apply(X)
 print("hidden unit:     1      2      3      4")
 for x, h, target in zip(X, hidden, y):
-    print(f"x = {x[:2]}  ->", np.array2string(h, precision=3, floatmode="fixed"),
-          f"  target {target}")
+    print(
+        f"x = {x[:2]}  ->",
+        np.array2string(h, precision=3, floatmode="fixed"),
+        f"  target {target}",
+    )
 
 # %% [markdown]
 # The decision boundaries over the $(x_1, x_2)$ plane (the third input held at
@@ -95,26 +107,36 @@ for x, h, target in zip(X, hidden, y):
 # the 3-4-1 network, with the four hidden units' lines dashed: the 0.5
 # contour (black) bends around the two corners of class 1.
 
+
 # %%
 def proba_2d(network):
     def predict_proba(points):
         p = network.output(np.column_stack([points, np.ones(len(points))]))[:, 0]
         return np.column_stack([1 - p, p])
+
     return predict_proba
 
 
 figure = Figure(figsize=(11, 4.6))
-for k, (model, title) in enumerate([(linear, "no hidden layer (one sigmoid unit)"),
-                                    (net, "3-4-1 network")]):
+for k, (model, title) in enumerate(
+    [(linear, "no hidden layer (one sigmoid unit)"), (net, "3-4-1 network")]
+):
     ax = figure.add_subplot(1, 2, k + 1)
     gx = np.linspace(-0.1, 1.1, 200)
     grid = np.array(np.meshgrid(gx, gx)).reshape(2, -1).T
     p = proba_2d(model)(grid)[:, 1].reshape(200, 200)
-    surface = ax.contourf(gx, gx, p, levels=np.linspace(0, 1, 21), cmap="RdBu_r", alpha=0.7)
+    surface = ax.contourf(
+        gx, gx, p, levels=np.linspace(0, 1, 21), cmap="RdBu_r", alpha=0.7
+    )
     if np.ptp(p) > 1e-3:  # the single unit is 0.5 everywhere: no boundary to draw
         ax.contour(gx, gx, p, levels=[0.5], colors="black")
-    ax.scatter(X[:, 0], X[:, 1], c=["#2166ac" if t == 0 else "#b2182b" for t in y],
-               s=80, edgecolor="black")
+    ax.scatter(
+        X[:, 0],
+        X[:, 1],
+        c=["#2166ac" if t == 0 else "#b2182b" for t in y],
+        s=80,
+        edgecolor="black",
+    )
     if model is net:
         W = net.layers[0].W  # (3, 4): column j is hidden unit j's line
         for j in range(W.shape[1]):

@@ -51,9 +51,13 @@ sizes = [9] + [16] * 6 + [1]
 
 recorders, histories = {}, {}
 for activation in ("sigmoid", "relu"):
-    net = gn.Network.from_sizes(sizes, activation=activation, init="glorot_normal", seed=0)
+    net = gn.Network.from_sizes(
+        sizes, activation=activation, init="glorot_normal", seed=0
+    )
     recorder = DynamicsRecorder(every=1)  # records every layer's ||dW|| after each step
-    histories[activation] = gn.train(net, X, y, lr=0.1, epochs=300, callbacks=[recorder])
+    histories[activation] = gn.train(
+        net, X, y, lr=0.1, epochs=300, callbacks=[recorder]
+    )
     recorders[activation] = recorder
 
 norms = {name: np.mean(rec.gradient_norms, axis=0) for name, rec in recorders.items()}
@@ -61,7 +65,9 @@ print(f"{'layer':>5} {'sigmoid mean ||dW||':>20} {'relu mean ||dW||':>18}")
 for layer, (s, r) in enumerate(zip(norms["sigmoid"], norms["relu"]), start=1):
     print(f"{layer:>5} {s:>20.3e} {r:>18.3e}")
 for name, values in norms.items():
-    print(f"{name}: first-layer / last-layer gradient norm = {values[0] / values[-1]:.2e}")
+    print(
+        f"{name}: first-layer / last-layer gradient norm = {values[0] / values[-1]:.2e}"
+    )
 
 # %% [markdown]
 # The sigmoid network's gradient shrinks by a factor of three to four per
@@ -77,8 +83,12 @@ for k, name in enumerate(("sigmoid", "relu")):
     ax = figure.add_subplot(1, 2, k + 1, sharey=figure.axes[0] if k else None)
     values = np.array(recorders[name].gradient_norms)
     for layer in range(values.shape[1]):
-        ax.plot(recorders[name].steps, values[:, layer], label=f"layer {layer + 1}",
-                color=f"C{layer}")
+        ax.plot(
+            recorders[name].steps,
+            values[:, layer],
+            label=f"layer {layer + 1}",
+            color=f"C{layer}",
+        )
     ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("‖dW‖")
@@ -100,7 +110,9 @@ figure
 figure = Figure(figsize=(6.4, 4))
 ax = figure.add_subplot()
 for name, history in histories.items():
-    ax.plot(history.epoch, history.loss, label=f"{name}: {history.loss[-1]:.3f} at the end")
+    ax.plot(
+        history.epoch, history.loss, label=f"{name}: {history.loss[-1]:.3f} at the end"
+    )
 ax.set_xlabel("epoch (one full-batch step)")
 ax.set_ylabel("binary cross-entropy")
 ax.set_title("Six hidden layers, same initial scale, same learning rate")
@@ -119,3 +131,6 @@ for name, history in histories.items():
 # such as Adam, whose per-parameter step sizes partly undo the shrinking.
 # `glassnet train DATA --plots all` writes the gradient-norm and
 # dead/saturated-unit plots for any run.
+#
+# **Next**: [Tutorial 7](07_from_sklearn.md) starts from scikit-learn and
+# opens a fitted model in the glass box.
