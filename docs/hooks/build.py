@@ -32,6 +32,7 @@ from mkdocs.structure.files import File
 
 sys.path.insert(0, str(Path(__file__).parent))
 from check_site import external_references
+from griffe_roles import ROLE
 
 log = __import__("logging").getLogger("mkdocs.hooks.glassnet")
 
@@ -101,9 +102,31 @@ def _reference_pages(modules):
     for name in modules:
         lines.append(f"| [`{name}`]({name}.md) | {_module_summary(name)} |")
         pages[f"reference/{name}.md"] = f"::: {name}\n"
+    pages["reference/glassnet.md"] = _package_page()
     pages["reference/index.md"] = "\n".join(lines) + "\n"
     pages["reference/cli.md"] = _cli_page()
     return pages
+
+
+def _package_page():
+    """The top-level package: its docstring, and a table of the names it re-exports
+    linking to where each is documented (rendering them again would duplicate
+    every page)."""
+    import glassnet
+
+    rows = ["| name | documented in | summary |", "| --- | --- | --- |"]
+    for name in sorted(glassnet.__all__, key=str.lower):
+        obj = getattr(glassnet, name)
+        module = getattr(obj, "__module__", None)
+        if not isinstance(module, str) or not module.startswith("glassnet"):
+            continue
+        summary = " ".join((obj.__doc__ or "").strip().split("\n\n")[0].split())
+        summary = summary[:-2] + "." if summary.endswith("::") else summary  # an RST block
+        summary = ROLE.sub(lambda m: f"`{m.group(2).rsplit('.', 1)[-1]}`", summary)
+        rows.append(f"| [`glassnet.{name}`][{module}.{obj.__qualname__}] | "
+                    f"[`{module}`]({module}.md) | {summary} |")
+    return ("::: glassnet\n    options:\n      members: false\n\n"
+            "## What `import glassnet` gives\n\n" + "\n".join(rows) + "\n")
 
 
 def _help(args):

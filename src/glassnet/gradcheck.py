@@ -78,7 +78,8 @@ def gradient_check(network, X, y, sample_weight=None, h=1e-6):
     network : Network
         Checked at its current weights (restored afterwards). Use float64:
         float32 has too few digits for a tight check.
-    X, y : the data, as for :func:`glassnet.train`.
+    X, y : array-like
+        The data, as for :func:`glassnet.train`.
     h : float, default 1e-6
         The finite-difference step.
 

@@ -52,7 +52,10 @@ class Dense:
 
     Attributes
     ----------
-    W, b : the parameters.  dW, db : their gradients after ``backward``.
+    W, b : numpy.ndarray
+        The parameters, of shapes ``(n_inputs, n_units)`` and ``(n_units,)``.
+    dW, db : numpy.ndarray
+        Their gradients after ``backward``.
     """
 
     def __init__(self, n_inputs, n_units, activation="relu", init="he_normal", bias=True,

@@ -128,9 +128,10 @@ def load_wisconsin(missing="drop", return_X_y=False):
 
     Returns
     -------
-    Bunch with ``data`` (float64, 683 × 9 or 699 × 9), ``target`` (0 benign,
-    1 malignant), ``feature_names``, ``target_names``, ``DESCR``, ``frame``;
-    or ``(data, target)``.
+    Bunch or tuple
+        A Bunch with ``data`` (float64, 683 × 9 or 699 × 9), ``target`` (0
+        benign, 1 malignant), ``feature_names``, ``target_names``, ``DESCR``,
+        ``frame``; or ``(data, target)``.
 
     Examples
     --------
@@ -204,8 +205,10 @@ def load_heart(one_hot=False, return_X_y=False):
 
     Returns
     -------
-    Bunch with ``data`` (270 × 13, or 270 × 22 one-hot), ``target`` (0 absence,
-    1 presence), ``feature_names``, ``target_names``, ``DESCR``, ``frame``.
+    Bunch or tuple
+        A Bunch with ``data`` (270 × 13, or 270 × 22 one-hot), ``target`` (0
+        absence, 1 presence), ``feature_names``, ``target_names``, ``DESCR``,
+        ``frame``; or ``(data, target)``.
     """
     text = verify("heart.dat").decode("ascii")
     table = np.array([[float(v) for v in line.split()] for line in text.splitlines()
