@@ -9,10 +9,15 @@ A ``.glassnet`` file is a zip archive with two members:
     settings;
 ``weights.npz``
     ``W1, b1, W2, b2, …`` and the scaler's ``scaler_offset`` and
-    ``scaler_scale``, read back with ``numpy.load(..., allow_pickle=False)``.
+    ``scaler_scale``, ``.npy`` arrays read with ``allow_pickle=False``.
 
 Nothing in a model file is ever executed: a pickle or any other file gets a
-clear :class:`ModelFileError`. Every file glassnet writes goes to a temporary
+clear :class:`ModelFileError`. Nothing in it is trusted either: the zip (no
+extra members, no ``..`` names, nothing that inflates past
+:data:`MAX_INFLATED_BYTES`), every ``.npy`` header, every metadata field and
+every array are checked against each other before a model is returned (see
+:mod:`glassnet.model_schema`), and ``save_model`` runs the same checks on
+what it writes. Every file glassnet writes goes to a temporary
 file in the same directory first and is moved into place with
 ``os.replace``, so a crash never leaves half a file behind.
 """
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import os
 import tempfile
 import zipfile
@@ -30,11 +36,13 @@ import numpy as np
 
 from ._version import __version__
 from .layers import Dense
+from .model_schema import FORMAT, FORMAT_VERSION, Damage, check_metadata, check_weights
 from .network import Network
 
 __all__ = [
     "FORMAT",
     "FORMAT_VERSION",
+    "MAX_INFLATED_BYTES",
     "Model",
     "ModelFileError",
     "Scaler",
@@ -45,12 +53,22 @@ __all__ = [
     "write_text",
 ]
 
-FORMAT = "glassnet-model"
-FORMAT_VERSION = 1
+#: A model file whose members (or weights.npz's arrays) would inflate past this
+#: many bytes in all is refused before anything is inflated.
+MAX_INFLATED_BYTES = 1 << 30
 
 
 class ModelFileError(ValueError):
-    """A model file that is damaged, not a glassnet model, or from an incompatible version."""
+    """A model file that is damaged, not a glassnet model, or from an incompatible version.
+
+    ``field`` names the part of the file at fault (``"classes"``,
+    ``"schema[2].fill"``, ``"weights.npz:W1"``, ``"metadata.json"``), or is
+    ``None`` when the file is not a model file at all.
+    """
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
 
 
 # -- atomic writes --------------------------------------------------------------
@@ -197,11 +215,16 @@ def save_model(path, network, scaler, metadata):
             arrays[f"b{i}"] = layer.b
     arrays["scaler_offset"] = np.asarray(scaler.offset, dtype=np.float64)
     arrays["scaler_scale"] = np.asarray(scaler.scale, dtype=np.float64)
+    text = json.dumps(meta, indent=2, default=_json_default)
+    try:  # what is written must load: the same checks as load_model
+        check_weights(check_metadata(json.loads(text)), arrays)
+    except Damage as exc:
+        raise ValueError(f"cannot save this model: {exc.field}: {exc.detail}") from None
     weights = io.BytesIO()
     np.savez(weights, **arrays)
     archive = io.BytesIO()
     with zipfile.ZipFile(archive, "w", compression=zipfile.ZIP_DEFLATED) as zf:
-        zf.writestr("metadata.json", json.dumps(meta, indent=2, default=_json_default))
+        zf.writestr("metadata.json", text)
         zf.writestr("weights.npz", weights.getvalue())
     write_bytes(path, archive.getvalue())
     return meta
@@ -216,54 +239,170 @@ def _json_default(value):
 
 
 def load_model(path):
-    """Read a ``.glassnet`` file; raises :class:`ModelFileError` for anything else."""
+    """Read a ``.glassnet`` file, checking every field before anything is predicted.
+
+    Raises :class:`ModelFileError` for a file that is not a model, is damaged
+    or edited into something inconsistent (``field`` names the part at fault:
+    a metadata key such as ``classes`` or ``schema[2].fill``, an array such as
+    ``weights.npz:W1``, or a zip member), or comes from a newer format.
+    See :mod:`glassnet.model_schema` for what is checked.
+    """
     path = os.fspath(path)
     if not os.path.exists(path):
         raise ModelFileError(f"no such model file: {path}")
+    if os.path.isdir(path):
+        raise ModelFileError(f"{path} is a directory, not a glassnet model file")
     if not zipfile.is_zipfile(path):
         with open(path, "rb") as handle:
             head = handle.read(2)
         hint = " (it looks like a Python pickle, which glassnet never loads)" if head[:1] == \
             b"\x80" else ""
         raise ModelFileError(f"{path} is not a glassnet model file{hint}")
+    members = ("metadata.json", "weights.npz")
     try:
         with zipfile.ZipFile(path) as zf:
-            names = set(zf.namelist())
-            if not {"metadata.json", "weights.npz"} <= names:
-                raise ModelFileError(f"{path} is not a glassnet model file (a zip without "
-                                     f"metadata.json and weights.npz)")
-            meta = json.loads(zf.read("metadata.json").decode("utf-8"))
-            weights = zf.read("weights.npz")
-    except (zipfile.BadZipFile, OSError, EOFError, ValueError, UnicodeDecodeError) as exc:
-        if isinstance(exc, ModelFileError):
-            raise
-        raise ModelFileError(f"{path} is damaged: {exc}") from None
-    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
-        raise ModelFileError(f"{path} is not a glassnet model file")
-    version = meta.get("format_version")
-    if version != FORMAT_VERSION:
-        raise ModelFileError(
-            f"{path} has model format version {version!r} (written by glassnet "
-            f"{meta.get('glassnet_version', '?')}); this glassnet {__version__} reads format "
-            f"version {FORMAT_VERSION}")
+            present = set(zf.namelist()) & set(members)
+    except (zipfile.BadZipFile, OSError, EOFError, ValueError) as exc:
+        raise ModelFileError(f"{path} is damaged: zip: expected a readable zip, found {exc}",
+                             field="zip") from None
+    if not present:
+        raise ModelFileError(f"{path} is not a glassnet model file (a zip without "
+                             f"metadata.json and weights.npz)")
     try:
-        with np.load(io.BytesIO(weights), allow_pickle=False) as npz:
-            arrays = {name: npz[name] for name in npz.files}
-        arch = meta["architecture"]
-        sizes, activations = arch["layer_sizes"], arch["activations"]
-        layers = []
-        for i, activation in enumerate(activations, start=1):
-            W = np.ascontiguousarray(arrays[f"W{i}"], dtype=meta.get("dtype", "float64"))
-            b = arrays.get(f"b{i}")
-            if W.shape != (sizes[i - 1], sizes[i]):
-                raise ModelFileError(f"{path} is damaged: W{i} has shape {W.shape}, expected "
-                                     f"{(sizes[i - 1], sizes[i])}")
-            b = None if b is None else np.ascontiguousarray(b, dtype=W.dtype)
-            layers.append(Dense.from_arrays(W, b, activation))
-        network = Network(layers, loss=arch["loss"], alpha=arch.get("alpha", 0.0))
-        scaler = Scaler(meta["scaler"], arrays["scaler_offset"], arrays["scaler_scale"])
-    except ModelFileError:
-        raise
-    except (KeyError, ValueError, TypeError, zipfile.BadZipFile, OSError) as exc:
-        raise ModelFileError(f"{path} is damaged: {type(exc).__name__}: {exc}") from None
+        for name in members:
+            if name not in present:
+                raise Damage(name, "expected this member in the zip, found it missing")
+        contents = _read_zip(lambda: zipfile.ZipFile(path), "", members.__contains__,
+                             " and ".join(members))
+        meta = _parse_metadata(contents["metadata.json"])
+        _check_version(path, meta)
+        meta = check_metadata(meta)
+        arrays = _read_npz(contents["weights.npz"])
+        arrays = check_weights(meta, arrays)
+    except Damage as exc:
+        raise ModelFileError(f"{path} is damaged: {exc.field}: {exc.detail}",
+                             field=exc.field) from None
+    arch = meta["architecture"]
+    layers = [Dense.from_arrays(arrays[f"W{i}"], arrays.get(f"b{i}"), activation)
+              for i, activation in enumerate(arch["activations"], start=1)]
+    network = Network(layers, loss=arch["loss"], alpha=arch["alpha"])
+    scaler = Scaler(meta["scaler"], arrays["scaler_offset"], arrays["scaler_scale"])
     return Model(network, scaler, meta)
+
+
+def _check_version(path, meta):
+    version = meta.get("format_version") if isinstance(meta, dict) else None
+    if isinstance(version, int) and not isinstance(version, bool) and \
+            version > FORMAT_VERSION and meta.get("format") == FORMAT:
+        raise ModelFileError(
+            f"{path} has model format version {version} (written by glassnet "
+            f"{meta.get('glassnet_version', '?')}); this glassnet {__version__} reads format "
+            f"version {FORMAT_VERSION} (format_version in metadata.json): upgrade glassnet "
+            f"to load it",
+            field="format_version")
+
+
+def _read_zip(open_archive, where, allowed, what):
+    """Every member of a zip, read whole once the archive is found sound: no
+    name with ``..`` or an absolute path, no name twice, only ``allowed(name)``
+    members (``what`` describes them), none encrypted or compressed in a way
+    zipfile cannot read, and at most :data:`MAX_INFLATED_BYTES` declared in all,
+    which is checked before anything is inflated."""
+    prefix = f"{where}:" if where else ""
+    try:
+        with open_archive() as zf:
+            infos, seen = zf.infolist(), set()
+            for info in infos:
+                name, fault = info.filename, None
+                parts = name.replace("\\", "/").split("/")
+                if ".." in parts or name.startswith(("/", "\\")) or ":" in parts[0]:
+                    fault = "expected a plain member name, found a path that leaves the archive"
+                elif name in seen:
+                    fault = "expected each member once, found it twice"
+                elif not allowed(name):
+                    fault = f"expected only {what} in the zip, found this extra member"
+                elif info.flag_bits & 0x1:
+                    fault = "expected a plain member, found it encrypted"
+                elif info.compress_type not in (zipfile.ZIP_STORED, zipfile.ZIP_DEFLATED):
+                    fault = (f"expected stored or deflated data, found compression method "
+                             f"{info.compress_type}")
+                if fault:
+                    raise Damage(prefix + name, fault)
+                seen.add(name)
+            total = sum(info.file_size for info in infos)
+            if total > MAX_INFLATED_BYTES:
+                largest = max(infos, key=lambda info: info.file_size)
+                raise Damage(prefix + largest.filename,
+                             f"expected at most {MAX_INFLATED_BYTES} bytes inflated in all, "
+                             f"found {largest.file_size} declared for this member ({total} "
+                             f"in all); refused before inflating")
+            return {info.filename: _inflate(zf, info) for info in infos}
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, ValueError,
+            NotImplementedError, RuntimeError) as exc:
+        raise Damage(where or "zip", f"expected a readable zip, found {exc}") from None
+
+
+def _inflate(zf, info, chunk=1 << 20):
+    """A member's bytes, inflated a chunk at a time: zipfile stops at the declared
+    size (then finds the CRC wrong if the data goes on), but its ``read()`` of a
+    whole member may inflate up to 2 GiB in one step, whatever was declared."""
+    parts = []
+    with zf.open(info) as member:
+        while data := member.read(chunk):
+            parts.append(data)
+    return b"".join(parts)
+
+
+def _parse_metadata(data):
+    def unique_keys(pairs):
+        keys = [key for key, _ in pairs]
+        for key in keys:
+            if keys.count(key) > 1:
+                raise Damage(key, "expected each key once in its object, found it twice")
+        return dict(pairs)
+
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise Damage("metadata.json", f"expected UTF-8 text, found {exc.reason} at byte "
+                                      f"{exc.start}") from None
+    try:
+        meta = json.loads(text, object_pairs_hook=unique_keys)
+    except json.JSONDecodeError as exc:
+        raise Damage("metadata.json", f"expected JSON, found {exc.msg} at line {exc.lineno} "
+                                      f"column {exc.colno}") from None
+    except (ValueError, RecursionError) as exc:
+        raise Damage("metadata.json", f"expected JSON, found {exc}") from None
+    if not isinstance(meta, dict):
+        raise Damage("metadata.json", f"expected a JSON object, found {type(meta).__name__}")
+    return meta
+
+
+def _read_npz(data):
+    """The arrays of ``weights.npz``, each ``.npy`` header checked before its data is read."""
+    members = _read_zip(lambda: zipfile.ZipFile(io.BytesIO(data)), "weights.npz",
+                        lambda name: name.endswith(".npy") and "/" not in name, ".npy arrays")
+    return {name[:-4]: _read_npy(raw, f"weights.npz:{name[:-4]}")
+            for name, raw in members.items()}
+
+
+def _read_npy(raw, where):
+    handle = io.BytesIO(raw)
+    try:
+        version = np.lib.format.read_magic(handle)
+        if version == (1, 0):
+            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+        elif version == (2, 0):
+            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+        else:
+            raise Damage(where, f"expected a .npy array of format 1.0 or 2.0, found {version}")
+    except ValueError as exc:
+        raise Damage(where, f"expected a .npy array, found {exc}") from None
+    if dtype.hasobject:
+        raise Damage(where, "expected numbers, found Python objects (never unpickled)")
+    needed, present = math.prod(shape) * dtype.itemsize, len(raw) - handle.tell()
+    if needed != present:
+        raise Damage(where, f"expected {needed} bytes of data for shape {shape} of "
+                            f"{dtype}, found {present}")
+    handle.seek(0)
+    return np.lib.format.read_array(handle, allow_pickle=False)
