@@ -20,7 +20,11 @@ scaling    one epoch at 10k, 100k and 1M rows (100 features, 128-128 hidden,
            float32, batches of 256) in fresh processes, with peak memory.
 defaults   default-settings MLPClassifier fit time vs scikit-learn on the
            bundled data sets (standard-scaled).
-landscape  a 51 x 51 loss-landscape grid of the Wisconsin 9-15-1 network.
+landscape  a 51 x 51 loss-landscape grid of the Wisconsin 9-15-1 network, and
+           `glassnet landscape wisconsin` at its defaults stage by stage: the
+           four training runs with the sharpness and the plane, each figure,
+           and the GIF's share of the whole (blitted frames vs a full redraw
+           of each frame, as matplotlib's animation writers do).
 
 Ratios are peer time / glassnet time: above 1 means glassnet is faster.
 Missing peers (torch, scikit-learn) are reported as missing.
@@ -376,8 +380,54 @@ def landscape(quick):
     d1, d2 = ls.random_direction(net, rng), ls.random_direction(net, rng)
     coords = np.linspace(-1, 1, 51)
     seconds = best_of(lambda: ls.grid_loss(net, X, y, d1, d2, coords, coords), 5)
-    table("Loss landscape", ["what", "time"],
-          [("51 x 51 grid, Wisconsin 9-15-1, all 683 rows, float64", f"{seconds * 1e3:.1f} ms")])
+    rows = [("51 x 51 grid, Wisconsin 9-15-1, all 683 rows, float64", f"{seconds * 1e3:.1f} ms")]
+    table("Loss landscape", ["what", "time"], rows)
+    try:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+        from glassnet import plots
+    except ImportError:  # pragma: no cover
+        print("\nmissing: matplotlib (the landscape command's stages)")
+        return
+    import tempfile
+
+    epochs = 40 if quick else 200
+    with tempfile.TemporaryDirectory() as out:
+        stages = {}
+        started = time.perf_counter()
+        net = gn.Network.from_sizes([9, 15, 1], activation="relu", init="scaled_normal", seed=1)
+        result = ls.compare_optimizers(net, X, y, epochs=epochs, seed=1)
+        stages["train 4 runs, sharpness, plane, grid"] = time.perf_counter() - started
+        for name, make in (("landscape.png", plots.landscape_figure),
+                           ("landscape_3d.png", plots.landscape_surface_figure)):
+            begin = time.perf_counter()
+            plots.save_figure(make(result), os.path.join(out, name))
+            stages[name] = time.perf_counter() - begin
+        begin = time.perf_counter()
+        plots.save_descent_animation(result, os.path.join(out, "descent.gif"))
+        stages["descent.gif"] = gif = time.perf_counter() - begin
+        total = sum(stages.values())
+        # the same frames drawn the way an animation writer grabs them: a full
+        # redraw of the 3-D figure per frame (surface included), no GIF encoding
+        figure = plots.Figure(figsize=(6.4, 5.4), dpi=80)
+        canvas = FigureCanvasAgg(figure)
+        ax = plots._surface_axes(figure, result)
+        balls = [ax.plot([], [], [], "o")[0] for _ in result.drawn]
+        begin = time.perf_counter()
+        for k in range(len(next(iter(result.paths.values())))):
+            for ball, name in zip(balls, result.drawn):
+                j = min(k, len(result.paths[name]) - 1)
+                a, b = result.paths[name][j]
+                ball.set_data_3d([a], [b], [result.path_loss[name][j]])
+            canvas.draw()
+        redraw = time.perf_counter() - begin
+    rows = [(name, f"{seconds:.2f} s") for name, seconds in stages.items()]
+    rows.append(("total", f"{total:.2f} s"))
+    rows.append(("descent.gif's share of the total", f"{gif / total:.0%}"))
+    rows.append(("the GIF's frames by full redraw, without encoding (for comparison)",
+                 f"{redraw:.2f} s ({ratio(redraw, gif)} the blitted GIF)"))
+    table(f"`glassnet landscape wisconsin` at its defaults ({epochs} epochs), stage by stage",
+          ["stage", "time"], rows)
 
 
 def cpu_name():

@@ -1,3 +1,6 @@
+import os
+import stat
+
 import numpy as np
 import pytest
 
@@ -91,29 +94,102 @@ def test_projection_is_exact_in_the_plane():
     np.testing.assert_allclose(ls.project(in_plane, center, d1, d2), coords, atol=1e-12)
 
 
-def test_compare_optimizers(wisconsin):
+def test_off_plane_fraction_is_the_sine_of_the_angle_to_the_plane():
+    center = np.array([1.0, 2.0, 3.0])
+    d1, d2 = np.array([1.0, 0.0, 0.0]), np.array([0.0, 1.0, 0.0])
+    points = center + np.array([[0.0, 0.0, 0.0], [2.0, -1.0, 0.0], [0.0, 0.0, 3.0],
+                                [1.0, 0.0, 1.0]])
+    np.testing.assert_allclose(ls.off_plane_fraction(points, center, d1, d2),
+                               [0.0, 0.0, 1.0, np.sqrt(0.5)], atol=1e-12)
+
+
+@pytest.mark.parametrize("n_steps, expected", [(200, 3), (4400, 45), (50, 1), (1, 1)])
+def test_record_interval_is_odd_and_gives_about_100_points(n_steps, expected):
+    every = ls.record_interval(n_steps)
+    assert every == expected and every % 2 == 1
+    assert n_steps < 150 or 50 <= n_steps // every + 1 <= 150
+
+
+def test_rises_count_upturns():
+    assert ls.count_rises([5, 4, 3, 2]) == 0
+    assert ls.count_rises([5, 6, 7, 4, 5, 3, 3.00001, 4]) == 3
+    assert ls.count_rises([1, 2, 1, 2], tol=2) == 0
+
+
+def test_landscape_from_paths_anchors_the_plane_at_the_shared_start(wisconsin):
+    X, y = wisconsin
+    net = gn.Network.from_sizes([9, 6, 1], activation="tanh", seed=3)
+    start = net.get_weights()
+    paths = {}
+    for name, lr in (("slow", 0.05), ("fast", 0.5)):
+        net.set_weights(start)
+        recorder = ls.TrajectoryRecorder(every=4)
+        gn.train(net, X, y, lr=lr, epochs=40, callbacks=[recorder])
+        paths[name] = recorder.trajectory.matrix()
+    net.set_weights(start)
+    result = ls.landscape_from_paths(net, X, y, paths, resolution=9)
+    for name, coords in result.paths.items():
+        np.testing.assert_array_equal(coords[0], [0.0, 0.0])  # the start is the centre
+        assert result.off_plane[name][0] == 0.0
+        assert result.plane_loss[name][0] == pytest.approx(result.path_loss[name][0], rel=1e-12)
+        assert np.all((result.off_plane[name] >= 0) & (result.off_plane[name] <= 1))
+    assert result.center_loss == pytest.approx(net.compute_loss(X, y), rel=1e-12)
+    i, j = int(np.flatnonzero(result.y == 0)[0]), int(np.flatnonzero(result.x == 0)[0])
+    assert result.loss[i, j] == pytest.approx(result.center_loss, rel=1e-12)
+    # the drawn loss of a point is the loss at its projection, recomputed here
+    d1, d2 = result.d1, result.d2
+    assert abs(d1 @ d2) < 1e-10 and np.isclose(d1 @ d1, 1) and np.isclose(d2 @ d2, 1)
+    point = paths["fast"][5]
+    center = ls.flatten(start)
+    a, b = result.paths["fast"][5]
+    net.set_weights(ls.unflatten(center + a * d1 + b * d2, net.parameters()))
+    assert result.plane_loss["fast"][5] == pytest.approx(net.compute_loss(X, y), rel=1e-10)
+    residual = (point - center) - a * d1 - b * d2
+    assert result.off_plane["fast"][5] == pytest.approx(
+        np.linalg.norm(residual) / np.linalg.norm(point - center), rel=1e-8)
+    gap, name, step = result.worst_gap
+    assert gap == pytest.approx(max(result.gap(n) for n in paths))
+    assert step == result.steps[name][np.argmax(np.abs(result.path_loss[name]
+                                                       - result.plane_loss[name]))]
+
+
+def test_random_plane_shows_the_basin_and_no_paths(wisconsin, tmp_path):
+    pytest.importorskip("matplotlib")
+    from glassnet import plots
+
     X, y = wisconsin
     net = gn.Network.from_sizes([9, 15, 1], activation="relu", init="scaled_normal", seed=1)
-    initial = net.get_weights()
-    result = ls.compare_optimizers(net, X, y, optimizers=("sgd", "momentum", "large-lr"),
-                                   lr=0.1, epochs=60, resolution=15)
-    # the reference optimiser's final point is the centre
-    np.testing.assert_allclose(result.paths["sgd"][-1], [0.0, 0.0], atol=1e-12)
-    assert 0.0 in result.x and 0.0 in result.y
-    i, j = int(np.flatnonzero(result.y == 0)[0]), int(np.flatnonzero(result.x == 0)[0])
-    assert result.loss[i, j] == pytest.approx(result.center_loss, rel=1e-9)
-    assert result.center_loss == pytest.approx(result.final_loss["sgd"], rel=1e-9)
-    # every path starts at the same initial weights, whose loss is the network's own
-    starts = {name: path[0] for name, path in result.paths.items()}
-    for start in starts.values():
-        np.testing.assert_allclose(start, starts["sgd"], atol=1e-9)
-    assert all(w0 is not None and np.array_equal(w0, w1)
-               for w0, w1 in zip(initial, net.get_weights()))  # network left at its start
-    assert result.path_loss["momentum"][0] == pytest.approx(net.compute_loss(X, y), rel=1e-12)
-    assert result.path_loss["momentum"][-1] == pytest.approx(result.final_loss["momentum"],
-                                                              rel=1e-9)
-    assert all(len(p) == 61 for p in result.paths.values())  # every step recorded (60 epochs)
-    assert result.explained[0] >= result.explained[1] > 0
+    result = ls.compare_optimizers(net, X, y, optimizers=("sgd", "momentum"), epochs=30,
+                                   resolution=11, directions="random")
+    assert result.drawn == [] and result.worst_gap is None
+    assert result.x[0] == -1.0 and result.x[-1] == 1.0 and 0.0 in result.x
+    assert result.center_loss == pytest.approx(result.final_loss["sgd"], rel=1e-12)
+    for fractions in result.off_plane.values():
+        assert fractions[1:].mean() > 0.9  # a path lies almost wholly off a random plane
+    figure = plots.landscape_figure(result)
+    assert len(figure.axes[0].lines) == 1  # only the centre's marker, no path
+    assert "not drawn" in figure.axes[0].get_title()
+    with pytest.raises(ValueError, match="random plane"):
+        plots.save_descent_animation(result, tmp_path / "x.gif")
+
+
+def test_presets_use_the_registry_and_tell_their_story_in_their_rates():
+    from glassnet.optimizers import SGD, Adam
+
+    opt, schedule = ls.make_optimizer("annealing", lr=0.1, epochs=200, large_lr=5.0)
+    assert isinstance(opt, SGD) and opt.lr == 5.0 and opt.momentum == 0
+    rates = [schedule(opt.lr, t) for t in range(200)]
+    assert rates[0] == pytest.approx(0.1)  # warms up from the base rate
+    assert rates[20] == pytest.approx(5.0) and rates[99] == pytest.approx(5.0)
+    assert rates[-1] == pytest.approx(0.01) and np.all(np.diff(rates[100:]) <= 0)
+    opt, schedule = ls.make_optimizer("large-lr", lr=0.1, epochs=200, large_lr=5.0)
+    assert [schedule(5.0, t) for t in (0, 20, 199)] == pytest.approx([0.1, 5.0, 5.0])
+    opt, schedule = ls.make_optimizer("adam", lr=0.1, epochs=200)
+    assert isinstance(opt, Adam) and opt.lr == pytest.approx(0.01) and schedule is None
+    opt, _ = ls.make_optimizer("momentum", lr=0.1, epochs=200)
+    assert opt.momentum == 0.9
+    with pytest.raises(ValueError, match="large_lr"):
+        ls.make_optimizer("large-lr", lr=0.1, epochs=200)
 
 
 def test_trajectory_recorder_counts_steps(wisconsin):
@@ -125,32 +201,90 @@ def test_trajectory_recorder_counts_steps(wisconsin):
     np.testing.assert_array_equal(recorder.trajectory.points[-1], ls.flatten(net.parameters()))
 
 
-def test_landscape_command_writes_files(tmp_path):
+def _gap_from_npz(data, names):
+    return max(np.max(np.abs(data[f"path_loss_{n}"] - data[f"plane_loss_{n}"])) for n in names)
+
+
+@pytest.fixture(scope="module")
+def default_run(tmp_path_factory):
+    """``glassnet landscape wisconsin`` at its defaults (a coarser grid), under umask 022."""
     pytest.importorskip("matplotlib")
     pytest.importorskip("click")
-    from PIL import Image
-
     from glassnet.cli import main
 
-    out = tmp_path / "land"
-    code = main(["landscape", "wisconsin", "--epochs", "40", "--resolution", "21",
-                 "--out", str(out)])
+    out = tmp_path_factory.mktemp("landscape") / "default"
+    previous = os.umask(0o022)
+    try:
+        code = main(["landscape", "wisconsin", "--resolution", "21", "--out", str(out)])
+    finally:
+        os.umask(previous)
     assert code == 0
+    return out
+
+
+NAMES = ("sgd", "momentum", "annealing", "large-lr")
+
+
+def test_landscape_command_writes_true_pictures(default_run):
+    from PIL import Image
+
+    out = default_run
     for name in ("landscape.png", "landscape_3d.png"):
         image = np.asarray(Image.open(out / name).convert("L"), dtype=float)
         assert image.std() > 10
-    gif = Image.open(out / "descent.gif")
-    assert gif.n_frames >= 20
     with np.load(out / "landscape.npz", allow_pickle=False) as data:
+        assert str(data["center"]) == "the shared start"
         assert data["loss"].shape == (21, 21)
-        assert 0.0 in data["x"] and 0.0 in data["y"]
-        for name in ("sgd", "momentum", "annealing", "large-lr"):
-            assert data[f"path_{name}"].shape == (41, 2)
-            assert data[f"path_loss_{name}"].shape == (41,)
         i = int(np.flatnonzero(data["y"] == 0)[0])
         j = int(np.flatnonzero(data["x"] == 0)[0])
-        assert data["loss"][i, j] == pytest.approx(float(data["center_loss"]), rel=1e-9)
-        np.testing.assert_allclose(data["path_sgd"][-1], [0, 0], atol=1e-12)
+        assert data["loss"][i, j] == pytest.approx(float(data["center_loss"]), rel=1e-12)
+        for name in NAMES:
+            points = len(data[f"path_{name}"])
+            assert 50 <= points <= 150  # about 100 per path
+            np.testing.assert_array_equal(data[f"path_{name}"][0], [0.0, 0.0])
+            assert data[f"path_loss_{name}"][0] == pytest.approx(float(data["center_loss"]))
+            assert data[f"plane_loss_{name}"].shape == data[f"off_plane_{name}"].shape == (
+                points,)
+            assert np.all((data[f"off_plane_{name}"] >= 0) & (data[f"off_plane_{name}"] <= 1))
+        assert _gap_from_npz(data, NAMES) <= 0.05  # the drawing is true to 0.05
+        # the presets' stories, read from the true losses
+        large = data["path_loss_large-lr"]
+        assert ls.count_rises(large) >= 3 and large[-1] < large[0]
+        assert np.all(np.isfinite(large))
+        assert data["path_loss_annealing"][-1] < data["path_loss_sgd"][-1]
+        lam = float(data["lambda_max"])
+        assert float(data["large_lr"]) == pytest.approx(ls.OVERSHOOT * 2 / lam)
+        assert "↗" in str(data["rate_large-lr"]) and "↘" in str(data["rate_annealing"])
+        frames = len(data["steps_sgd"])
+    gif = Image.open(out / "descent.gif")
+    assert gif.n_frames == frames  # one frame per recorded point
+    colours = set()
+    for k in (gif.n_frames // 2, gif.n_frames - 1):
+        gif.seek(k)
+        colours |= {c for _, c in gif.convert("RGB").getcolors(1 << 16)}
+    for hex_colour in ("#d55e00", "#0072b2", "#009e73", "#cc79a7"):
+        assert tuple(int(hex_colour[i:i + 2], 16) for i in (1, 3, 5)) in colours
+
+
+def test_landscape_files_get_the_umask_permissions(default_run):
+    for path in default_run.iterdir():
+        assert stat.S_IMODE(path.stat().st_mode) == 0o644, path.name
+    assert not [p for p in default_run.iterdir() if p.name.startswith(".tmp-")]
+
+
+def test_landscape_command_with_mini_batches(tmp_path):
+    pytest.importorskip("matplotlib")
+    pytest.importorskip("click")
+    from glassnet.cli import main
+
+    out = tmp_path / "batch32"
+    assert main(["landscape", "wisconsin", "--batch-size", "32", "--resolution", "5",
+                 "--out", str(out)]) == 0
+    with np.load(out / "landscape.npz", allow_pickle=False) as data:
+        assert int(data["steps_per_epoch"]) == 22
+        for name in NAMES:
+            assert 50 <= len(data[f"path_{name}"]) <= 150  # not one point per step
+        assert _gap_from_npz(data, NAMES) <= 0.10
 
 
 def test_landscape_command_rejects_unknown_optimizer(tmp_path, capsys):
@@ -164,16 +298,16 @@ def test_landscape_command_rejects_unknown_optimizer(tmp_path, capsys):
     assert not (tmp_path / "x").exists()
 
 
-def test_runaway_optimizer_is_marked_diverged_and_left_out_of_the_plane():
-    from glassnet.datasets import load_heart
-
-    X, y = load_heart(return_X_y=True)
-    X = (X - X.mean(axis=0)) / X.std(axis=0)
-    net = gn.Network.from_sizes([13, 15, 1], activation="relu", init="scaled_normal", seed=1)
-    result = ls.compare_optimizers(net, X, y, optimizers=("sgd", "large-lr"), lr=2.0,
-                                   epochs=60, resolution=11)
+def test_runaway_optimizer_is_marked_diverged_and_left_out_of_the_plane(wisconsin):
+    X, y = wisconsin
+    net = gn.Network.from_sizes([9, 15, 1], activation="tanh", output_activation="identity",
+                                seed=1)
+    result = ls.compare_optimizers(net, X, y * 3.0, optimizers=("sgd", "large-lr"), lr=0.1,
+                                   epochs=40, resolution=5, large_lr=50.0)
     assert result.diverged == {"sgd": False, "large-lr": True}
+    assert result.sharpness is None and result.large_lr == 50.0
     assert np.all(np.isfinite(result.loss))
     # the grid covers the steady path, not the runaway one
     assert np.abs(result.paths["sgd"]).max() <= max(np.abs(result.x).max(),
                                                    np.abs(result.y).max())
+    assert result.worst_gap[1] == "sgd"

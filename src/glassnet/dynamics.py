@@ -8,10 +8,12 @@ for each layer ``l``:
   sigmoids ``f' <= 1/4``, so in a deep sigmoid network the norms shrink
   layer after layer towards the input (vanishing gradients), while ReLU's
   ``f' = 1`` on active units keeps them of one order.
-- the fraction of *inactive* units in the batch: a ReLU unit is **dead** when
-  it outputs 0 for every row (its gradient is then 0 too); a sigmoid or tanh
-  unit is **saturated** when ``f'(z)`` is below 5 % of its maximum on at least
-  90 % of the rows.
+- the fraction of *inactive* units in the batch: a unit is **dead** when its
+  activation's derivative ``f'(z)`` is 0 for every row, so no gradient
+  reaches its incoming weights (a ReLU unit whose ``z <= 0`` on every row; a
+  leaky ReLU never is, its slope below 0 keeps a gradient); a sigmoid or tanh
+  unit is **saturated** when ``f'(z)`` is below 5 % of its maximum on at
+  least 90 % of the rows.
 """
 
 from __future__ import annotations
@@ -30,17 +32,27 @@ __all__ = [
 ]
 
 
-def inactive_fraction(activation_name, A):
-    """Fraction of dead (ReLU) or saturated (sigmoid/tanh) units in a batch ``A``."""
-    if activation_name in ("relu", "leaky_relu"):
-        return float(np.mean(np.all(A <= 0, axis=0)))
-    if activation_name == "sigmoid":
-        derivative = A * (1 - A) / 0.25  # relative to the maximum 1/4
-    elif activation_name == "tanh":
-        derivative = 1 - A * A
-    else:
+def inactive_fraction(activation, A):
+    """Fraction of dead or saturated units in a batch ``A = f(Z)`` (rows are samples).
+
+    ``activation`` is an :class:`~glassnet.activations.Activation` or its name.
+    ``f'(Z)`` comes from the activation's own ``backward`` (``dZ = dA ⊙ f'(Z)``
+    with ``dA = 1``). Dead: ``f'(Z) = 0`` on every row. Saturated (sigmoid,
+    tanh): ``f'(Z)`` below 5 % of its maximum on at least 90 % of the rows.
+    A softmax couples its units, so none is counted.
+    """
+    from .activations import get_activation
+
+    activation = get_activation(activation)
+    if activation.name == "softmax":
         return 0.0
-    return float(np.mean(np.mean(derivative < 0.05, axis=0) >= 0.9))
+    A = np.asarray(A, dtype=np.float64)
+    derivative = activation.backward(np.ones_like(A), A)  # f'(Z), row by row
+    inactive = np.all(derivative == 0, axis=0)
+    peak = {"sigmoid": 0.25, "tanh": 1.0}.get(activation.name)
+    if peak is not None:
+        inactive |= np.mean(derivative < 0.05 * peak, axis=0) >= 0.9
+    return float(np.mean(inactive))
 
 
 class DynamicsRecorder(Callback):
@@ -60,7 +72,7 @@ class DynamicsRecorder(Callback):
         self.activations = [layer.activation.name for layer in layers[:-1]]
         self.steps.append(step)
         self.gradient_norms.append([float(np.linalg.norm(layer.dW)) for layer in layers])
-        self.inactive.append([inactive_fraction(layer.activation.name, layer.A)
+        self.inactive.append([inactive_fraction(layer.activation, layer.A)
                               for layer in layers[:-1]])
 
 
@@ -83,14 +95,15 @@ def gradient_norm_figure(recorder, title="Gradient norm per layer"):
 
 
 def unit_health_figure(recorder, title="Inactive units per hidden layer"):
-    """Fraction of dead (ReLU) or saturated (sigmoid/tanh) units over the steps."""
+    """Fraction of dead (f' = 0 on every row) or saturated (sigmoid/tanh) units
+    over the steps."""
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(6.4, 4.2))
     ax = figure.add_subplot()
     fractions = np.array(recorder.inactive)
     for layer in range(fractions.shape[1] if fractions.ndim == 2 else 0):
-        kind = "dead" if recorder.activations[layer] in ("relu", "leaky_relu") else "saturated"
+        kind = "saturated" if recorder.activations[layer] in ("sigmoid", "tanh") else "dead"
         ax.plot(recorder.steps, fractions[:, layer],
                 label=f"layer {layer + 1} ({recorder.activations[layer]}: {kind})")
     ax.set_ylim(-0.02, 1.02)

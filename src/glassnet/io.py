@@ -19,7 +19,8 @@ every array are checked against each other before a model is returned (see
 :mod:`glassnet.model_schema`), and ``save_model`` runs the same checks on
 what it writes. Every file glassnet writes goes to a temporary
 file in the same directory first and is moved into place with
-``os.replace``, so a crash never leaves half a file behind.
+``os.replace``, so a crash never leaves half a file behind; it gets the
+permissions the user's umask gives, like any file ``open()`` creates.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ import io
 import json
 import math
 import os
-import tempfile
+import secrets
 import zipfile
 from contextlib import contextmanager
 
@@ -74,10 +75,26 @@ class ModelFileError(ValueError):
 # -- atomic writes --------------------------------------------------------------
 @contextmanager
 def atomic_write(path, mode="wb"):
-    """Open a temporary file next to ``path``; on success move it onto ``path``."""
+    """Open a temporary file next to ``path``; on success move it onto ``path``.
+
+    The temporary file is created with ``os.open(..., 0o666)``, so it gets
+    the permissions the user's umask gives, as ``open()`` would (0644 under
+    umask 022): a model or report written for others on a server can be read
+    by them. (``tempfile.mkstemp`` would make it 0600.) ``O_EXCL`` and a
+    random name keep two writers from sharing a temporary file.
+    """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=os.path.basename(path), dir=directory)
+    flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
+    for _ in range(100):
+        tmp = os.path.join(directory, f".tmp-{secrets.token_hex(6)}-{os.path.basename(path)}")
+        try:
+            fd = os.open(tmp, flags, 0o666)
+            break
+        except FileExistsError:
+            continue
+    else:  # pragma: no cover - 100 collisions of 48 random bits
+        raise FileExistsError(f"could not create a temporary file next to {path}")
     try:
         with os.fdopen(fd, mode) as handle:
             yield handle

@@ -12,11 +12,18 @@ Directions. Random directions are drawn from a normal distribution and then
 the direction (a column of ``W``) is rescaled to the norm of the same unit's
 weights, so a step of 1 moves every unit by as much as its own scale and
 plots of different networks are comparable (Li et al., section 4). Bias
-directions are zero unless asked for. Along an optimiser's trajectory,
-random directions show almost nothing (two random vectors in many dimensions
-are nearly orthogonal to the path); :func:`pca_directions` instead takes the
-two principal components of the trajectory ``[θ_0 − θ*, …, θ_n − θ*]``
-(Li et al., section 7).
+directions are zero unless asked for. Such a plane shows the basin around
+trained weights, but an optimiser's path lies almost wholly off it (two
+random vectors in many dimensions are nearly orthogonal to the path).
+
+Paths are drawn on a plane that follows them (Li et al., section 7), and a
+plane can only show part of a path: each recorded point ``θ`` is drawn at
+its projection, where the surface shows ``L(projection)``, not ``L(θ)``.
+:func:`landscape_from_paths` anchors the plane at the start all paths share
+and picks its directions (:func:`honest_plane`) so that this gap stays
+small; it keeps, for every recorded point, the true loss, the drawn loss and
+the fraction of the displacement the plane cannot show, so a figure can say
+how true it is.
 
 Evaluation is vectorised: a batch of ``P`` weight settings has every
 parameter stacked with a leading axis of length ``P``, and one forward pass
@@ -36,17 +43,26 @@ import numpy as np
 from .training import Callback
 
 __all__ = [
+    "OPTIMIZER_PRESETS",
+    "Landscape",
     "Trajectory",
     "TrajectoryRecorder",
     "batched_loss",
+    "compare_optimizers",
+    "count_rises",
     "filter_normalize",
     "flatten",
     "grid_loss",
+    "honest_plane",
     "interpolation_loss",
+    "landscape_from_paths",
     "line_loss",
+    "make_optimizer",
+    "off_plane_fraction",
     "pca_directions",
     "project",
     "random_direction",
+    "record_interval",
     "unflatten",
 ]
 
@@ -241,6 +257,21 @@ class TrajectoryRecorder(Callback):
             self.trajectory.points.append(flatten(trainer.network.parameters()))
 
 
+def _principal_axes(M, k=2):
+    """The top ``k`` right singular vectors of ``M`` and their squared singular
+    values, from the eigenvectors of the smaller Gram matrix (``M·Mᵀ`` or
+    ``Mᵀ·M``): a symmetric eigenproblem at most ``min(rows, columns)`` wide."""
+    M = np.asarray(M, dtype=np.float64)
+    if M.shape[0] < M.shape[1]:
+        values, U = np.linalg.eigh(M @ M.T)
+        values, U = values[::-1][:k], U[:, ::-1][:, :k]
+        V = (M.T @ U) / np.sqrt(np.maximum(values, np.finfo(float).tiny))
+    else:
+        values, V = np.linalg.eigh(M.T @ M)
+        values, V = values[::-1][:k], V[:, ::-1][:, :k]
+    return V.T, np.maximum(values, 0.0)
+
+
 def pca_directions(points, center):
     """The two principal directions of ``points − center`` (rows are parameter vectors).
 
@@ -249,16 +280,20 @@ def pca_directions(points, center):
     Li et al., the matrix is not re-centred on its mean: the plane passes
     through ``center``.
     """
-    M = np.asarray(points, dtype=np.float64) - np.asarray(center, dtype=np.float64)
-    _, s, Vt = np.linalg.svd(M, full_matrices=False)
-    total = float(np.sum(s ** 2)) or 1.0
-    explained = (s[:2] ** 2) / total
-    if Vt.shape[0] < 2:  # a single point off the centre: any orthogonal second axis
+    M = np.atleast_2d(np.asarray(points, dtype=np.float64) - np.asarray(center, dtype=np.float64))
+    total = float(np.sum(M * M))
+    if total == 0.0:  # every point at the centre: any two axes
+        axes = np.eye(2, M.shape[1])
+        return axes[0], axes[1], np.zeros(2)
+    Vt, squares = _principal_axes(M, 2)
+    explained = squares / total
+    if Vt.shape[0] < 2 or squares[1] <= 1e-24 * max(squares[0], 1e-300):
+        # a single direction off the centre: any orthogonal second axis
         extra = np.zeros_like(Vt[0])
         extra[int(np.argmin(np.abs(Vt[0])))] = 1.0
         extra -= extra @ Vt[0] * Vt[0]
-        Vt = np.vstack([Vt, extra / np.linalg.norm(extra)])
-        explained = np.append(explained, 0.0)
+        Vt = np.vstack([Vt[0], extra / np.linalg.norm(extra)])
+        explained = np.array([explained[0], 0.0])
     return Vt[0], Vt[1], explained
 
 
@@ -274,77 +309,136 @@ def project(points, center, d1, d2):
     return coords.T
 
 
-# -- optimisers compared on one landscape ---------------------------------------------
-OPTIMIZER_PRESETS = {
-    "sgd": "plain gradient descent at the base learning rate",
-    "momentum": "SGD with momentum 0.9",
-    "nesterov": "SGD with Nesterov momentum 0.9",
-    "annealing": "SGD whose rate decays exponentially to 10% of the base rate",
-    "large-lr": "plain SGD at 10x the base learning rate",
-    "adam": "Adam at a tenth of the base learning rate",
-    "rmsprop": "RMSProp at a tenth of the base learning rate",
-}
+def off_plane_fraction(points, center, d1, d2):
+    """How much of each point's displacement from ``center`` lies off the plane.
+
+    For ``d = θ − center`` and its projection ``d_∥`` onto the plane spanned
+    by ``d1, d2``, the fraction is ``‖d − d_∥‖ / ‖d‖``, from 0 (in the plane)
+    to 1 (perpendicular to it); it is the sine of the angle between ``d`` and
+    the plane, and 0 for the centre itself.
+    """
+    M = np.asarray(points, dtype=np.float64) - np.asarray(center, dtype=np.float64)
+    coords = project(points, center, d1, d2)
+    residual = M - coords @ np.vstack([d1, d2])
+    lengths = np.linalg.norm(M, axis=1)
+    fraction = np.linalg.norm(residual, axis=1) / np.where(lengths > 0, lengths, 1.0)
+    return np.clip(np.where(lengths > 0, fraction, 0.0), 0.0, 1.0)
 
 
-def make_optimizer(name, lr, epochs):
-    """``(optimizer, schedule)`` for a preset name (see ``OPTIMIZER_PRESETS``)."""
-    from .optimizers import SGD, Adam, RMSProp
-    from .schedules import ExponentialDecay
-
-    if name == "sgd":
-        return SGD(lr), None
-    if name == "momentum":
-        return SGD(lr, momentum=0.9), None
-    if name == "nesterov":
-        return SGD(lr, momentum=0.9, nesterov=True), None
-    if name == "annealing":
-        return SGD(lr), ExponentialDecay(0.1 ** (1.0 / max(1, epochs - 1)))
-    if name == "large-lr":
-        return SGD(10 * lr), None
-    if name == "adam":
-        return Adam(lr / 10), None
-    if name == "rmsprop":
-        return RMSProp(lr / 10), None
-    raise ValueError(f"unknown optimizer {name!r}; choose from {', '.join(OPTIMIZER_PRESETS)}")
+def count_rises(losses, tol=1e-4):
+    """How many times a sequence of losses turns upwards: the number of runs of
+    consecutive increases, each step of a run larger than ``tol``."""
+    up = np.diff(np.asarray(losses, dtype=np.float64)) > tol
+    if not up.size:
+        return 0
+    return int(up[0]) + int(np.sum(up[1:] & ~up[:-1]))
 
 
+def record_interval(n_steps, points=100):
+    """Record every ``k`` steps so that a run of ``n_steps`` gives about ``points`` points.
+
+    ``k`` is the odd number nearest ``n_steps/points``: a rate above
+    ``2/λ_max`` makes the weights flip across the valley every step, and an
+    even ``k`` would catch them on the same side each time, hiding the zig-zag.
+    """
+    ratio = max(1.0, n_steps / points)
+    return int(2 * np.floor(ratio / 2) + 1)
+
+
+# -- the plane, the grid and the paths on it ------------------------------------------
 @dataclass
 class Landscape:
-    """A loss surface on a plane with optimiser paths drawn on it.
+    """A loss surface on a plane with optimiser paths, and how true the drawing is.
 
-    ``loss[i, j]`` is the loss at ``center + x[j]·d1 + y[i]·d2``;
-    ``paths[name]`` holds each recorded point's ``(a, b)`` coordinates,
-    ``path_loss[name]`` the true loss at each recorded point and
-    ``plane_loss[name]`` the loss at its projection onto the plane.
+    ``loss[i, j]`` is the loss at ``center + x[j]·d1 + y[i]·d2``. For each path
+    ``name``: ``paths[name]`` holds each recorded point's ``(a, b)``
+    coordinates on the plane, ``steps[name]`` its step, ``path_loss[name]``
+    the true loss at the recorded weights, ``plane_loss[name]`` the loss at
+    their projection onto the plane (what the surface shows there) and
+    ``off_plane[name]`` the fraction of the displacement from the centre that
+    the plane cannot show (see :func:`off_plane_fraction`).
     """
 
     x: np.ndarray
     y: np.ndarray
     loss: np.ndarray
     center_loss: float
+    center: str
     paths: dict
     path_loss: dict
     plane_loss: dict
+    off_plane: dict
     steps: dict
-    final_loss: dict
     diverged: dict
     explained: np.ndarray | None
     directions: str
+    d1: np.ndarray = field(repr=False, default=None)
+    d2: np.ndarray = field(repr=False, default=None)
+    rates: dict = field(default_factory=dict)
+    steps_per_epoch: int = 1
+    sharpness: float | None = None
+    large_lr: float | None = None
+
+    @property
+    def final_loss(self):
+        """The true loss at each path's last recorded point."""
+        return {name: float(losses[-1]) for name, losses in self.path_loss.items()}
+
+    @property
+    def drawn(self):
+        """The paths the figures draw: every path on a PCA plane, none on a random
+        one (their displacement lies almost wholly off it)."""
+        return list(self.paths) if self.directions == "pca" else []
+
+    def gap(self, name):
+        """The largest ``|true − drawn|`` loss along a path."""
+        return float(np.max(np.abs(self.path_loss[name] - self.plane_loss[name])))
+
+    @property
+    def worst_gap(self):
+        """``(gap, name, step)``: the largest ``|true − drawn|`` loss over the drawn,
+        steady paths, or ``None`` when none is drawn."""
+        worst = None
+        for name in self.drawn:
+            if self.diverged[name]:
+                continue
+            differences = np.abs(self.path_loss[name] - self.plane_loss[name])
+            k = int(np.argmax(differences))
+            if worst is None or differences[k] > worst[0]:
+                worst = (float(differences[k]), name, int(self.steps[name][k]))
+        return worst
 
     def save_npz(self, path):
-        """Write the arrays to ``path`` (atomically); read back with ``allow_pickle=False``."""
+        """Write the arrays to ``path`` (atomically); read back with ``allow_pickle=False``.
+
+        ``x, y, loss, center_loss``; per path ``path_<name>`` (coordinates),
+        ``steps_<name>``, ``path_loss_<name>`` (true), ``plane_loss_<name>``
+        (drawn), ``off_plane_<name>``, ``rate_<name>``; ``directions``,
+        ``center``, ``steps_per_epoch``, ``explained_variance`` (PCA),
+        ``lambda_max`` and ``large_lr`` (when measured).
+        """
         import io as _io
 
         from .io import write_bytes
 
         arrays = {"x": self.x, "y": self.y, "loss": self.loss,
-                  "center_loss": np.float64(self.center_loss)}
+                  "center_loss": np.float64(self.center_loss), "center": np.str_(self.center),
+                  "directions": np.str_(self.directions),
+                  "steps_per_epoch": np.int64(self.steps_per_epoch)}
         for name in self.paths:
             arrays[f"path_{name}"] = self.paths[name]
             arrays[f"path_loss_{name}"] = self.path_loss[name]
+            arrays[f"plane_loss_{name}"] = self.plane_loss[name]
+            arrays[f"off_plane_{name}"] = self.off_plane[name]
             arrays[f"steps_{name}"] = np.asarray(self.steps[name])
+            if name in self.rates:
+                arrays[f"rate_{name}"] = np.str_(self.rates[name])
         if self.explained is not None:
             arrays["explained_variance"] = self.explained
+        if self.sharpness is not None:
+            arrays["lambda_max"] = np.float64(self.sharpness)
+        if self.large_lr is not None:
+            arrays["large_lr"] = np.float64(self.large_lr)
         buffer = _io.BytesIO()
         np.savez(buffer, **arrays)
         write_bytes(path, buffer.getvalue())
@@ -360,82 +454,320 @@ def _grid_axis(values, resolution, margin=0.25, minimum=1e-3):
     return axis
 
 
+def _stack(vectors, like):
+    """Flattened weight vectors (rows) as parameter arrays with a leading axis."""
+    vectors = np.asarray(vectors, dtype=np.float64)
+    out, start = [], 0
+    for p in like:
+        out.append(vectors[:, start:start + p.size].reshape(len(vectors), *p.shape))
+        start += p.size
+    return out
+
+
+def _losses_at(network, X, Y, vectors, sample_weight=None):
+    """The loss at each flattened weight vector (a row of ``vectors``)."""
+    return batched_loss(network, X, Y, _stack(vectors, network.parameters()), sample_weight,
+                        _checked=True)
+
+
+def honest_plane(network, X, y, start, points, sample_weight=None, iterations=20,
+                 true_loss=None):
+    """Two orthonormal directions for a plane through ``start`` on which the
+    loss drawn under each of ``points`` is as close as possible to its true loss.
+
+    Candidates: the principal components of the displacements ``θ − start``
+    (Li et al.), then the same for the displacements scaled to unit length
+    (every recorded point counts by its direction, not its distance) and a
+    Lawson reweighting of those: each round weights every point by its gap
+    ``|L(θ) − L(projection of θ)|`` so far and recomputes the weighted
+    components, pulling the plane towards the points it draws worst. The
+    candidate with the smallest worst gap wins. ``start`` and the rows of
+    ``points`` are flattened weights; ``true_loss`` (the loss at each point)
+    is computed when not given. Returns ``(d1, d2, worst gap)``; ``d1`` is the
+    plane's own principal axis, oriented so that the points' mean lies at
+    positive ``d1``.
+    """
+    X, Y, sample_weight = _prepare(network, X, y, sample_weight)
+    like = network.parameters()
+    start = np.asarray(start, dtype=np.float64)
+    M = np.asarray(points, dtype=np.float64) - start
+    true = (_losses_at(network, X, Y, points, sample_weight) if true_loss is None
+            else np.asarray(true_loss, dtype=np.float64))
+    lengths = np.linalg.norm(M, axis=1)
+    U = M / np.where(lengths > 0, lengths, 1.0)[:, None]
+
+    def components(rows):
+        return pca_directions(rows, np.zeros(rows.shape[1]))[:2]
+
+    def gaps(d1, d2):
+        B = np.vstack([d1, d2])
+        drawn = batched_loss(network, X, Y, _stack(start + (M @ B.T) @ B, like), sample_weight,
+                             _checked=True)
+        return np.abs(drawn - true)
+
+    d1, d2 = components(M)
+    best = (d1, d2, float(gaps(d1, d2).max()))
+    weights = np.ones(len(M))
+    for _ in range(iterations):
+        d1, d2 = components(U * np.sqrt(weights)[:, None])
+        g = gaps(d1, d2)
+        if g.max() < best[2]:
+            best = (d1, d2, float(g.max()))
+        weights = weights * (g + 1e-3 * g.max() + 1e-12)  # Lawson: w ← w·gap
+        weights /= weights.max()
+    d1, d2, worst = best
+    # rotate within the plane to its own principal axes, d1 along the most spread
+    B = np.vstack([d1, d2])
+    r1, r2, _ = pca_directions(M @ B.T, np.zeros(2))
+    d1, d2 = np.vstack([r1, r2]) @ B
+    if (M @ d1).mean() < 0:
+        d1 = -d1
+    return d1, d2, worst
+
+
+def landscape_from_paths(network, X, y, paths, steps=None, *, diverged=None, directions="pca",
+                         resolution=51, window=1.0, seed=0, include_bias=False,
+                         sample_weight=None):
+    """The plane, the grid, and each recorded point's true and drawn loss.
+
+    ``paths`` maps a name to the weight vectors recorded along one run, an
+    array of shape ``(n_points, n_parameters)`` in ``flatten(network.parameters())``
+    order (``TrajectoryRecorder(...).trajectory.matrix()``); ``steps`` maps
+    the same names to the step of each point (default ``0, 1, …``);
+    ``diverged`` names runs that ran away, which are projected but take no
+    part in choosing the plane or the grid.
+
+    ``directions='pca'``: the plane passes through the **first point of the
+    first path**, the start every path shares when the runs begin from the
+    same weights, and is spanned by principal components of the steady
+    paths' displacements from it, chosen by :func:`honest_plane` so that the
+    loss drawn under each recorded point is as close as it can make it to
+    the true loss. Every path then starts exactly on the plane, where the
+    loss is highest and changes fastest; a plane through the paths' end
+    instead leaves the start far off it, drawn in the valley while it truly
+    sits on the hill. ``explained`` is the fraction of the steady paths'
+    squared displacement that each direction captures.
+
+    ``directions='random'``: two filter-normalised random directions through
+    the **last point of the first steady path** (the trained weights), on
+    ``±window`` (Li et al. show the basin on about ±1). A path's displacement
+    lies almost wholly off such a plane (see ``off_plane``), so
+    :attr:`Landscape.drawn` is empty there.
+
+    The network's weights are left as they were. Returns a :class:`Landscape`.
+    """
+    if directions not in ("pca", "random"):
+        raise ValueError(f"directions must be 'pca' or 'random', got {directions!r}")
+    if not paths:
+        raise ValueError("give at least one path")
+    Xc, Yc, sample_weight = _prepare(network, X, y, sample_weight)
+    like = network.parameters()
+    n_parameters = sum(p.size for p in like)
+    paths = {name: np.atleast_2d(np.asarray(points, dtype=np.float64))
+             for name, points in paths.items()}
+    for name, points in paths.items():
+        if points.shape[1] != n_parameters or not len(points):
+            raise ValueError(f"path {name!r}: expected points of {n_parameters} parameters, "
+                             f"got shape {points.shape}")
+    steps = {name: np.asarray(steps[name]) if steps is not None else np.arange(len(points))
+             for name, points in paths.items()}
+    diverged = {name: bool((diverged or {}).get(name, False)) for name in paths}
+    first = next(iter(paths))
+    steady = [name for name in paths if not diverged[name]] or [first]
+    path_loss = {name: _losses_at(network, Xc, Yc, points, sample_weight)
+                 for name, points in paths.items()}
+    explained = None
+    if directions == "pca":
+        center_vec = paths[first][0]
+        center_label = "the shared start"
+        covered = np.vstack([paths[n] for n in steady])
+        d1_vec, d2_vec, _ = honest_plane(
+            network, Xc, Yc, center_vec, covered, sample_weight,
+            true_loss=np.concatenate([path_loss[n] for n in steady]))
+        M = covered - center_vec
+        explained = np.array([np.sum((M @ d1_vec) ** 2), np.sum((M @ d2_vec) ** 2)]) / max(
+            float(np.sum(M * M)), np.finfo(float).tiny)
+    else:
+        center_vec = paths[steady[0]][-1]
+        center_label = f"{steady[0]}'s final weights"
+        rng = np.random.default_rng(seed)
+        saved = network.get_weights()
+        network.set_weights(unflatten(center_vec, like))  # normalise against the centre
+        d1_vec = flatten(random_direction(network, rng, include_bias))
+        d2_vec = flatten(random_direction(network, rng, include_bias))
+        network.set_weights(saved)
+    coords = {name: project(points, center_vec, d1_vec, d2_vec) for name, points in paths.items()}
+    off_plane = {name: off_plane_fraction(points, center_vec, d1_vec, d2_vec)
+                 for name, points in paths.items()}
+    if directions == "pca":
+        drawn = np.vstack([coords[n] for n in steady])
+        xs, ys = _grid_axis(drawn[:, 0], resolution), _grid_axis(drawn[:, 1], resolution)
+    else:
+        xs = ys = _grid_axis(np.array([-window, window]), resolution, margin=0.0)
+    center = unflatten(center_vec, like)
+    d1, d2 = unflatten(d1_vec, like), unflatten(d2_vec, like)
+    grid = grid_loss(network, Xc, Yc, d1, d2, xs, ys, center=center,
+                     sample_weight=sample_weight)
+    center_loss = float(_losses_at(network, Xc, Yc, center_vec[None], sample_weight)[0])
+    plane_loss = {}
+    for name, points in paths.items():
+        on_plane = center_vec + coords[name] @ np.vstack([d1_vec, d2_vec])
+        plane_loss[name] = _losses_at(network, Xc, Yc, on_plane, sample_weight)
+    return Landscape(xs, ys, grid, center_loss, center_label, coords, path_loss, plane_loss,
+                     off_plane, steps, diverged, explained, directions, d1_vec, d2_vec)
+
+
+# -- optimisers compared on one landscape ---------------------------------------------
+OPTIMIZER_PRESETS = {
+    "sgd": "plain gradient descent at the base rate",
+    "momentum": "SGD with momentum 0.9 at the base rate",
+    "nesterov": "SGD with Nesterov momentum 0.9 at the base rate",
+    "annealing": "the large rate (warmed up) for half the run, then cosine-annealed to a "
+                 "tenth of the base rate",
+    "large-lr": "plain SGD past the edge of stability: 1.35 x 2/λ_max (warmed up)",
+    "adam": "Adam at a tenth of the base rate",
+    "rmsprop": "RMSProp at a tenth of the base rate",
+}
+LARGE_RATE_PRESETS = ("large-lr", "annealing")
+
+# The large rate is OVERSHOOT x 2/λ_max: gradient descent overshoots the
+# valley along its sharpest direction, flips across it every step and
+# settles only where the valley is flat enough (the edge of stability).
+# Measured on Wisconsin (seeds 0-5, batch full and 32) 1.35 makes the loss
+# rise and fall several times and still end low; from 1.5 up the runs turn
+# chaotic, their bounces leave every plane and can kill ReLU units.
+OVERSHOOT = 1.35
+# The large rates are reached by a geometric warm-up over this fraction of
+# the epochs: applied from the first step, they fling the weights off the
+# start in many directions at once, a flight no plane can draw truthfully.
+WARMUP_FRACTION = 0.1
+
+
+def make_optimizer(name, lr, epochs, large_lr=None):
+    """``(optimizer, schedule)`` for a preset name (see ``OPTIMIZER_PRESETS``).
+
+    ``large-lr`` and ``annealing`` need ``large_lr`` (see
+    :func:`compare_optimizers`, which measures it). Both climb from ``lr`` to
+    it over the first tenth of the epochs (:class:`~glassnet.schedules.Warmup`);
+    ``large-lr`` then stays there, ``annealing`` holds it until half the
+    epochs and then follows a cosine down to ``lr/10`` at the last epoch.
+    """
+    from .optimizers import get_optimizer
+    from .schedules import Cosine, Warmup
+
+    if name not in OPTIMIZER_PRESETS:
+        raise ValueError(f"unknown optimizer {name!r}; choose from "
+                         f"{', '.join(OPTIMIZER_PRESETS)}")
+    if name in LARGE_RATE_PRESETS:
+        if large_lr is None:
+            raise ValueError(f"{name} needs large_lr")
+        warmup = max(1, round(WARMUP_FRACTION * epochs))
+        start_factor = min(1.0, lr / large_lr)
+        if name == "large-lr":
+            return get_optimizer("sgd", lr=large_lr), Warmup(warmup, start_factor)
+        hold = max(0, epochs // 2 - warmup)
+        decay = Cosine(period=max(1, epochs - warmup - hold - 1), min_lr=0.1 * lr)
+        return (get_optimizer("sgd", lr=large_lr),
+                Warmup(warmup, start_factor, hold=hold, then=decay))
+    rate = lr / 10 if name in ("adam", "rmsprop") else lr
+    return get_optimizer(name, lr=rate), None
+
+
+def _rate_label(name, lr, large_lr):
+    if name == "large-lr":
+        return f"lr {lr:.3g} ↗ {large_lr:.3g}"
+    if name == "annealing":
+        return f"lr {lr:.3g} ↗ {large_lr:.3g} ↘ {0.1 * lr:.3g}"
+    if name in ("adam", "rmsprop"):
+        return f"lr {lr / 10:.3g}"
+    if name in ("momentum", "nesterov"):
+        return f"lr {lr:.3g}, μ 0.9"
+    return f"lr {lr:.3g}"
+
+
 def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing", "large-lr"),
                        lr=0.1, epochs=200, batch_size=None, record_every=None, resolution=51,
-                       directions="pca", seed=0, include_bias=False):
+                       directions="pca", seed=0, include_bias=False, large_lr=None,
+                       overshoot=OVERSHOOT, points=100):
     """Train copies of ``network`` (same initial weights) with each optimiser and
-    draw all their paths on one loss landscape.
+    draw all their paths on one loss landscape (:func:`landscape_from_paths`).
 
-    The plane is centred on the first optimiser's final weights; with
-    ``directions='pca'`` it is spanned by the two principal components of all
-    recorded points (Li et al., section 7), with ``'random'`` by two
-    filter-normalised random directions. An optimiser whose loss became
-    non-finite is marked ``diverged``; its finite recorded points are still
-    projected and drawn, but it takes no part in choosing the plane or the grid
-    extent, which would otherwise be stretched by its runaway weights. Returns
-    a :class:`Landscape`; the network itself is left at its initial weights.
+    Each run records its weights every ``record_every`` steps, by default
+    every ``k`` steps with ``k`` chosen from the run's length so that each
+    path has about ``points`` points whatever the batch size
+    (:func:`record_interval`).
+
+    The large rate (``large-lr``, and ``annealing``'s peak) is measured
+    unless given: the sharpness ``λ_max`` of the loss at the weights plain
+    SGD reaches at the base rate (:func:`glassnet.curvature.sharpness`), and
+    the rate ``overshoot·2/λ_max``, past which gradient descent overshoots
+    along the valley's sharpest direction. A run whose loss became
+    non-finite, or whose weights passed 1e6, is marked ``diverged``; its
+    finite points are kept. Returns a :class:`Landscape`; the network itself
+    is left at its initial weights.
     """
+    import math
+
+    from .curvature import sharpness
     from .training import Trainer, TrainingDivergedError
 
     if directions not in ("pca", "random"):
         raise ValueError(f"directions must be 'pca' or 'random', got {directions!r}")
     if not optimizers:
         raise ValueError("give at least one optimizer")
+    unknown = [n for n in optimizers if n not in OPTIMIZER_PRESETS]
+    if unknown:
+        raise ValueError(f"unknown optimizer(s) {', '.join(unknown)}; choose from "
+                         f"{', '.join(OPTIMIZER_PRESETS)}")
     Xc, Yc, _ = network.check_data(X, y)
+    m = Xc.shape[0]
+    steps_per_epoch = 1 if batch_size is None or batch_size >= m else math.ceil(m / batch_size)
+    every = record_every or record_interval(epochs * steps_per_epoch, points)
     initial = network.get_weights()
-    record_every = record_every or max(1, epochs // 100)
-    trajectories, final, diverged, steps = {}, {}, {}, {}
-    for name in optimizers:
+
+    def run(optimizer, schedule, recorder):
         network.set_weights(initial)
-        optimizer, schedule = make_optimizer(name, lr, epochs)
-        recorder = TrajectoryRecorder(record_every)
         trainer = Trainer(network, optimizer, batch_size=batch_size, rng=seed,
-                          callbacks=[recorder])
+                          callbacks=[recorder] if recorder else [])
         try:
             trainer.fit(Xc, Yc, epochs, schedule=schedule, catch_interrupt=False)
-            diverged[name] = False
+            return False
         except TrainingDivergedError:
-            diverged[name] = True
-        points = recorder.trajectory.matrix()
+            return True
+
+    trajectories, steps, diverged = {}, {}, {}
+    lambda_max = None
+    ordered = ([n for n in optimizers if n not in LARGE_RATE_PRESETS]
+               + [n for n in optimizers if n in LARGE_RATE_PRESETS])
+    for name in ordered:
+        if name in LARGE_RATE_PRESETS and large_lr is None:
+            if "sgd" in trajectories and not diverged["sgd"]:
+                network.set_weights(unflatten(trajectories["sgd"][-1], network.parameters()))
+            else:
+                run(*make_optimizer("sgd", lr, epochs), None)
+            lambda_max = sharpness(network, Xc, Yc, seed=seed).value
+            if not lambda_max > 0:
+                raise ValueError(f"the loss has no positive curvature at plain SGD's final "
+                                 f"weights (λ_max = {lambda_max:g}); give large_lr")
+            large_lr = overshoot * 2.0 / lambda_max
+        recorder = TrajectoryRecorder(every)
+        failed = run(*make_optimizer(name, lr, epochs, large_lr), recorder)
+        recorded = recorder.trajectory.matrix()
         # a clipped cross-entropy stays finite while the weights run away, so
         # weights beyond 1e6 also count as divergence; those points are dropped
-        keep = np.all(np.isfinite(points), axis=1) & (np.abs(points).max(axis=1) < 1e6)
-        diverged[name] = diverged[name] or not keep.all()
-        trajectories[name] = points[keep]
+        keep = np.all(np.isfinite(recorded), axis=1) & (np.abs(recorded).max(axis=1) < 1e6)
+        diverged[name] = failed or not keep.all()
+        trajectories[name] = recorded[keep]
         steps[name] = np.asarray(recorder.trajectory.steps)[keep]
-        final[name] = network.compute_loss(X, y)
     network.set_weights(initial)
-    reference = optimizers[0]
-    center_vec = trajectories[reference][-1]
-    like = network.parameters()
-    center = unflatten(center_vec, like)
-    steady = [trajectories[n] for n in optimizers if not diverged[n]] or [trajectories[reference]]
-    explained = None
-    if directions == "pca":
-        d1_vec, d2_vec, explained = pca_directions(np.vstack(steady), center_vec)
-    else:
-        rng = np.random.default_rng(seed)
-        probe = unflatten(center_vec, like)
-        saved = network.get_weights()
-        network.set_weights(probe)  # normalise against the centre's own weights
-        d1_vec = flatten(random_direction(network, rng, include_bias))
-        d2_vec = flatten(random_direction(network, rng, include_bias))
-        network.set_weights(saved)
-    paths = {name: project(trajectories[name], center_vec, d1_vec, d2_vec)
-             for name in optimizers}
-    steady_coords = np.vstack([paths[n] for n in optimizers if not diverged[n]] or
-                              [paths[reference]])
-    xs = _grid_axis(steady_coords[:, 0], resolution)
-    ys = _grid_axis(steady_coords[:, 1], resolution)
-    d1, d2 = unflatten(d1_vec, like), unflatten(d2_vec, like)
-    grid = grid_loss(network, X, y, d1, d2, xs, ys, center=center)
-    center_loss = float(batched_loss(network, X, y, [c[None] for c in center])[0])
-    path_loss, plane_loss = {}, {}
-    for name in optimizers:
-        stacked = [np.stack(arrays) for arrays in
-                   zip(*(unflatten(p, like) for p in trajectories[name]))]
-        path_loss[name] = batched_loss(network, Xc, Yc, stacked, _checked=True)
-        plane = _points_along(center, [d1, d2], paths[name])
-        plane_loss[name] = batched_loss(network, Xc, Yc, plane, _checked=True)
-    return Landscape(xs, ys, grid, center_loss, paths, path_loss, plane_loss, steps, final,
-                     diverged, explained, directions)
+    order = list(optimizers)
+    result = landscape_from_paths(
+        network, Xc, Yc, {n: trajectories[n] for n in order}, {n: steps[n] for n in order},
+        diverged=diverged, directions=directions, resolution=resolution, seed=seed,
+        include_bias=include_bias)
+    uses_large = any(n in LARGE_RATE_PRESETS for n in order)
+    result.rates = {n: _rate_label(n, lr, large_lr) for n in order}
+    result.steps_per_epoch = steps_per_epoch
+    result.sharpness = lambda_max
+    result.large_lr = large_lr if uses_large else None
+    return result

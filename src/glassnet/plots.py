@@ -10,11 +10,15 @@ from __future__ import annotations
 import io
 
 import numpy as np
+from matplotlib.colors import LogNorm
 from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
 
 from .io import write_bytes
 
-__all__ = ["confusion_figure", "loss_figure", "regression_figure", "roc_figure", "save_figure"]
+__all__ = ["PATH_COLOURS", "confusion_figure", "landscape_figure", "landscape_surface_figure",
+           "loss_figure", "regression_figure", "roc_figure", "save_descent_animation",
+           "save_figure"]
 
 
 def save_figure(figure, path, dpi=110):
@@ -99,113 +103,268 @@ def regression_figure(y_true, y_pred, title="Predicted vs actual (test)"):
 
 
 # -- loss landscapes ----------------------------------------------------------------------
-PATH_COLOURS = ["#d62728", "#1f77b4", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2"]
+# Okabe and Ito's colour-blind-safe palette: distinct from each other and from the
+# grey surface, and kept exactly in the GIF's palette.
+PATH_COLOURS = ["#d55e00", "#0072b2", "#009e73", "#cc79a7", "#e69f00", "#56b4e9", "#000000"]
+SURFACE_CMAP = "bone_r"  # light valleys, dark hills: coloured paths stay readable on both
+
+
+def _colours(landscape):
+    return dict(zip(landscape.paths, PATH_COLOURS * (1 + len(landscape.paths) // 7)))
 
 
 def _axis_labels(landscape):
     if landscape.explained is not None:
-        return (f"PC1 ({landscape.explained[0]:.1%} of the path variance)",
-                f"PC2 ({landscape.explained[1]:.1%})")
-    return "direction 1 (filter-normalised)", "direction 2 (filter-normalised)"
+        return (f"direction 1 ({landscape.explained[0]:.0%} of the paths' squared displacement)",
+                f"direction 2 ({landscape.explained[1]:.0%})")
+    return "random direction 1 (filter-normalised)", "random direction 2 (filter-normalised)"
 
 
 def _legend_label(landscape, name):
     suffix = ", diverged" if landscape.diverged[name] else ""
-    return f"{name} (final loss {landscape.final_loss[name]:.4f}{suffix})"
+    rate = landscape.rates.get(name)
+    rate = f" ({rate})" if rate else ""
+    return f"{name}{rate}: final loss {landscape.final_loss[name]:.3f}{suffix}"
 
 
-def landscape_figure(landscape, title="Loss landscape with optimiser paths"):
-    """Contours of the loss on the plane, each optimiser's projected path,
-    its start (circle) and end (star)."""
-    figure = Figure(figsize=(7.2, 5.8))
-    ax = figure.add_subplot()
+def _truth_note(landscape):
+    """One line saying how far the drawing is from the truth."""
+    if not landscape.drawn:
+        fractions = [np.mean(f[f > 0]) if np.any(f > 0) else 0.0
+                     for f in landscape.off_plane.values()]
+        return (f"paths not drawn: on average {min(fractions):.0%}–{max(fractions):.0%} of "
+                f"each path's displacement lies off a random plane")
+    worst = landscape.worst_gap
+    off = np.mean(np.concatenate([landscape.off_plane[n][1:] for n in landscape.drawn]))
+    if worst is None:
+        return ""
+    gap, name, step = worst
+    return (f"worst |true − drawn| loss along the paths: {gap:.3f} ({name}, step {step}); "
+            f"on average {off:.0%} of a displacement lies off the plane")
+
+
+def _centre_label(landscape):
+    return f"centre: {landscape.center} (loss {landscape.center_loss:.3f})"
+
+
+def landscape_figure(landscape, title="Loss landscape"):
+    """Contours of the loss on the plane with each optimiser's path (circle:
+    the shared start, stars: the ends) and, below, each path's true loss
+    (solid) beside the loss the surface shows under it (dotted); on a random
+    plane, the basin alone. The title states how true the drawing is."""
+    figure = Figure(figsize=(7.6, 8.4) if landscape.drawn else (7.6, 6.2))
+    if landscape.drawn:
+        grid = figure.add_gridspec(2, 1, height_ratios=[3.2, 1.1], hspace=0.28)
+        ax, below = figure.add_subplot(grid[0]), figure.add_subplot(grid[1])
+    else:
+        ax, below = figure.add_subplot(), None
     X, Y = np.meshgrid(landscape.x, landscape.y)
     Z = landscape.loss
     levels = np.geomspace(max(Z.min(), 1e-12), Z.max(), 25) if Z.min() > 0 else 25
-    contours = ax.contourf(X, Y, Z, levels=levels, cmap="viridis", alpha=0.85)
-    ax.contour(X, Y, Z, levels=levels, colors="white", linewidths=0.3, alpha=0.5)
-    figure.colorbar(contours, ax=ax, label="loss")
-    for colour, (name, path) in zip(PATH_COLOURS, landscape.paths.items()):
-        ax.plot(path[:, 0], path[:, 1], "-", color=colour, lw=1.8,
+    contours = ax.contourf(X, Y, Z, levels=levels, cmap=SURFACE_CMAP)
+    ax.contour(X, Y, Z, levels=levels, colors="white", linewidths=0.3, alpha=0.6)
+    figure.colorbar(contours, ax=ax, label="loss", format="%.2g")
+    colours = _colours(landscape)
+    for i, name in enumerate(landscape.drawn):
+        path = landscape.paths[name]
+        # wider lines first, so a path that shares its start with a later one
+        # (annealing and large-lr) still shows as a border around it
+        ax.plot(path[:, 0], path[:, 1], "-", color=colours[name], lw=max(1.2, 3.2 - 0.6 * i),
                 label=_legend_label(landscape, name))
-        ax.plot(*path[0], "o", color=colour, ms=7, mec="black")
-        ax.plot(*path[-1], "*", color=colour, ms=14, mec="black")
+        ax.plot(*path[-1], "*", color=colours[name], ms=15, mec="black", mew=0.8)
+    if landscape.drawn:
+        ax.plot(0, 0, "o", color="white", ms=9, mec="black", mew=1.2, label="shared start")
+    else:
+        ax.plot(0, 0, "*", color="white", ms=16, mec="black", mew=1.0,
+                label=_centre_label(landscape))
     ax.set_xlim(landscape.x[0], landscape.x[-1])
     ax.set_ylim(landscape.y[0], landscape.y[-1])
     xlabel, ylabel = _axis_labels(landscape)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.set_title(f"{title}\n(circle: start, star: end; centre: {next(iter(landscape.paths))}'s "
-                 f"final weights)", fontsize=10)
+    ax.set_xlabel(xlabel, fontsize=9)
+    ax.set_ylabel(ylabel, fontsize=9)
+    plane = ("plane through the shared start" if landscape.drawn
+             else f"random plane through {landscape.center}")
+    ax.set_title(f"{title}: {plane}\n{_truth_note(landscape)}", fontsize=9)
     ax.legend(loc="best", fontsize=8, framealpha=0.9)
+    if below is not None:
+        per_epoch = max(1, landscape.steps_per_epoch)
+        for name in landscape.drawn:
+            epochs = np.asarray(landscape.steps[name]) / per_epoch
+            below.plot(epochs, landscape.path_loss[name], "-", color=colours[name], lw=1.4)
+            below.plot(epochs, landscape.plane_loss[name], ":", color=colours[name], lw=1.2)
+        below.set_yscale("log")
+        below.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.2g}"))
+        below.yaxis.set_minor_formatter(FuncFormatter(_sparse_log_label))
+        below.tick_params(axis="y", which="both", labelsize=7)
+        below.set_xlabel("epoch", fontsize=9)
+        below.set_ylabel("loss", fontsize=9)
+        below.set_title("loss along each path: true (solid) and drawn by the surface (dotted)",
+                        fontsize=9)
+        below.grid(alpha=0.3, which="both")
     return figure
+
+
+def _sparse_log_label(value, _):
+    """Label a log axis's minor ticks at 2, 3 and 5 times a power of ten only."""
+    if value <= 0:
+        return ""
+    leading = round(value / 10 ** np.floor(np.log10(value)), 6)
+    return f"{value:.2g}" if leading in (2, 3, 5) else ""
 
 
 def _surface_axes(figure, landscape):
     ax = figure.add_subplot(projection="3d")
+    ax.computed_zorder = False  # paths and balls always over the surface they sit on
     X, Y = np.meshgrid(landscape.x, landscape.y)
-    ax.plot_surface(X, Y, landscape.loss, cmap="viridis", alpha=0.55, linewidth=0,
-                    antialiased=True, rstride=1, cstride=1)
+    stride = max(1, len(landscape.x) // 40)
+    Z = landscape.loss
+    norm = LogNorm(Z.min(), Z.max()) if Z.min() > 0 else None  # as the contours' levels
+    ax.plot_surface(X, Y, Z, cmap=SURFACE_CMAP, norm=norm, alpha=0.85, linewidth=0,
+                    antialiased=True, rstride=stride, cstride=stride, zorder=1)
     xlabel, ylabel = _axis_labels(landscape)
-    ax.set_xlabel(xlabel.split(" (")[0])
-    ax.set_ylabel(ylabel.split(" (")[0])
-    ax.set_zlabel("loss")
+    ax.set_xlabel(xlabel.split(" (")[0], fontsize=8)
+    ax.set_ylabel(ylabel.split(" (")[0], fontsize=8)
+    ax.set_zlabel("loss", fontsize=8)
     ax.view_init(elev=35, azim=-60)
     return ax
 
 
-def landscape_surface_figure(landscape, title="Loss surface with optimiser paths"):
-    """The loss surface in 3-D, each path drawn on it (at the plane's loss)."""
-    figure = Figure(figsize=(7.6, 6.0))
+def landscape_surface_figure(landscape, title="Loss surface"):
+    """The loss surface in 3-D. Each path is drawn at its *true* loss (solid,
+    ball at the end) and, dotted, where the surface lies under it: the
+    vertical distance between the two is the drawing's error."""
+    figure = Figure(figsize=(7.8, 6.2))
     ax = _surface_axes(figure, landscape)
-    for colour, (name, path) in zip(PATH_COLOURS, landscape.paths.items()):
-        z = landscape.plane_loss[name]
-        ax.plot(path[:, 0], path[:, 1], z, "-", color=colour, lw=2,
-                label=_legend_label(landscape, name), zorder=10)
-        ax.scatter(*path[-1], z[-1], color=colour, s=40, edgecolor="black", zorder=11)
-    ax.set_title(title, fontsize=10)
+    colours = _colours(landscape)
+    for i, name in enumerate(landscape.drawn):
+        path, true = landscape.paths[name], landscape.path_loss[name]
+        ax.plot(path[:, 0], path[:, 1], true, "-", color=colours[name],
+                lw=max(1.2, 3.2 - 0.6 * i), label=_legend_label(landscape, name), zorder=10)
+        ax.plot(path[:, 0], path[:, 1], landscape.plane_loss[name], ":", color=colours[name],
+                lw=1, zorder=9)
+        ax.scatter(*path[-1], true[-1], color=colours[name], s=40, edgecolor="black", zorder=11,
+                   depthshade=False)
+    if not landscape.drawn:
+        ax.scatter(0, 0, landscape.center_loss, color="white", s=60, edgecolor="black",
+                   label=_centre_label(landscape), zorder=11, depthshade=False)
+    ax.set_title(f"{title}: paths at their true loss (solid), the surface under them (dotted)"
+                 f"\n{_truth_note(landscape)}" if landscape.drawn else
+                 f"{title}: random plane\n{_truth_note(landscape)}", fontsize=8)
     ax.legend(loc="upper left", fontsize=7)
     return figure
 
 
-def save_descent_animation(landscape, path, frames=60, fps=12, dpi=80):
-    """An animated GIF of a ball per optimiser rolling along its path on the surface
-    (matplotlib's Pillow writer: no ffmpeg needed). Written atomically."""
-    import os
-    import tempfile
+def _gif_palette(background, reserved):
+    """A 256-colour palette: the reserved colours exactly, the rest fitted to
+    the background (the surface) by median cut."""
+    from PIL import Image
 
-    from matplotlib.animation import PillowWriter
+    reserved = [tuple(int(c[i:i + 2], 16) for i in (1, 3, 5)) for c in reserved]
+    fitted = background.quantize(colors=256 - len(reserved), method=Image.Quantize.MEDIANCUT)
+    colours = fitted.getpalette()[:3 * (256 - len(reserved))]
+    colours += [v for rgb in reserved for v in rgb]
+    colours += [0] * (768 - len(colours))
+    palette = Image.new("P", (1, 1))
+    palette.putpalette(colours)
+    return palette
+
+
+def _pillow_font(pixels):
+    """Matplotlib's bold monospace font (DejaVu Sans Mono) for Pillow, ``pixels`` high."""
+    from matplotlib import font_manager
+    from PIL import ImageFont
+
+    path = font_manager.findfont(font_manager.FontProperties(family="monospace",
+                                                             weight="bold"))
+    return ImageFont.truetype(path, max(6, round(pixels)))
+
+
+def save_descent_animation(landscape, path, fps=12, dpi=80, hold_seconds=2.0):
+    """An animated GIF of a ball per optimiser rolling along its path on the
+    surface, written atomically.
+
+    Each ball sits at the loss its optimiser truly had; where the surface
+    under it differs, a dashed stem joins the two. Every frame shows the
+    epoch (and step) and each path's current loss. One frame per recorded
+    point. The surface is rendered once and each frame draws only the balls,
+    trails and text over it (blitting); all frames share one palette that
+    keeps the path colours exact. Needs a plane that shows the paths
+    (``landscape.drawn``); on a random plane it raises ``ValueError``.
+    """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from PIL import Image, ImageDraw
 
-    figure = Figure(figsize=(6.4, 5.2))
-    FigureCanvasAgg(figure)
+    from .io import atomic_write
+
+    if not landscape.drawn:
+        raise ValueError("a random plane shows no paths to animate; use directions='pca'")
+    names = landscape.drawn
+    colours = _colours(landscape)
+    figure = Figure(figsize=(6.4, 5.4), dpi=dpi)
+    canvas = FigureCanvasAgg(figure)
     ax = _surface_axes(figure, landscape)
-    ax.set_title("Gradient descent on your network's loss surface", fontsize=10)
-    balls, trails = {}, {}
-    for colour, name in zip(PATH_COLOURS, landscape.paths):
-        (trails[name],) = ax.plot([], [], [], "-", color=colour, lw=2,
-                                  label=_legend_label(landscape, name))
-        (balls[name],) = ax.plot([], [], [], "o", color=colour, ms=9, mec="black")
-    ax.legend(loc="upper left", fontsize=7)
-    longest = max(len(p) for p in landscape.paths.values())
-    frames = max(20, min(frames, 10 * longest))
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".gif", dir=directory)
-    os.close(fd)
-    try:
-        writer = PillowWriter(fps=fps)
-        with writer.saving(figure, tmp, dpi):
-            for frame in range(frames):
-                progress = frame / (frames - 1)
-                for name, coords in landscape.paths.items():
-                    k = round(progress * (len(coords) - 1))
-                    z = landscape.plane_loss[name]
-                    trails[name].set_data_3d(coords[:k + 1, 0], coords[:k + 1, 1], z[:k + 1])
-                    balls[name].set_data_3d([coords[k, 0]], [coords[k, 1]], [z[k]])
-                writer.grab_frame()
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    top = 0.9 - 0.03 * len(names)
+    figure.subplots_adjust(left=0.0, right=1.0, bottom=0.0, top=top)
+    figure.suptitle("Gradient descent on your network's loss surface", fontsize=10, y=0.985)
+    artists, trails, balls, stems = [], {}, {}, {}
+    for i, name in enumerate(names):
+        width = max(2.0, 3.6 - 0.5 * i)  # thin lines lose their colour to the palette
+        (trails[name],) = ax.plot([], [], [], "-", color=colours[name], lw=width)
+        (stems[name],) = ax.plot([], [], [], "--", color=colours[name], lw=1)
+        (balls[name],) = ax.plot([], [], [], "o", color=colours[name], ms=9, mec="black")
+        artists += [trails[name], stems[name], balls[name]]
+    labels = []
+    for i, name in enumerate(names):
+        rate = f" ({landscape.rates[name]})" if name in landscape.rates else ""
+        labels.append(figure.text(0.02, 0.91 - 0.03 * i, f"{name}{rate}", fontsize=7.5,
+                                  family="monospace", color=colours[name], weight="bold",
+                                  va="baseline"))
+    for artist in artists:
+        artist.set_animated(True)
+    canvas.draw()  # the surface and the labels, once: every frame starts from this
+    background = canvas.copy_from_bbox(figure.bbox)
+    still = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
+    palette = _gif_palette(still, PATH_COLOURS + ["#000000", "#ffffff", "#808080"])
+    # the numbers that change every frame are drawn with Pillow, in the font
+    # matplotlib uses: drawing text is most of what a frame costs in matplotlib
+    width, height = still.size
+    small, large = _pillow_font(7.5 * dpi / 72), _pillow_font(9 * dpi / 72)
+    right = max(label.get_window_extent().x1 for label in labels) + 0.02 * width
+    rows = {name: (right, (1 - (0.91 - 0.03 * i)) * height) for i, name in enumerate(names)}
+    steps = np.unique(np.concatenate([landscape.steps[n] for n in names]))
+    per_epoch = max(1, landscape.steps_per_epoch)
+    total = int(steps[-1])
+    frames = []
+    for step in steps:
+        canvas.restore_region(background)
+        lines = {}
+        for name in names:
+            coords, true = landscape.paths[name], landscape.path_loss[name]
+            drawn = landscape.plane_loss[name]
+            k = max(0, int(np.searchsorted(landscape.steps[name], step, side="right")) - 1)
+            a, b = coords[k]
+            trails[name].set_data_3d(coords[:k + 1, 0], coords[:k + 1, 1], true[:k + 1])
+            balls[name].set_data_3d([a], [b], [true[k]])
+            stems[name].set_data_3d([a, a], [b, b], [drawn[k], true[k]])
+            gap = true[k] - drawn[k]
+            note = f" (surface {drawn[k]:.3f})" if abs(gap) >= 0.005 else ""
+            lines[name] = f"loss {true[k]:.3f}{note}"
+        for artist in artists:
+            ax.draw_artist(artist)
+        image = Image.fromarray(np.asarray(canvas.buffer_rgba())[..., :3].copy())
+        pen = ImageDraw.Draw(image)
+        if per_epoch == 1:
+            counter = f"epoch {step} / {total}"
+        else:
+            counter = (f"epoch {step / per_epoch:.1f} / {total / per_epoch:g}  "
+                       f"(step {step} / {total})")
+        pen.text((0.02 * width, 0.06 * height), counter, font=large, fill="black", anchor="ls")
+        for name, text in lines.items():
+            pen.text(rows[name], text, font=small, fill=colours[name], anchor="ls")
+        frames.append(image.quantize(palette=palette, dither=Image.Dither.NONE))
+    durations = [round(1000 / fps)] * len(frames)
+    durations[-1] = round(1000 * hold_seconds)
+    with atomic_write(path, "wb") as handle:
+        frames[0].save(handle, format="GIF", save_all=True, append_images=frames[1:],
+                       duration=durations, loop=0)
     return path

@@ -20,6 +20,7 @@ __all__ = [
     "ReduceOnPlateau",
     "Schedule",
     "StepDecay",
+    "Warmup",
     "get_schedule",
 ]
 
@@ -148,6 +149,54 @@ class ReduceOnPlateau(Schedule):
 
     def __call__(self, lr0, t):
         return max(lr0 * self._scale, self.min_lr)
+
+
+class Warmup(Schedule):
+    """Warm up, hold, then hand over to another schedule.
+
+    The rate climbs geometrically from ``start_factor·lr0`` to ``lr0`` over
+    ``epochs`` epochs, stays at ``lr0`` for ``hold`` epochs, then follows
+    ``then`` counted from 0 (or stays at ``lr0`` without one)::
+
+        lr = lr0 · start_factor^(1 − t/epochs)      t < epochs
+        lr = lr0                                    epochs <= t < epochs + hold
+        lr = then(lr0, t − epochs − hold)           afterwards
+
+    A large rate applied from the first step can fling the weights far
+    before the loss has settled into a valley; warming up takes the run there
+    first. With ``then=Cosine(...)`` this is the warm-up, stable, decay shape.
+    """
+
+    name = "warmup"
+
+    def __init__(self, epochs=5, start_factor=0.1, hold=0, then=None):
+        if epochs < 1:
+            raise ValueError(f"epochs must be >= 1, got {epochs}")
+        if not 0 < start_factor <= 1:
+            raise ValueError(f"start_factor must be in (0, 1], got {start_factor}")
+        if hold < 0:
+            raise ValueError(f"hold must be >= 0, got {hold}")
+        self.epochs = int(epochs)
+        self.start_factor = float(start_factor)
+        self.hold = int(hold)
+        self.then = None if then is None else get_schedule(then)
+
+    def __call__(self, lr0, t):
+        if t < self.epochs:
+            return lr0 * self.start_factor ** (1.0 - t / self.epochs)
+        if self.then is None or t < self.epochs + self.hold:
+            return lr0
+        return self.then(lr0, t - self.epochs - self.hold)
+
+    def observe(self, loss):
+        if self.then is not None:
+            self.then.observe(loss)
+
+    def config(self):
+        cfg = super().config()
+        if self.then is not None:
+            cfg["then"] = self.then.config()
+        return cfg
 
 
 SCHEDULES = {

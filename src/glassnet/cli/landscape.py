@@ -20,15 +20,17 @@ from .outputs import Outputs, run_directory
 @click.option("--hidden", default="15", show_default=True, help="Hidden layer sizes.")
 @click.option("--activation", default="relu", show_default=True, help="Hidden activation(s).")
 @click.option("--lr", type=float, default=0.1, show_default=True,
-              help="Base learning rate (large-lr uses 10x, adam and rmsprop a tenth).")
+              help="Base learning rate (adam and rmsprop use a tenth; large-lr and annealing "
+              "a large rate measured from the loss's sharpness).")
 @click.option("--epochs", type=click.IntRange(min=1), default=200, show_default=True)
 @click.option("--batch-size", default="full", show_default=True,
               help="Rows per step, or 'full' (smooth full-batch paths).")
 @click.option("--resolution", type=click.IntRange(min=3), default=51, show_default=True,
               help="Grid points per axis.")
 @click.option("--directions", type=click.Choice(["pca", "random"]), default="pca",
-              show_default=True, help="Plane through the centre: the trajectories' principal "
-              "components, or two filter-normalised random directions.")
+              show_default=True, help="pca: a plane through the shared start that follows the "
+              "paths; random: two filter-normalised random directions through the first "
+              "optimiser's final weights, on ±1 (no paths drawn).")
 @click.option("--record-every", type=click.IntRange(min=1),
               help="Record the weights every N steps (default: about 100 points per path).")
 @click.option("--scale", type=click.Choice(SCALE_CHOICES), default="minmax", show_default=True)
@@ -44,11 +46,19 @@ def landscape(data, optimizers, hidden, activation, lr, epochs, batch_size, reso
     """Train one network with several optimisers from the same initial weights and
     draw every path on its loss landscape (Li et al., NeurIPS 2018).
 
+    The plane passes through the start the paths share and follows them, so
+    the loss drawn under each recorded point stays close to its true loss
+    (the worst gap is printed and written on the figures). large-lr runs at
+    1.35 x 2/λ_max, past the edge of stability, where λ_max is the largest
+    eigenvalue of the loss's Hessian at plain SGD's final weights (power
+    iteration on exact Hessian-vector products); annealing holds that rate for
+    half the run, then decays to a tenth of the base rate.
+
     Writes landscape.png (contours with the paths), landscape_3d.png (the
-    surface), descent.gif (balls rolling along the paths) and landscape.npz
-    (x, y, loss[i, j] at (x[j], y[i]), center_loss, path_<name>,
-    path_loss_<name>). The plane is centred on the first optimiser's final
-    weights.
+    surface, paths at their true loss), descent.gif (balls rolling along the
+    paths; PCA plane only) and landscape.npz (x, y, loss[i, j] at (x[j],
+    y[i]), center_loss; per path path_, steps_, path_loss_ (true),
+    plane_loss_ (drawn), off_plane_, rate_<name>; lambda_max, large_lr).
 
     \b
     Example:
@@ -81,22 +91,41 @@ def landscape(data, optimizers, hidden, activation, lr, epochs, batch_size, reso
         figures.save_figure(figures.landscape_figure(result), outputs.path("landscape.png"))
         figures.save_figure(figures.landscape_surface_figure(result),
                             outputs.path("landscape_3d.png"))
-        figures.save_descent_animation(result, outputs.path("descent.gif"))
+        if result.drawn:
+            figures.save_descent_animation(result, outputs.path("descent.gif"))
         result.save_npz(outputs.path("landscape.npz"))
         written = list(outputs.written)
     console = Console(highlight=False, soft_wrap=True)
-    plane = (f"PCA plane: PC1 {result.explained[0]:.1%}, PC2 {result.explained[1]:.1%} of the "
-             f"path variance" if result.explained is not None else
-             "two filter-normalised random directions")
+    plane = (f"plane through the shared start: {result.explained[0]:.1%} + "
+             f"{result.explained[1]:.1%} of the paths' squared displacement"
+             if result.explained is not None else
+             f"two filter-normalised random directions through {result.center}")
     console.print(f"{network} on {len(X)} rows of {data}; {plane}; "
                   f"{resolution}x{resolution} grid; {time.perf_counter() - started:.1f} s")
+    if result.sharpness is not None:
+        console.print(f"sharpness at plain SGD's final weights: λ_max = {result.sharpness:.4g}, "
+                      f"2/λ_max = {2 / result.sharpness:.4g}; large rate = "
+                      f"{result.large_lr:.4g} ({ls.OVERSHOOT:g} x 2/λ_max)")
+    steps = next(iter(result.steps.values()))
+    every = int(steps[1] - steps[0]) if len(steps) > 1 else 1
+    console.print(f"recorded every {every} step(s): "
+                  f"{', '.join(str(len(p)) for p in result.paths.values())} points per path")
     table = RichTable()
-    for column in ("optimizer", "what", "final loss", "recorded points", "diverged"):
-        table.add_column(column, justify="left" if column in ("optimizer", "what") else "right")
+    for column in ("optimizer", "rate", "final loss", "rises", "max gap", "off plane"):
+        table.add_column(column, justify="left" if column in ("optimizer", "rate") else "right")
     for name in names:
-        table.add_row(name, ls.OPTIMIZER_PRESETS[name], f"{result.final_loss[name]:.6f}",
-                      str(len(result.paths[name])), "yes" if result.diverged[name] else "no")
+        final = f"{result.final_loss[name]:.4f}" + (" diverged" if result.diverged[name] else "")
+        table.add_row(name, result.rates[name], final,
+                      str(ls.count_rises(result.path_loss[name])),
+                      f"{result.gap(name):.4f}" if result.drawn else "not drawn",
+                      f"{result.off_plane[name].mean():.0%}")
     console.print(table)
+    worst = result.worst_gap
+    if worst is not None:
+        console.print(f"worst gap between the true and the drawn loss: {worst[0]:.4f} "
+                      f"({worst[1]}, step {worst[2]})")
+    else:
+        console.print("random plane: paths not drawn (see off plane), descent.gif not written")
     console.print("wrote:")
     for path in written:
         console.print(f"  {path}")
