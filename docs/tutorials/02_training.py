@@ -129,9 +129,10 @@ figure
 # %% [markdown]
 # At 0.003 the loss is still falling steadily after 15,000 iterations: the
 # weights have not finished the journey that 0.07 completes in a few
-# thousand. A too-small learning rate is safe but slow; a too-large one
-# overshoots the valley and can diverge ([Tutorial 4](04_heart_vs_libraries.md)
-# shows the first problem on the heart data).
+# thousand. A too-small learning rate is safe but slow
+# ([Tutorial 4](04_heart_vs_libraries.md) shows it on the heart data); a
+# too-large one overshoots the valley, bounces across it, and can diverge
+# ([Tutorial 3](03_optimisers_on_the_landscape.md) measures where that begins).
 #
 # ## The same run from the command line
 #
@@ -142,5 +143,5 @@ figure
 #
 # trains the same kind of network (the command line holds out a stratified
 # 20 % instead of the last rows) and writes the model, the metrics and the
-# plots. **Next**: [Tutorial 4](04_heart_vs_libraries.md) trains the second
-# tutorial's network and compares it with scikit-learn.
+# plots. **Next**: [Tutorial 3](03_optimisers_on_the_landscape.md) draws this
+# descent, and three other optimisers', on the loss landscape.
