@@ -25,6 +25,8 @@ landscape  a 51 x 51 loss-landscape grid of the Wisconsin 9-15-1 network, and
            four training runs with the sharpness and the plane, each figure,
            and the GIF's share of the whole (blitted frames vs a full redraw
            of each frame, as matplotlib's animation writers do).
+layers     the cost of dropout, batch normalisation and L1: the MNIST-shaped epoch
+           with each added to both hidden layers, glassnet beside PyTorch.
 
 Ratios are peer time / glassnet time: above 1 means glassnet is faster.
 Missing peers (torch, scikit-learn) are reported as missing.
@@ -430,6 +432,86 @@ def landscape(quick):
           ["stage", "time"], rows)
 
 
+# -- 7. the cost of each layer ---------------------------------------------------------
+LAYER_CONFIGS = [
+    ("plain", {}),
+    ("dropout 0.2", {"dropout": 0.2}),
+    ("batch norm", {"batch_norm": True}),
+    ("batch norm + dropout 0.2", {"batch_norm": True, "dropout": 0.2}),
+    ("L1 1e-4", {"l1": 1e-4}),
+]
+
+
+def torch_layers_model(extras):
+    """PyTorch's 784-256-256-10 with the same layers as ``Network.from_sizes(**extras)``."""
+    layers, fan_in = [], 784
+    for width in (256, 256):
+        bn = extras.get("batch_norm", False)
+        layers.append(torch.nn.Linear(fan_in, width, bias=not bn))
+        if bn:
+            layers.append(torch.nn.BatchNorm1d(width))
+        layers.append(torch.nn.ReLU())
+        if extras.get("dropout"):
+            layers.append(torch.nn.Dropout(extras["dropout"]))
+        fan_in = width
+    layers.append(torch.nn.Linear(fan_in, 10))
+    return torch.nn.Sequential(*layers)
+
+
+def layers(quick):
+    """Rounds over every configuration, keeping each one's fastest epoch: on a shared,
+    noisy machine interleaving gives every configuration the same chances."""
+    n = 2000 if quick else 60000
+    X, y = mnist_data(n)
+    batch, sizes = 256, [784, 256, 256, 10]
+    Xt, yt = (torch.from_numpy(X), torch.from_numpy(y)) if torch is not None else (None, None)
+
+    def engine(extras):
+        net = gn.Network.from_sizes(sizes, activation="relu", output_activation="softmax",
+                                    dtype=np.float32, seed=0, **extras)
+        gn.train(net, X, y, lr=0.05, epochs=1, batch_size=batch, seed=0)
+
+    def pytorch(extras):
+        torch.manual_seed(0)
+        model = torch_layers_model(extras)
+        model.train()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+        loss_fn = torch.nn.CrossEntropyLoss()
+        weights = [m.weight for m in model if isinstance(m, torch.nn.Linear)]
+        l1 = extras.get("l1", 0.0)
+        order = torch.randperm(n)
+        for start in range(0, n, batch):
+            idx = order[start:start + batch]
+            optimizer.zero_grad()
+            loss = loss_fn(model(Xt[idx]), yt[idx])
+            if l1:
+                loss = loss + l1 / len(idx) * sum(w.abs().sum() for w in weights)
+            loss.backward()
+            optimizer.step()
+            loss.item()
+
+    engine({})  # warm up BLAS and the allocator
+    best = {}
+    for _ in range(1 if quick else 7):
+        for label, extras in LAYER_CONFIGS:
+            for who, run in (("ours", engine), ("theirs", pytorch)):
+                if who == "theirs" and torch is None:
+                    continue
+                seconds = best_of(lambda run=run, extras=extras: run(extras), 1)
+                best[label, who] = min(best.get((label, who), np.inf), seconds)
+    rows = []
+    for label, _ in LAYER_CONFIGS:
+        ours, theirs = best[label, "ours"], best.get((label, "theirs"))
+        rows.append((label, f"{ours:.3f}", f"{ours / best['plain', 'ours'] - 1:+.0%}",
+                     "missing" if theirs is None else f"{theirs:.3f}",
+                     "missing" if theirs is None else
+                     f"{theirs / best['plain', 'theirs'] - 1:+.0%}", ratio(theirs, ours)))
+    table(f"The cost of each layer: MNIST-shaped {n:,} x 784 float32, 784-256-256-10 ReLU, "
+          f"batch {batch}, one SGD epoch, the layer after both hidden layers",
+          ["layers", "glassnet epoch (s)", "glassnet vs plain", "PyTorch epoch (s)",
+           "PyTorch vs plain", "PyTorch / glassnet"], rows)
+
+
 def cpu_name():
     try:
         with open("/proc/cpuinfo") as handle:
@@ -442,7 +524,7 @@ def cpu_name():
 
 
 SECTIONS = {"tutorial": tutorial, "mnist": mnist, "inference": inference, "scaling": scaling,
-            "defaults": defaults, "landscape": landscape}
+            "defaults": defaults, "landscape": landscape, "layers": layers}
 
 
 def main(argv=None):

@@ -241,7 +241,7 @@ def test_model_file_errors(capsys, tmp_path, wisconsin_run):
         out.writestr("weights.npz", zf.read("weights.npz"))
     cases = [(damaged, ["damaged"]), (text, ["not a glassnet model"]),
              (pickled, ["not a glassnet model", "pickle"]),
-             (future, ["format version 99", "reads format version 1"]),
+             (future, ["format version 99", "reads format versions 1 to 2"]),
              (tmp_path / "absent.glassnet", ["no such model file"])]
     for path, fragments in cases:
         code, _, err = run(capsys, "predict", path, "wisconsin")
@@ -332,3 +332,122 @@ def test_every_command_module_is_registered():
                if info.name != "__main__"
                and hasattr(importlib.import_module(f"glassnet.cli.{info.name}"), "command")}
     assert modules == set(COMMANDS) == set(cli.commands)
+
+
+def readme_tutorial_command():
+    """The README's "tutorial's own run" command, as its arguments."""
+    with open(os.path.join(os.path.dirname(__file__), "..", "README.md")) as handle:
+        readme = handle.read()
+    line = next(part for part in readme.split("`")
+                if part.startswith("glassnet train wisconsin --hidden 15 --solver sgd"))
+    return line.split()[1:]
+
+
+def test_tutorial_command_runs_every_iteration(capsys, tmp_path):
+    args = readme_tutorial_command()
+    assert "--epochs" in args and "--tol" not in args  # the default is what runs them all
+    code, out, err = run(capsys, *args, "--plots", "none", "--out", tmp_path / "t")
+    assert code == 0
+    logged = [line.split(":")[0] for line in err.splitlines() if line.startswith("iteration")]
+    assert logged == [f"iteration {k}" for k in range(0, 3000, 500)]
+    metrics = json.loads((tmp_path / "t" / "metrics.json").read_text())
+    assert metrics["epochs"] == 3000
+    assert metrics["stopped"]["reason"] == "max_epochs" and metrics["stopped"]["epoch"] == 3000
+    assert "note: ran all 3000 epochs asked for by --epochs" in out
+
+
+def test_early_stop_says_why_and_which_flag(capsys, tmp_path):
+    args = readme_tutorial_command()
+    code, out, _ = run(capsys, *args, "--tol", "1e-4", "--quiet", "--plots", "none",
+                       "--out", tmp_path / "t")
+    assert code == 0
+    metrics = json.loads((tmp_path / "t" / "metrics.json").read_text())
+    stopped = metrics["stopped"]
+    assert stopped["reason"] == "tol" and stopped["epoch"] == metrics["epochs"] < 3000
+    assert stopped["tol"] == 1e-4 and stopped["patience"] == 10 and "--tol" in stopped["flags"]
+    with open(tmp_path / "t" / "history.csv") as handle:
+        assert len(list(csv.DictReader(handle))) == stopped["epoch"]
+    lines = [line for line in out.splitlines() if f"stopped at epoch {stopped['epoch']} of "
+             f"--epochs 3000" in line]
+    assert len(lines) == 1 and "--tol 0.0001" in lines[0] and "--patience 10" in lines[0]
+
+
+def test_early_stopping_reason_and_best_epoch(capsys, tmp_path):
+    code, out, _ = run(capsys, "train", "wisconsin", "--early-stopping", "--epochs", "500",
+                       "--quiet", "--plots", "none", "--out", tmp_path / "e")
+    assert code == 0
+    metrics = json.loads((tmp_path / "e" / "metrics.json").read_text())
+    stopped = metrics["stopped"]
+    assert stopped["reason"] == "early_stopping" and stopped["epoch"] < 500
+    assert 1 <= stopped["best_epoch"] <= stopped["epoch"] - 10  # patience 10 after the best
+    assert "--early-stopping" in stopped["flags"]
+    assert f"keeps epoch {stopped['best_epoch']}'s weights" in out
+
+
+def test_divergence_is_one_error_line(capsys, tmp_path):
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(100, 3)) * 100
+    data = write_csv(tmp_path / "big.csv", ["a", "b", "c", "y"],
+                     [[*x, x.sum()] for x in X])
+    code, _, err = run(capsys, "train", data, "--solver", "sgd", "--lr", "1", "--scale", "none",
+                       "--quiet", "--out", tmp_path / "d")
+    assert_one_line_error(code, err, "diverged in epoch", "--lr")
+    assert not (tmp_path / "d").exists()
+
+
+def test_help_percent_renders(capsys):
+    code, out, _ = run(capsys, "train", "--help")
+    assert code == 0 and "Hold out 10% of" in " ".join(out.split()) and "%%" not in out
+
+
+def test_train_on_gzip_and_parquet_and_predict(capsys, tmp_path):
+    import gzip
+
+    import pandas as pd
+
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(300, 4))
+    frame = pd.DataFrame(X, columns=["a", "b", "c", "d"])
+    frame["label"] = np.where(X[:, 0] + X[:, 1] > 0, "up", "down")
+    with gzip.open(tmp_path / "t.csv.gz", "wt") as handle:
+        frame.to_csv(handle, index=False)
+    frame.to_parquet(tmp_path / "t.parquet")
+    reports = {}
+    for name in ("t.csv.gz", "t.parquet"):
+        code, out, _ = run(capsys, "train", tmp_path / name, "--quiet", "--plots", "none",
+                           "--out", tmp_path / name.replace(".", "_"))
+        assert code == 0, out
+        reports[name] = json.loads((tmp_path / name.replace(".", "_") / "metrics.json")
+                                   .read_text())
+        times = [line for line in out.splitlines() if line.startswith("time: ")]
+        assert len(times) == 1 and "loading" in times[0] and "training" in times[0] \
+            and "report" in times[0]
+    # the same rows, read from either format, give the same run
+    assert reports["t.csv.gz"]["test"] == reports["t.parquet"]["test"]
+    assert reports["t.parquet"]["test"]["accuracy"] > 0.9
+    assert set(reports["t.parquet"]["timings"]) == {"loading", "training"}
+    code, out, _ = run(capsys, "predict", tmp_path / "t_parquet" / "model.glassnet",
+                       tmp_path / "t.parquet")
+    assert code == 0 and len(out.strip().splitlines()) == 301
+def test_train_with_batchnorm_dropout_l1_prints_summary_and_saves_every_layer(capsys, tmp_path):
+    out = tmp_path / "h"
+    code, stdout, err = run(capsys, "train", "heart", "--hidden", "16,8", "--batch-norm",
+                            "--dropout", "0.2", "--l1", "0.001", "--batch-size", "32",
+                            "--epochs", "20", "--plots", "none", "--out", out)
+    assert code == 0, err
+    lines = err.splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Network: 13 inputs"))
+    assert "L1 0.001" in lines[start]
+    assert "BatchNorm(16" in lines[start + 3] and "Dropout(p=0.2)" in lines[start + 5]
+    assert lines[start + 11].startswith("trainable parameters: ")
+    assert lines[start + 12].startswith("epoch 1/20")  # the table comes before training
+    model = load_model(out / "model.glassnet")
+    assert model.metadata["format_version"] == 2 and model.network.l1 == 0.001
+    assert not np.allclose(model.network.layers[1].running_var, 1.0)
+    code, stdout, _ = run(capsys, "evaluate", out / "model.glassnet", "heart")
+    assert code == 0 and "accuracy" in stdout
+    code, _, err = run(capsys, "train", "heart", "--dropout", "0.2", "--solver", "lbfgs",
+                       "--out", tmp_path / "x")
+    assert_one_line_error(code, err, "--dropout", "stochastic")
+    code, _, err = run(capsys, "train", "heart", "--dropout", "1")
+    assert_one_line_error(code, err, "--dropout")

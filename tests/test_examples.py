@@ -49,7 +49,7 @@ def test_benchmark_script_quick_mode_runs():
                             text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     for heading in ("Tutorial workload", "MNIST-shaped", "Inference", "Scaling",
-                    "Default MLPClassifier", "Loss landscape"):
+                    "Default MLPClassifier", "Loss landscape", "The cost of each layer"):
         assert heading in result.stdout
     assert "glassnet engine (gn.train)" in result.stdout
 
@@ -63,3 +63,15 @@ def test_parity_script_quick_mode_runs():
                             text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     assert "| wisconsin |" in result.stdout and "| heart |" in result.stdout
+
+
+def test_regularisation_script_quick_mode_runs():
+    import subprocess
+    import sys
+
+    script = EXAMPLES.parent / "benchmarks" / "regularisation.py"
+    result = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True,
+                            text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    for row in ("| heart | plain |", "| spiral | batch norm + dropout 0.2 |"):
+        assert row in result.stdout

@@ -18,7 +18,7 @@ Modules: ``activations``, ``losses``, ``initializers`` → ``layers`` →
 from ._version import __version__
 from .activations import get_activation
 from .gradcheck import gradient_check
-from .layers import Dense
+from .layers import Activation, BatchNorm, Dense, Dropout
 from .losses import get_loss
 from .network import Network
 from .optimizers import SGD, Adam, AdamW, RMSProp, get_optimizer
@@ -35,10 +35,13 @@ from .training import (
 
 __all__ = [
     "SGD",
+    "Activation",
     "Adam",
     "AdamW",
+    "BatchNorm",
     "Callback",
     "Dense",
+    "Dropout",
     "EarlyStopping",
     "History",
     "LossLogger",

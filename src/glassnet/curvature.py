@@ -34,6 +34,11 @@ Write ``R{·}`` for the directional derivative ``d/dr (·)(θ + r·v)`` at
                   dZ_{l−1} = dA_{l−1} ⊙ f'(Z_{l−1})
                 R{dZ_{l−1}} = R{dA_{l−1}} ⊙ f'(Z_{l−1}) + dA_{l−1} ⊙ f''(Z_{l−1}) ⊙ R{Z_{l−1}}
 
+Networks with batch normalisation or dropout take the finite-difference
+product, of the loss in the network's current mode (as
+:func:`glassnet.gradient_check` does: each dropout mask held fixed, the running
+statistics put back).
+
 ``f'(Z) ⊙ x`` is each activation's own ``backward(x, A)`` (for the softmax
 output the Jacobian ``diag(a) − a·aᵀ`` is symmetric, so the same call gives
 ``R{A}``). ``f''`` is written in terms of ``A`` in :data:`SECOND_DERIVATIVES`.
@@ -148,18 +153,23 @@ def _exact_hvp(network, X, Y, v, sample_weight):
 
 
 def _finite_difference_hvp(network, X, Y, v, sample_weight, epsilon):
+    from .gradcheck import Replay
+
     params = network.parameters()
     saved = network.get_weights()
     scale = epsilon / max(np.sqrt(sum(float(np.sum(d * d)) for d in v)), 1e-300)
     grads = []
+    replay = Replay(network)  # both gradients with the same dropout masks, no drift
     try:
         for sign in (1.0, -1.0):
             for p, p0, d in zip(params, saved, v):
                 np.copyto(p, p0 + sign * scale * d)
+            replay()
             network.loss_and_gradients(X, Y, sample_weight)
             grads.append([g.copy() for g in network.gradients()])
     finally:
         network.set_weights(saved)
+        replay()
     return [(gp - gm) / (2 * scale) for gp, gm in zip(*grads)]
 
 

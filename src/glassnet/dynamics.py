@@ -20,12 +20,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .layers import Dense
 from .training import Callback
 
 __all__ = [
     "DynamicsRecorder",
     "decision_boundary_figure",
     "gradient_norm_figure",
+    "hidden_unit_layers",
     "inactive_fraction",
     "unit_health_figure",
     "write_training_dynamics",
@@ -61,7 +63,7 @@ class DynamicsRecorder(Callback):
     def __init__(self, every=1):
         self.every = max(1, int(every))
         self.steps = []
-        self.gradient_norms = []  # one list per record: ‖dW_l‖ for each layer
+        self.gradient_norms = []  # one list per record: ‖dW_l‖ for each dense layer
         self.inactive = []  # one list per record: fraction for each hidden layer
         self.activations = None
 
@@ -69,11 +71,26 @@ class DynamicsRecorder(Callback):
         if step % self.every:
             return
         layers = trainer.network.layers
-        self.activations = [layer.activation.name for layer in layers[:-1]]
+        units = hidden_unit_layers(layers)
+        self.activations = [layer.activation.name for layer in units]
         self.steps.append(step)
-        self.gradient_norms.append([float(np.linalg.norm(layer.dW)) for layer in layers])
+        self.gradient_norms.append([float(np.linalg.norm(layer.dW)) for layer in layers
+                                    if isinstance(layer, Dense)])
         self.inactive.append([inactive_fraction(layer.activation, layer.A)
-                              for layer in layers[:-1]])
+                              for layer in units])
+
+
+def hidden_unit_layers(layers):
+    """The layer whose output is each hidden layer's activations: per dense layer
+    but the last, the last layer with an activation before the next dense one
+    (the ``Dense`` itself, or the ``Activation`` after its batch normalisation)."""
+    units, current = [], None
+    for layer in layers:
+        if isinstance(layer, Dense) and current is not None:
+            units.append(current)
+        if hasattr(layer, "activation"):
+            current = layer
+    return units
 
 
 def gradient_norm_figure(recorder, title="Gradient norm per layer"):

@@ -34,10 +34,20 @@ Glorot-uniform weights *and* biases); ``dtype`` forces float32 or float64
 objects, called after every step and epoch (the command line's progress bar is
 one). After fitting, ``history_`` holds per-epoch training loss, validation
 loss and score.
+
+Regularisation and normalisation extras, also off by default: ``dropout=p``
+puts a :class:`glassnet.Dropout` after every hidden layer (its masks drawn
+from ``random_state``'s Generator; stochastic solvers only), ``batch_norm=True``
+a :class:`glassnet.BatchNorm` between each hidden layer's ``X·W + b`` and its
+activation (fitted in ``batch_norm_layers_``, whose ``gamma``, ``beta``,
+``running_mean`` and ``running_var`` are plain arrays), and ``l1=λ`` adds
+``(λ/n)·Σ|W|`` to the loss beside ``alpha``'s L2. Training steps run in
+training mode; validation scores and every prediction in evaluation mode.
 """
 
 from __future__ import annotations
 
+import copy
 import itertools
 import numbers
 import warnings
@@ -53,7 +63,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
 
 from .initializers import get_initializer
-from .layers import Dense
+from .layers import Activation, BatchNorm, Dense, Dropout
 from .network import Network
 from .optimizers import SGD, Adam, AdamW, RMSProp
 from .schedules import Schedule, get_schedule
@@ -81,7 +91,8 @@ class _BaseMLP(BaseEstimator):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 schedule=None, init=None, dtype=None, callbacks=None):
+                 schedule=None, init=None, dtype=None, callbacks=None, dropout=0.0,
+                 batch_norm=False, l1=0.0):
         self.hidden_layer_sizes = hidden_layer_sizes
         self.activation = activation
         self.solver = solver
@@ -109,6 +120,9 @@ class _BaseMLP(BaseEstimator):
         self.init = init
         self.dtype = dtype
         self.callbacks = callbacks
+        self.dropout = dropout
+        self.batch_norm = batch_norm
+        self.l1 = l1
 
     # -- parameter validation ---------------------------------------------------
     def _check_params(self):
@@ -183,15 +197,32 @@ class _BaseMLP(BaseEstimator):
             get_initializer(self.init)
         if self.dtype is not None and np.dtype(self.dtype) not in (np.float32, np.float64):
             fail("dtype", "None, 'float32' or 'float64'")
+        real("dropout", 0, 1, high_closed=False)
+        boolean("batch_norm")
+        real("l1", 0)
+        if self.dropout and self.solver == "lbfgs":
+            raise ValueError(f"dropout={self.dropout} needs a stochastic solver (sgd, adam, "
+                             f"rmsprop, adamw): L-BFGS needs the same loss at every "
+                             f"evaluation, and dropout draws a new mask each time")
         return sizes, activations * (len(sizes) if len(activations) == 1 else 1)
 
     # -- building the network ---------------------------------------------------
-    def _network(self, coefs, intercepts, hidden_activations, gradients=True):
-        """A :class:`Network` whose layers *are* ``coefs`` and ``intercepts`` (no copies)."""
+    def _network(self, coefs, intercepts, hidden_activations, gradients=True, rng=None):
+        """A :class:`Network` whose layers *are* ``coefs`` and ``intercepts`` (no copies),
+        with the fitted ``batch_norm_layers_`` and the dropout layers between them
+        (without ``gradients``, for prediction only, the dropout layers are left out:
+        they are the identity at inference)."""
         acts = [*hidden_activations, self.out_activation_]
-        layers = [Dense.from_arrays(W, b, act, gradients=gradients)
-                  for W, b, act in zip(coefs, intercepts, acts)]
-        return Network(layers, loss=self._loss_name(), alpha=self.alpha)
+        norms = getattr(self, "batch_norm_layers_", None) or [None] * len(hidden_activations)
+        layers = []
+        for i, (W, b, act, norm) in enumerate(zip(coefs, intercepts, acts, [*norms, None])):
+            layers.append(Dense.from_arrays(W, b, "identity" if norm else act,
+                                            gradients=gradients))
+            if norm is not None:
+                layers += [norm, Activation(act)]
+            if self.dropout and gradients and i < len(hidden_activations):
+                layers.append(Dropout(self.dropout))
+        return Network(layers, loss=self._loss_name(), alpha=self.alpha, l1=self.l1, seed=rng)
 
     def _hidden_activations(self):
         n = len(self.coefs_) - 1
@@ -280,10 +311,15 @@ class _BaseMLP(BaseEstimator):
             if expected != layer_units:
                 raise ValueError(f"warm_start/partial_fit needs the same layer sizes as before: "
                                  f"{expected}, got {layer_units}")
+            if self.batch_norm != bool(getattr(self, "batch_norm_layers_", None)):
+                raise ValueError(f"warm_start/partial_fit needs the same batch_norm as before "
+                                 f"({not self.batch_norm}), got {self.batch_norm}")
             # train on copies, so a failure leaves the fitted weights untouched
             self.coefs_ = [W.astype(dtype, copy=True) for W in self.coefs_]
             self.intercepts_ = [b.astype(dtype, copy=True) for b in self.intercepts_]
-        network = self._network(self.coefs_, self.intercepts_, hidden_acts)
+            self.batch_norm_layers_ = [copy.deepcopy(norm).astype(dtype)
+                                       for norm in self.batch_norm_layers_]
+        network = self._network(self.coefs_, self.intercepts_, hidden_acts, rng=rng)
         try:
             if self.solver == "lbfgs":
                 self._fit_lbfgs(network, X, Y, sample_weight)
@@ -304,6 +340,8 @@ class _BaseMLP(BaseEstimator):
         self.n_layers_ = len(layer_units)
         self.out_activation_ = self._output_activation()
         self.coefs_, self.intercepts_ = self._init_weights(layer_units, hidden_acts, dtype, rng)
+        self.batch_norm_layers_ = [BatchNorm(n, dtype=dtype) for n in layer_units[1:-1]
+                                   ] if self.batch_norm else []
         self.history_ = History()
         if self.solver in _STOCHASTIC:
             self.loss_curve_ = []
@@ -452,8 +490,7 @@ class _BaseMLP(BaseEstimator):
         for callback in callbacks:
             callback.on_train_end(trainer)
         if early_stopping:
-            for p, best in zip(network.parameters(), self._best_weights):
-                np.copyto(p, best)
+            network.load_state_dict(self._best_weights)
 
     def _validation_split(self, X, Y, sample_weight, rng):
         stratify = None
@@ -489,7 +526,7 @@ class _BaseMLP(BaseEstimator):
                 self._no_improvement_count = 0
             if val_score > self.best_validation_score_:
                 self.best_validation_score_ = val_score
-                self._best_weights = network.get_weights()
+                self._best_weights = network.state_dict()
                 self.history_.best_epoch = len(self.history_.epoch) - 1
         else:
             if self.loss_curve_[-1] > self.best_loss_ - self.tol:
@@ -675,7 +712,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
                  nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
-                 schedule=None, init=None, dtype=None, callbacks=None):
+                 schedule=None, init=None, dtype=None, callbacks=None, dropout=0.0,
+                 batch_norm=False, l1=0.0):
         super().__init__(
             hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
             alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
@@ -684,7 +722,8 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
             early_stopping=early_stopping, validation_fraction=validation_fraction,
             beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun, schedule=schedule, init=init, dtype=dtype, callbacks=callbacks)
+            max_fun=max_fun, schedule=schedule, init=init, dtype=dtype, callbacks=callbacks,
+            dropout=dropout, batch_norm=batch_norm, l1=l1)
         self.loss = loss
 
     def _check_params(self):

@@ -12,7 +12,21 @@ the truncation error is about 1e-12 instead of 1e-6, small enough that a
 relative error above ~1e-6 really means a wrong formula.
 
 For each parameter array the result reports the relative error
-``‖g_analytic − g_numeric‖ / max(‖g_analytic‖ + ‖g_numeric‖, tiny)``.
+``‖g_analytic − g_numeric‖ / max(‖g_analytic‖ + ‖g_numeric‖, 1e-8)``. The
+floor of 1e-8 keeps a gradient that is exactly zero (a bias feeding batch
+normalisation, which subtracts it again) from reading as a 100 % error when
+its analytic value is rounding noise of 1e-18; a real error of that size
+shows in ``max_abs_differences``.
+
+Dropout and batch normalisation: the check differentiates the function the
+network computes in its current mode. In training mode (a new network's
+mode) each dropout mask is drawn once and held fixed for every evaluation
+(the Generator's state is put back before each one), and batch normalisation
+uses the batch's statistics: exactly the function a training step
+differentiates, the batch-norm backward included. In evaluation mode
+(``network.eval()``) dropout is the identity and batch normalisation a fixed
+affine map on its running statistics. Either way the running statistics and
+the Generator are restored afterwards: the check changes nothing.
 """
 
 from __future__ import annotations
@@ -21,7 +35,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["GradientCheck", "gradient_check", "numerical_gradient"]
+__all__ = ["GradientCheck", "Replay", "gradient_check", "numerical_gradient"]
+
+_FLOOR = 1e-8  # gradient norms below this are compared on this absolute scale
 
 
 @dataclass
@@ -76,7 +92,8 @@ def gradient_check(network, X, y, sample_weight=None, h=1e-6):
     Parameters
     ----------
     network : Network
-        Checked at its current weights (restored afterwards). Use float64:
+        Checked at its current weights (restored afterwards) and in its current
+        mode (training or evaluation; see the module docstring). Use float64:
         float32 has too few digits for a tight check.
     X, y : array-like
         The data, as for :func:`glassnet.train`.
@@ -102,19 +119,44 @@ def gradient_check(network, X, y, sample_weight=None, h=1e-6):
     True
     """
     X, Y, sample_weight = network.check_data(X, y, sample_weight)
-    network.loss_and_gradients(X, Y, sample_weight)
-    analytic = [g.astype(np.float64) for g in network.gradients()]
+    replay = Replay(network)
+    try:
+        network.loss_and_gradients(X, Y, sample_weight)
+        analytic = [g.astype(np.float64) for g in network.gradients()]
 
-    def loss():
-        A = network.forward(X)
-        m = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-        return network.loss.value(Y, A, sample_weight) + network.penalty(m)
+        def loss():
+            replay()  # the same dropout masks, the same running statistics
+            A = network.forward(X)
+            m = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+            return network.loss.value(Y, A, sample_weight) + network.penalty(m)
 
-    numeric = [numerical_gradient(loss, p, h) for p in network.parameters()]
+        numeric = [numerical_gradient(loss, p, h) for p in network.parameters()]
+    finally:
+        replay()
     rel, diffs = [], []
-    tiny = np.finfo(np.float64).tiny
     for a, n in zip(analytic, numeric):
-        rel.append(float(np.linalg.norm(a - n) / max(np.linalg.norm(a) + np.linalg.norm(n), tiny)))
+        rel.append(float(np.linalg.norm(a - n) / max(np.linalg.norm(a) + np.linalg.norm(n),
+                                                     _FLOOR)))
         diffs.append(float(np.abs(a - n).max()))
     return GradientCheck(network.parameter_names(), [p.shape for p in network.parameters()],
                          rel, diffs, analytic, numeric)
+
+
+class Replay:
+    """Remembers the network's random Generators and running statistics; calling it
+    puts them back, so that every forward pass after it draws the same dropout
+    masks and starts from the same running statistics (used by
+    :func:`gradient_check` and by finite-difference Hessian-vector products)."""
+
+    def __init__(self, network):
+        generators = {id(layer.rng): layer.rng for layer in network.layers
+                      if getattr(layer, "rng", None) is not None}
+        self.generators = [(g, g.bit_generator.state) for g in generators.values()]
+        self.buffers = network.buffers()
+        self.saved = [b.copy() for b in self.buffers]
+
+    def __call__(self):
+        for generator, state in self.generators:
+            generator.bit_generator.state = state
+        for buffer, saved in zip(self.buffers, self.saved):
+            np.copyto(buffer, saved)

@@ -8,8 +8,24 @@ A ``.glassnet`` file is a zip archive with two members:
     feature names, the CSV encoding schema, the scaler kind and the training
     settings;
 ``weights.npz``
-    ``W1, b1, W2, b2, …`` and the scaler's ``scaler_offset`` and
-    ``scaler_scale``, ``.npy`` arrays read with ``allow_pickle=False``.
+    every layer's arrays by name (``W1, b1, W2, b2, …``) and the scaler's
+    ``scaler_offset`` and ``scaler_scale``, ``.npy`` arrays read with
+    ``allow_pickle=False``.
+
+Two format versions. Version 1 holds a stack of dense layers: the
+architecture lists ``layer_sizes``, one ``activations`` entry and one
+``bias`` flag per layer. Version 2, written when the network has other layers
+(batch normalisation, dropout, separate activations), lists every layer's
+configuration in ``architecture.layers`` (``{"type": "dense" | "batch_norm" |
+"activation" | "dropout", ...}``) and stores each layer's arrays under the
+names of :meth:`~glassnet.Network.state_dict`, the layer's position
+appended: ``W1``, ``gamma2``, ``beta2``, ``running_mean2``,
+``running_var2``, … A plain dense network is still written as version 1,
+which older glassnet versions read; both versions load.
+
+Conversions to and from ONNX, PyTorch and scikit-learn (``to_onnx``,
+``to_torch``, ``from_torch``, ``to_sklearn``, ``from_sklearn``) live in
+:mod:`glassnet.interop` and are re-exported here on first use.
 
 Nothing in a model file is ever executed: a pickle or any other file gets a
 clear :class:`ModelFileError`. Nothing in it is trusted either: the zip (no
@@ -36,7 +52,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from ._version import __version__
-from .layers import Dense
+from .layers import Dense, layer_from_config
 from .model_schema import FORMAT, FORMAT_VERSION, Damage, check_metadata, check_weights
 from .network import Network
 
@@ -53,6 +69,19 @@ __all__ = [
     "write_bytes",
     "write_text",
 ]
+
+_INTEROP = ("from_sklearn", "from_torch", "to_onnx", "to_sklearn", "to_torch")
+
+
+def __getattr__(name):
+    # The converters need onnx, torch or scikit-learn; import them only when asked,
+    # so that glassnet.io needs NumPy alone.
+    if name in _INTEROP:
+        from . import interop
+
+        return getattr(interop, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 #: A model file whose members (or weights.npz's arrays) would inflate past this
 #: many bytes in all is refused before anything is inflated.
@@ -213,23 +242,24 @@ class Model:
 def save_model(path, network, scaler, metadata):
     """Write a ``.glassnet`` file atomically; returns the metadata written."""
     meta = dict(metadata)
+    plain = all(isinstance(layer, Dense) for layer in network.layers)
+    architecture = {"layer_sizes": network.sizes}
+    if plain:
+        architecture.update(
+            activations=[layer.activation.config() for layer in network.layers],
+            bias=[layer.b is not None for layer in network.layers])
+    else:
+        architecture["layers"] = [layer.config() for layer in network.layers]
+    architecture.update(loss=network.loss.name, alpha=network.alpha)
+    if network.l1:
+        architecture["l1"] = network.l1
     meta.update(
-        format=FORMAT, format_version=FORMAT_VERSION, glassnet_version=__version__,
-        architecture={
-            "layer_sizes": network.sizes,
-            "activations": [layer.activation.config() for layer in network.layers],
-            "loss": network.loss.name,
-            "bias": [layer.b is not None for layer in network.layers],
-            "alpha": network.alpha,
-        },
+        format=FORMAT, format_version=1 if plain else 2, glassnet_version=__version__,
+        architecture=architecture,
         dtype=str(network.dtype),
         scaler=scaler.kind,
     )
-    arrays = {}
-    for i, layer in enumerate(network.layers, start=1):
-        arrays[f"W{i}"] = layer.W
-        if layer.b is not None:
-            arrays[f"b{i}"] = layer.b
+    arrays = network.state_dict()
     arrays["scaler_offset"] = np.asarray(scaler.offset, dtype=np.float64)
     arrays["scaler_scale"] = np.asarray(scaler.scale, dtype=np.float64)
     text = json.dumps(meta, indent=2, default=_json_default)
@@ -300,9 +330,15 @@ def load_model(path):
         raise ModelFileError(f"{path} is damaged: {exc.field}: {exc.detail}",
                              field=exc.field) from None
     arch = meta["architecture"]
-    layers = [Dense.from_arrays(arrays[f"W{i}"], arrays.get(f"b{i}"), activation)
-              for i, activation in enumerate(arch["activations"], start=1)]
-    network = Network(layers, loss=arch["loss"], alpha=arch["alpha"])
+    if "layers" in arch:  # format 2: every layer, its arrays named as state_dict() names them
+        layers = [layer_from_config(config, meta["dtype"]) for config in arch["layers"]]
+        network = Network(layers, loss=arch["loss"], alpha=arch["alpha"], l1=arch["l1"])
+        network.load_state_dict({name: array for name, array in arrays.items()
+                                 if not name.startswith("scaler_")})
+    else:
+        layers = [Dense.from_arrays(arrays[f"W{i}"], arrays.get(f"b{i}"), activation)
+                  for i, activation in enumerate(arch["activations"], start=1)]
+        network = Network(layers, loss=arch["loss"], alpha=arch["alpha"], l1=arch["l1"])
     scaler = Scaler(meta["scaler"], arrays["scaler_offset"], arrays["scaler_scale"])
     return Model(network, scaler, meta)
 
@@ -314,7 +350,7 @@ def _check_version(path, meta):
         raise ModelFileError(
             f"{path} has model format version {version} (written by glassnet "
             f"{meta.get('glassnet_version', '?')}); this glassnet {__version__} reads format "
-            f"version {FORMAT_VERSION} (format_version in metadata.json): upgrade glassnet "
+            f"versions 1 to {FORMAT_VERSION} (format_version in metadata.json): upgrade glassnet "
             f"to load it",
             field="format_version")
 

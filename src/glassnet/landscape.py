@@ -32,6 +32,13 @@ parameter stacked with a leading axis of length ``P``, and one forward pass
 
 Parameters are always handled as lists aligned with
 ``network.parameters()`` (``[W1, b1, W2, b2, …]``).
+
+Dropout and batch normalisation: the landscape is the loss in evaluation
+mode, the loss a trained network is used with. Dropout is the identity and
+batch normalisation uses the network's running statistics, held fixed over
+the whole plane (in :func:`compare_optimizers`, those at the end of the first
+optimiser's run). Random directions leave batch normalisation's ``γ`` and
+``β`` unperturbed (zero), as Li et al. do.
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .layers import Activation, BatchNorm, Dense
 from .training import Callback
 
 __all__ = [
@@ -89,29 +97,36 @@ def filter_normalize(direction, network, include_bias=False):
     For unit ``j`` of a dense layer the "filter" is its incoming weight vector
     ``W[:, j]`` (with ``b[j]`` appended when ``include_bias``). The direction's
     filter becomes ``d_j · ‖θ_j‖ / ‖d_j‖``. Without ``include_bias`` the bias
-    directions are set to zero. Returns a new list of arrays.
+    directions are set to zero; batch normalisation's ``γ`` and ``β``
+    directions always are. Returns a new list of arrays.
     """
     params = network.parameters()
-    names = network.parameter_names()
     out = [np.array(d, dtype=np.float64, copy=True) for d in direction]
     tiny = np.finfo(np.float64).tiny
-    for i, name in enumerate(names):
-        if not name.startswith("W"):
-            if not include_bias:
-                out[i][...] = 0.0
+    i = 0
+    for layer in network.layers:
+        n = len(layer.parameters())
+        if not isinstance(layer, Dense):
+            for k in range(i, i + n):
+                out[k][...] = 0.0
+            i += n
             continue
-        bias_index = i + 1 if i + 1 < len(names) and names[i + 1] == "b" + name[1:] else None
+        has_bias = layer.b is not None
         W, d = params[i].astype(np.float64), out[i]
         weight_norms = np.sum(W * W, axis=0)
         direction_norms = np.sum(d * d, axis=0)
-        if include_bias and bias_index is not None:
-            b, db = params[bias_index].astype(np.float64), out[bias_index]
+        if include_bias and has_bias:
+            b, db = params[i + 1].astype(np.float64), out[i + 1]
             weight_norms = weight_norms + b * b
             direction_norms = direction_norms + db * db
         scale = np.sqrt(weight_norms) / np.maximum(np.sqrt(direction_norms), tiny)
         d *= scale  # column j (unit j) scaled to ‖θ_j‖
-        if include_bias and bias_index is not None:
-            out[bias_index] *= scale
+        if has_bias:
+            if include_bias:
+                out[i + 1] *= scale
+            else:
+                out[i + 1][...] = 0.0
+        i += n
     return out
 
 
@@ -130,7 +145,7 @@ def _prepare(network, X, y, sample_weight=None):
 
 def batched_loss(network, X, y, params, sample_weight=None, max_elements=2_000_000,
                  _checked=False):
-    """The loss (L2 penalty included) at ``P`` weight settings at once.
+    """The loss (penalties included) at ``P`` weight settings at once, in evaluation mode.
 
     ``params`` is a list aligned with ``network.parameters()`` whose entries
     have a leading axis of length ``P`` (``W1`` of shape ``(P, fan_in,
@@ -143,35 +158,44 @@ def batched_loss(network, X, y, params, sample_weight=None, max_elements=2_000_0
         Y = y
     P = params[0].shape[0]
     m = X.shape[0]
-    widest = max(layer.n_units for layer in network.layers)
-    chunk = max(1, int(max_elements // max(1, m * widest)))
-    names = network.parameter_names()
+    chunk = max(1, int(max_elements // max(1, m * max(network.sizes))))
     losses = np.empty(P)
     normaliser = m if sample_weight is None else float(sample_weight.sum())
     for start in range(0, P, chunk):
         stop = min(start + chunk, P)
         block = [p[start:stop] for p in params]
-        A = X  # (m, n0) for the first layer, then (p, m, n)
+        A = np.broadcast_to(X, (stop - start, *X.shape))  # the same rows for every setting
         k = 0
+        weights = []
         for layer in network.layers:
-            W = block[k]
-            k += 1
-            Z = np.matmul(A, W)  # (p, m, fan_out): one product per weight setting
-            if layer.b is not None:
-                Z += block[k][:, None, :]
-                k += 1
-            A = _activate(layer.activation, Z)
+            own = block[k:k + len(layer.parameters())]
+            k += len(own)
+            if isinstance(layer, Dense):
+                weights.append(own[0])
+                A = np.matmul(A, own[0])  # (p, m, fan_out): one product per weight setting
+                if layer.b is not None:
+                    A += own[1][:, None, :]
+                A = _activate(layer.activation, A)
+            elif isinstance(layer, BatchNorm):  # evaluation mode: the running statistics
+                gamma, beta = own
+                scale = gamma / np.sqrt(layer.running_var + layer.eps)  # γ/s, (p, n)
+                A = (A - layer.running_mean) * scale[:, None, :] + beta[:, None, :]
+            elif isinstance(layer, Activation):
+                A = _activate(layer.activation, np.array(A, dtype=np.float64))
+            # Dropout: the identity in evaluation mode
         for j in range(stop - start):
             losses[start + j] = network.loss.value(Y, A[j], sample_weight)
+        penalty = 0.0
         if network.alpha:
-            squares = sum(np.einsum("pij,pij->p", w, w) for name, w in zip(names, block)
-                          if name.startswith("W"))
-            losses[start:stop] += 0.5 * network.alpha * squares / normaliser
+            penalty += 0.5 * network.alpha * sum(np.einsum("pij,pij->p", w, w) for w in weights)
+        if network.l1:
+            penalty += network.l1 * sum(np.abs(w).sum(axis=(1, 2)) for w in weights)
+        losses[start:stop] += penalty / normaliser
     return losses
 
 
 def _activate(activation, Z):
-    """Apply an activation to a stack ``(p, m, n)`` (softmax row by row)."""
+    """Apply an activation in place to a stack ``(p, m, n)`` (softmax row by row)."""
     if activation.name == "softmax":
         p, m, n = Z.shape
         return activation.forward(Z.reshape(p * m, n)).reshape(p, m, n)
@@ -723,10 +747,10 @@ def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing"
     m = Xc.shape[0]
     steps_per_epoch = 1 if batch_size is None or batch_size >= m else math.ceil(m / batch_size)
     every = record_every or record_interval(epochs * steps_per_epoch, points)
-    initial = network.get_weights()
+    initial = network.state_dict()  # weights and running statistics
 
     def run(optimizer, schedule, recorder):
-        network.set_weights(initial)
+        network.load_state_dict(initial)
         trainer = Trainer(network, optimizer, batch_size=batch_size, rng=seed,
                           callbacks=[recorder] if recorder else [])
         try:
@@ -759,7 +783,10 @@ def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing"
         diverged[name] = failed or not keep.all()
         trajectories[name] = recorded[keep]
         steps[name] = np.asarray(recorder.trajectory.steps)[keep]
-    network.set_weights(initial)
+        if name == optimizers[0]:
+            reference = {n: b.copy() for n, b in zip(network.buffer_names(), network.buffers())}
+    # evaluation mode on the first run's running statistics (batch normalisation)
+    network.load_state_dict({**initial, **reference})
     order = list(optimizers)
     result = landscape_from_paths(
         network, Xc, Yc, {n: trajectories[n] for n in order}, {n: steps[n] for n in order},
@@ -770,4 +797,5 @@ def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing"
     result.steps_per_epoch = steps_per_epoch
     result.sharpness = lambda_max
     result.large_lr = large_lr if uses_large else None
+    network.load_state_dict(initial)
     return result

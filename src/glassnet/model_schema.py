@@ -25,6 +25,17 @@ field at fault and says what was expected and what is there:
    against its arrays, the estimator's recorded parameters against the
    architecture.
 
+Two formats
+-----------
+Format 1 describes a stack of dense layers (``architecture.activations`` and
+``architecture.bias``, one entry per layer of ``layer_sizes``). Format 2
+lists every layer in ``architecture.layers`` (:data:`LAYER`: ``dense``,
+``batch_norm``, ``activation``, ``dropout``), whose arrays are named by the
+layer's position (``W1``, ``gamma2``, ``running_var2``, …; running variances
+must be ``>= 0``); the layers must chain, their dense layers must be those
+of ``layer_sizes``, and a file written by an estimator must hold exactly the
+stack its ``params`` (``batch_norm``, ``dropout``) build.
+
 Adding a field
 --------------
 1. One entry in :data:`METADATA`, or in the record it belongs to
@@ -64,6 +75,7 @@ __all__ = [
     "ARCHITECTURE",
     "FORMAT",
     "FORMAT_VERSION",
+    "LAYER",
     "METADATA",
     "OUTPUTS",
     "ArrayRule",
@@ -72,10 +84,12 @@ __all__ = [
     "check_metadata",
     "check_weights",
     "expected_arrays",
+    "hidden_activations",
+    "output_activation",
 ]
 
 FORMAT = "glassnet-model"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 1: a stack of dense layers; 2: any layers (architecture.layers)
 
 
 class Damage(Exception):
@@ -178,12 +192,24 @@ class Integer(Spec):
 
 
 class Number(Spec):
-    def __init__(self, low=None):
-        self.low = low
-        self.expects = "a finite number" + ("" if low is None else f" >= {low}")
+    """A finite number, optionally in a range (``low_open``/``high_open``: excluding the end)."""
+
+    def __init__(self, low=None, high=None, low_open=False, high_open=False):
+        self.low, self.high, self.low_open, self.high_open = low, high, low_open, high_open
+        if high is None:
+            bound = "" if low is None else f" {'>' if low_open else '>='} {low}"
+        else:
+            bound = (f" in {'(' if low_open else '['}{low}, {high}"
+                     f"{')' if high_open else ']'}")
+        self.expects = "a finite number" + bound
 
     def accepts(self, value):
-        return _is_number(value) and (self.low is None or value >= self.low)
+        if not _is_number(value):
+            return False
+        low_ok = self.low is None or (value > self.low if self.low_open else value >= self.low)
+        high_ok = self.high is None or (value < self.high if self.high_open
+                                        else value <= self.high)
+        return low_ok and high_ok
 
 
 class Choice(Spec):
@@ -352,31 +378,128 @@ OUTPUTS = {
 
 
 def _architecture_agrees(arch, where):
+    if "layers" in arch:
+        _layers_agree(arch, where)
+        return
+    for key in ("activations", "bias"):
+        if key not in arch:
+            raise Damage(_at(where, key), "expected a list with one entry per layer (or the key "
+                                          "layers instead), found the key missing")
     n_layers = len(arch["layer_sizes"]) - 1
     for key in ("activations", "bias"):
         if len(arch[key]) != n_layers:
             raise Damage(_at(where, key), f"expected {n_layers} entries, one per layer of "
                                           f"{_at(where, 'layer_sizes')} {arch['layer_sizes']}"
                                           f", found {len(arch[key])}")
-    output = get_activation(arch["activations"][-1]).name
+    _output_fits_loss(arch, where, _at(where, f"activations[{n_layers - 1}]"),
+                      _at(where, "activations"))
+
+
+def _output_fits_loss(arch, where, output_at, listing):
+    output = output_activation(arch)
     if output not in OUTPUTS:
-        raise Damage(_at(where, f"activations[{n_layers - 1}]"),
-                     f"expected an output activation ({', '.join(OUTPUTS)}), found "
-                     f"{show(output)}")
+        raise Damage(output_at, f"expected an output activation ({', '.join(OUTPUTS)}), found "
+                                f"{show(output)}")
     losses = OUTPUTS[output][1]
     loss = LOSSES[arch["loss"]].name
     if loss not in losses:
         raise Damage(_at(where, "loss"), f"expected {' or '.join(map(json.dumps, losses))} "
-                                         f"for a {output} output layer "
-                                         f"({_at(where, 'activations')}), found {show(loss)}")
+                                         f"for a {output} output layer ({listing}), found "
+                                         f"{show(loss)}")
 
+
+def _layers_agree(arch, where):
+    """Format 2: the layers chain (each layer's width is what the one before gives), the
+    dense layers are those of ``layer_sizes``, and the last layer sets the output."""
+    for key in ("activations", "bias"):
+        if key in arch:
+            raise Damage(_at(where, key), "expected no such key beside architecture.layers "
+                                          "(each layer lists its own), found one")
+    sizes, layers = arch["layer_sizes"], arch["layers"]
+    listing = _at(where, "layers")
+    width, dense = sizes[0], 0
+    for i, layer in enumerate(layers):
+        at = _at(listing, i)
+        if layer["type"] == "dense":
+            dense += 1
+            if dense >= len(sizes):
+                raise Damage(listing, f"expected {len(sizes) - 1} dense layers, one per step "
+                                      f"of {_at(where, 'layer_sizes')} {sizes}, found more")
+            sized = f"{_at(where, 'layer_sizes')} {sizes}"
+            for key, wanted, why in (("n_inputs", width, f"the width before it; {sized}"),
+                                     ("n_units", sizes[dense], f"entry {dense} of {sized}")):
+                if layer[key] != wanted:
+                    raise Damage(_at(at, key), f"expected {wanted} ({why}), found "
+                                               f"{show(layer[key])}")
+            width = layer["n_units"]
+        elif layer["type"] == "batch_norm" and layer["n_features"] != width:
+            raise Damage(_at(at, "n_features"), f"expected {width} (the width before it; "
+                                                f"{_at(where, 'layer_sizes')} {sizes}), found "
+                                                f"{show(layer['n_features'])}")
+    if dense != len(sizes) - 1:
+        raise Damage(listing, f"expected {len(sizes) - 1} dense layers, one per step of "
+                              f"{_at(where, 'layer_sizes')} {sizes}, found {dense}")
+    last = _at(listing, len(layers) - 1)
+    if layers[-1]["type"] not in ("dense", "activation"):
+        raise Damage(_at(last, "type"), f"expected \"dense\" or \"activation\" for the output "
+                                        f"layer, found {show(layers[-1]['type'])}")
+    _output_fits_loss(arch, where, _at(last, "activation"), listing)
+
+
+def output_activation(arch):
+    """The name of the output layer's activation, in either format."""
+    if "layers" in arch:
+        return get_activation(arch["layers"][-1]["activation"]).name
+    return get_activation(arch["activations"][-1]).name
+
+
+def hidden_activations(arch):
+    """Each hidden layer's activation config: format 1's ``activations[:-1]``; in format 2
+    the last activation before the next dense layer (the dense layer's own, or the
+    ``activation`` layer after its batch normalisation)."""
+    if "layers" not in arch:
+        return arch["activations"][:-1]
+    found, current = [], None
+    for layer in arch["layers"]:
+        if layer["type"] == "dense" and current is not None:
+            found.append(current)
+        if "activation" in layer:
+            current = layer["activation"]
+    return found
+
+
+LAYER = Tagged("type", {
+    "dense": Record({
+        "type": Field(Choice("dense")),
+        "n_inputs": Field(Integer(low=1)),
+        "n_units": Field(Integer(low=1)),
+        "activation": Field(ActivationConfig()),
+        "bias": Field(Flag()),
+    }),
+    "batch_norm": Record({
+        "type": Field(Choice("batch_norm")),
+        "n_features": Field(Integer(low=1)),
+        "eps": Field(Number(low=0, low_open=True)),
+        "momentum": Field(Number(low=0, high=1, low_open=True)),
+    }),
+    "activation": Record({
+        "type": Field(Choice("activation")),
+        "activation": Field(ActivationConfig()),
+    }),
+    "dropout": Record({
+        "type": Field(Choice("dropout")),
+        "p": Field(Number(low=0, high=1, high_open=True)),
+    }),
+})
 
 ARCHITECTURE = Record({
     "layer_sizes": Field(ListOf(Integer(low=1), min_length=2)),
-    "activations": Field(ListOf(ActivationConfig())),
+    "activations": Field(ListOf(ActivationConfig()), default=OMITTED),
+    "layers": Field(ListOf(LAYER, min_length=1), default=OMITTED),
     "loss": Field(Choice(*LOSSES)),
-    "bias": Field(ListOf(Flag())),
+    "bias": Field(ListOf(Flag()), default=OMITTED),
     "alpha": Field(Number(low=0), default=0.0),
+    "l1": Field(Number(low=0), default=0.0),
 }, check_record=_architecture_agrees)
 
 COLUMN = Tagged("kind", {
@@ -418,7 +541,16 @@ def _output_units(meta):
 
 
 def _output_name(meta):
-    return get_activation(meta["architecture"]["activations"][-1]).name
+    return output_activation(meta["architecture"])
+
+
+def check_format_version(meta, arrays):
+    wanted = 2 if "layers" in meta["architecture"] else 1
+    if meta["format_version"] != wanted:
+        why = ("architecture.layers lists the layers" if wanted == 2 else
+               "architecture lists activations and bias, not layers")
+        raise Damage("format_version", f"expected {wanted} ({why}), found "
+                                       f"{show(meta['format_version'])}")
 
 
 def check_scaler(meta, arrays):
@@ -548,19 +680,21 @@ def check_params(meta, arrays):
     if "activation" in params and hidden:
         value = params["activation"]
         names = [value] * len(hidden) if isinstance(value, str) else value
-        actual = [get_activation(a).config() for a in arch["activations"][:-1]]
+        actual = [get_activation(a).config() for a in hidden_activations(arch)]
         try:
             recorded = [get_activation(name).config() for name in names]
         except (ValueError, TypeError, OverflowError):
             recorded = None
         if not isinstance(names, list) or recorded != actual:
             raise Damage("params.activation", f"expected the hidden activations of "
-                                              f"architecture.activations "
+                                              f"architecture "
                                               f"({', '.join(a['name'] for a in actual)}), "
                                               f"found {show(value)}")
-    if "alpha" in params and params["alpha"] != arch["alpha"]:
-        raise Damage("params.alpha", f"expected {arch['alpha']!r} to match architecture.alpha, "
-                                     f"found {show(params['alpha'])}")
+    for key in ("alpha", "l1"):
+        if key in params and params[key] != arch[key]:
+            raise Damage(f"params.{key}", f"expected {arch[key]!r} to match "
+                                          f"architecture.{key}, found {show(params[key])}")
+    _check_estimator_layers(meta)
     if "dtype" in params and params["dtype"] not in (None, meta["dtype"]):
         raise Damage("params.dtype", f"expected null or {_json(meta['dtype'])} to match "
                                      f"dtype, found {show(params['dtype'])}")
@@ -571,10 +705,61 @@ def check_params(meta, arrays):
                                     f"({arch['loss']}), found {show(params['loss'])}")
 
 
+#: The batch normalisation the estimators build (``batch_norm=True``).
+ESTIMATOR_BATCH_NORM = {"eps": 1e-5, "momentum": 0.1}
+
+
+def _check_estimator_layers(meta):
+    """An estimator's ``dropout`` and ``batch_norm`` fix its whole stack of layers:
+    ``dense → [batch_norm → activation] → [dropout]`` per hidden layer, then the output
+    dense layer. Format 1 files are plain stacks."""
+    params, arch = meta["params"], meta["architecture"]
+    layers = arch.get("layers")
+    batch_norm, dropout = params.get("batch_norm", False), params.get("dropout", 0.0)
+    norms = [layer for layer in layers or () if layer["type"] == "batch_norm"]
+    drops = [layer for layer in layers or () if layer["type"] == "dropout"]
+    if "batch_norm" in params and batch_norm is not bool(norms):
+        raise Damage("params.batch_norm", f"expected {_json(bool(norms))}, as the architecture "
+                                          f"has {len(norms)} batch_norm layers, found "
+                                          f"{show(batch_norm)}")
+    if "dropout" in params and (not _is_number(dropout) or bool(dropout) != bool(drops)
+                                or any(d["p"] != dropout for d in drops)):
+        wanted = drops[0]["p"] if drops else 0.0
+        raise Damage("params.dropout", f"expected {wanted!r}, the p of the architecture's "
+                                       f"dropout layers ({len(drops)}), found {show(dropout)}")
+    if layers is None or meta.get("estimator") not in ESTIMATOR_TASKS:
+        return
+    sizes, hidden = arch["layer_sizes"], hidden_activations(arch)
+    expected = []
+    for k, (n_in, n_out) in enumerate(pairwise(sizes)):
+        is_hidden = k < len(sizes) - 2
+        act = hidden[k] if is_hidden else layers[-1]["activation"]
+        expected.append({"type": "dense", "n_inputs": n_in, "n_units": n_out,
+                         "activation": {"name": "identity"} if is_hidden and batch_norm
+                         else act, "bias": True})
+        if is_hidden and batch_norm:
+            expected += [{"type": "batch_norm", "n_features": n_out, **ESTIMATOR_BATCH_NORM},
+                         {"type": "activation", "activation": act}]
+        if is_hidden and dropout:
+            expected.append({"type": "dropout", "p": dropout})
+    builds = f"{meta['estimator']}(batch_norm={batch_norm}, dropout={dropout}) builds"
+    for i, (layer, wanted) in enumerate(zip(layers, expected)):
+        for key in ("type", *wanted):
+            same = (get_activation(layer[key]).config() == get_activation(wanted[key]).config()
+                    if key == "activation" else layer.get(key) == wanted[key])
+            if not same:
+                raise Damage(f"architecture.layers[{i}].{key}",
+                             f"expected {_json(wanted[key])}, as {builds} it (params), found "
+                             f"{show(layer.get(key))}")
+    if len(layers) != len(expected):
+        raise Damage("architecture.layers", f"expected {len(expected)} layers, as {builds} "
+                                            f"them (params), found {len(layers)}")
+
+
 #: Every key of ``metadata.json``, in the order they are checked.
 METADATA = Record({
     "format": Field(Choice(FORMAT)),
-    "format_version": Field(Integer(low=1, high=FORMAT_VERSION)),
+    "format_version": Field(Integer(low=1, high=FORMAT_VERSION), check=check_format_version),
     "glassnet_version": Field(Text()),
     "architecture": Field(ARCHITECTURE),
     "dtype": Field(Choice("float32", "float64")),
@@ -604,7 +789,7 @@ def check_metadata(meta):
 @dataclass(frozen=True)
 class ArrayRule:
     """What one array of ``weights.npz`` must be: its ``shape`` and ``dtype``,
-    ``values`` ``'finite'`` or ``'positive'``, ``why`` (the metadata that calls
+    ``values`` ``'finite'``, ``'positive'`` or ``'nonnegative'``, ``why`` (the metadata that calls
     for it, for messages) and whether its dtype is the metadata's ``dtype``
     (``follows_dtype``) rather than fixed."""
 
@@ -620,12 +805,27 @@ def expected_arrays(meta):
     arch, dtype = meta["architecture"], meta["dtype"]
     sizes = arch["layer_sizes"]
     rules = {}
-    for i, (n_in, n_out) in enumerate(pairwise(sizes), start=1):
-        layer = f"layer {i} of architecture.layer_sizes {sizes}"
-        rules[f"W{i}"] = ArrayRule((n_in, n_out), dtype, layer)
-        if arch["bias"][i - 1]:
-            rules[f"b{i}"] = ArrayRule((n_out,), dtype, f"{layer}; architecture.bias[{i - 1}] "
-                                                        f"is true")
+    if "layers" in arch:  # format 2: arrays named by the layer's position, from 1
+        for i, layer in enumerate(arch["layers"], start=1):
+            at = f"architecture.layers[{i - 1}]"
+            if layer["type"] == "dense":
+                shape = (layer["n_inputs"], layer["n_units"])
+                rules[f"W{i}"] = ArrayRule(shape, dtype, f"the dense layer {at}")
+                if layer["bias"]:
+                    rules[f"b{i}"] = ArrayRule(shape[1:], dtype, f"{at}.bias is true")
+            elif layer["type"] == "batch_norm":
+                why = f"the batch_norm layer {at}"
+                for name in ("gamma", "beta", "running_mean"):
+                    rules[f"{name}{i}"] = ArrayRule((layer["n_features"],), dtype, why)
+                rules[f"running_var{i}"] = ArrayRule((layer["n_features"],), dtype, why,
+                                                     "nonnegative")
+    else:
+        for i, (n_in, n_out) in enumerate(pairwise(sizes), start=1):
+            layer = f"layer {i} of architecture.layer_sizes {sizes}"
+            rules[f"W{i}"] = ArrayRule((n_in, n_out), dtype, layer)
+            if arch["bias"][i - 1]:
+                rules[f"b{i}"] = ArrayRule((n_out,), dtype, f"{layer}; architecture.bias"
+                                                            f"[{i - 1}] is true")
     inputs = f"the scaler, one per input of architecture.layer_sizes {sizes}"
     rules["scaler_offset"] = ArrayRule((sizes[0],), "float64", inputs, follows_dtype=False)
     rules["scaler_scale"] = ArrayRule((sizes[0],), "float64", inputs, "positive",
@@ -664,8 +864,13 @@ def check_weights(meta, arrays):
         if name not in rules:
             why = f"the metadata calls for {listing}"
             bias = re.fullmatch(r"b([1-9][0-9]*)", name)
-            if bias and int(bias[1]) < len(meta["architecture"]["layer_sizes"]):
+            layers = meta["architecture"].get("layers")
+            if bias and layers is None and int(bias[1]) < len(meta["architecture"][
+                    "layer_sizes"]):
                 why = f"architecture.bias[{int(bias[1]) - 1}] is false"
+            elif bias and layers and int(bias[1]) <= len(layers) and \
+                    layers[int(bias[1]) - 1]["type"] == "dense":
+                why = f"architecture.layers[{int(bias[1]) - 1}].bias is false"
             raise Damage(f"weights.npz:{name}", f"expected no such array ({why}), found one of "
                                                 f"shape {array.shape}")
     _check_dtypes(meta, arrays, rules)
@@ -674,10 +879,12 @@ def check_weights(meta, arrays):
     for name, rule in rules.items():
         array = np.ascontiguousarray(arrays[name], dtype=rule.dtype)
         finite = np.isfinite(array)
-        bad = ~finite if rule.values == "finite" else ~(finite & (array > 0))
+        bad = ~{"finite": finite, "positive": finite & (array > 0),
+                "nonnegative": finite & (array >= 0)}[rule.values]
         if bad.any():
             index = tuple(int(i) for i in np.argwhere(bad)[0])
-            wanted = "finite numbers" if rule.values == "finite" else "finite numbers > 0"
+            wanted = {"finite": "finite numbers", "positive": "finite numbers > 0",
+                      "nonnegative": "finite numbers >= 0"}[rule.values]
             raise Damage(f"weights.npz:{name}", f"expected {wanted}, found {array[index]} at "
                                                 f"{list(index)}")
         out[name] = array
@@ -720,7 +927,8 @@ def _check_shapes(meta, arrays, rules):
     if not wrong:
         return
     sizes = meta["architecture"]["layer_sizes"]
-    implied = _implied_sizes(arrays, len(sizes) - 1)
+    implied = None if "layers" in meta["architecture"] else _implied_sizes(arrays,
+                                                                            len(sizes) - 1)
     if implied is not None:
         alternative = expected_arrays(_with_sizes(meta, implied))
         if all(arrays[n].shape == r.shape for n, r in alternative.items()):

@@ -26,14 +26,14 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .datasets import BUNDLED, DataError, load
-from .datasets._csv import (
+from .datasets import (
+    BUNDLED,
+    DataError,
     Table,
-    check_missing,
     encode,
+    encode_table,
     feature_names,
-    infer_schema,
-    missing_mask,
+    load,
     parse_target,
     read_table,
     resolve_target,
@@ -67,7 +67,7 @@ class Prepared:
 
     ``X`` is float64 ``(n_rows, n_encoded_features)``; ``y`` holds the labels
     (classification) or float64 values (regression); ``schema`` says how each
-    feature column became numbers (see :func:`glassnet.datasets._csv.infer_schema`);
+    feature column became numbers (see :func:`glassnet.datasets.infer_schema`);
     ``notes`` are one-line remarks for a report (rows dropped, values filled).
     """
 
@@ -94,10 +94,10 @@ def bundled_table(name, missing="drop", one_hot=False):
     bunch = load(name, **options)
     target = BUNDLED_TARGET[name]
     labels = bunch.target_names[bunch.target] if name != "xor" else bunch.target
-    columns = [[repr(float(v)) for v in bunch.data[:, j]] for j in range(bunch.data.shape[1])]
-    columns.append([str(v) for v in labels])
-    return Table(name, list(bunch.feature_names) + [target], columns,
-                 list(range(1, bunch.data.shape[0] + 1)), ",", True)
+    columns = [np.ascontiguousarray(bunch.data[:, j], dtype=np.float64)
+               for j in range(bunch.data.shape[1])]
+    columns.append(np.array([str(v) for v in labels], dtype=object))
+    return Table(name, list(bunch.feature_names) + [target], columns, None, True)
 
 
 def read_data(data, sep=None, missing="error", one_hot=False):
@@ -148,24 +148,13 @@ def prepare(data, target=None, missing="error", one_hot=False, sep=None, task="a
     if data in BUNDLED:
         target = target or BUNDLED_TARGET[data]
         missing = "drop" if missing == "error" else missing
-    target_name = resolve_target(table, target)
-    features = [n for n in table.names if n != target_name]
-    if not features:
-        raise DataError(f"{table.path}: no feature columns besides the target {target_name!r}")
-    counts = check_missing(table, features + [target_name], missing)
+    X, y, target_name, schema, counts, dropped = encode_table(table, target, None, one_hot,
+                                                              missing)
     notes = []
-    keep = ~missing_mask(table, features + [target_name] if missing == "drop" else [target_name])
     if counts and missing != "error":
-        dropped = int((~keep).sum())
         notes.append(f"{sum(counts.values())} missing value(s); "
                      + (f"dropped {dropped} row(s)" if missing == "drop" else
                         f"filled with column medians, dropped {dropped} row(s) without a target"))
-    if not keep.any():
-        raise DataError(f"{table.path}: no rows left after dropping those with missing values")
-    kept = table.take(keep)
-    schema = infer_schema(kept, features, one_hot=one_hot, missing=missing)
-    X = encode(kept, schema, missing=missing)
-    y = parse_target(kept, target_name, slice(None))
     if task == "auto":
         task = infer_task(y)
     classes = None

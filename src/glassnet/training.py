@@ -16,6 +16,7 @@ seeded ``numpy.random.Generator``.
 
 from __future__ import annotations
 
+import itertools
 import math
 import signal
 import threading
@@ -115,7 +116,8 @@ class LossLogger(Callback):
 
 class EarlyStopping(Callback):
     """Stop when ``monitor`` has not improved by ``min_delta`` for ``patience``
-    epochs, and (by default) put back the weights of the best epoch.
+    epochs, and (by default) put back the weights (and running statistics) of the
+    best epoch.
 
     ``monitor`` is ``'val_loss'`` (the default; falls back to ``'loss'`` when
     there is no validation data), ``'loss'`` or ``'val_score'`` (higher is
@@ -148,7 +150,7 @@ class EarlyStopping(Callback):
             self.best_epoch = epoch
             self.wait = 0
             if self.restore_best_weights:
-                self.best_weights = trainer.network.get_weights()
+                self.best_weights = trainer.network.state_dict()
         else:
             self.wait += 1
             if self.wait >= self.patience:
@@ -158,7 +160,7 @@ class EarlyStopping(Callback):
     def on_train_end(self, trainer):
         trainer.history.best_epoch = self.best_epoch
         if self.restore_best_weights and self.best_weights is not None:
-            trainer.network.set_weights(self.best_weights)
+            trainer.network.load_state_dict(self.best_weights)
 
 
 def score(network, X, Y, sample_weight=None, Yhat=None):
@@ -168,7 +170,7 @@ def score(network, X, Y, sample_weight=None, Yhat=None):
     skip a second forward pass.
     """
     if Yhat is None:
-        Yhat = network.forward(X)
+        Yhat = _forward_eval(network, X)
     name = network.output_activation.name
     w = None if sample_weight is None else sample_weight / sample_weight.sum()
     if name in ("sigmoid", "softmax"):
@@ -186,11 +188,22 @@ def score(network, X, Y, sample_weight=None, Yhat=None):
 
 
 def evaluate(network, X, Y, sample_weight=None):
-    """``(loss, score)`` on held-out rows from one forward pass (penalty included in the loss)."""
-    Yhat = network.forward(X)
+    """``(loss, score)`` on held-out rows from one forward pass in evaluation mode
+    (penalty included in the loss)."""
+    Yhat = _forward_eval(network, X)
     normaliser = X.shape[0] if sample_weight is None else float(sample_weight.sum())
     loss = network.loss.value(Y, Yhat, sample_weight) + network.penalty(normaliser)
     return loss, score(network, X, Y, sample_weight, Yhat=Yhat)
+
+
+def _forward_eval(network, X):
+    """``network.forward(X)`` in evaluation mode, leaving the network's mode as it was."""
+    previous = network.training
+    network.eval()
+    try:
+        return network.forward(X)
+    finally:
+        network.train(previous)
 
 
 class Trainer:
@@ -220,14 +233,16 @@ class Trainer:
     def step(self, X, Y, sample_weight=None):
         """One forward/backward/update on a batch; returns its loss.
 
-        Before updating, the current weights are copied aside so that a
-        non-finite loss at the next step can put back the last finite ones.
+        Before updating, the current weights (and running statistics) are
+        copied aside so that a non-finite loss at the next step can put back
+        the last finite ones.
         """
         network = self.network
         loss = network.loss_and_gradients(X, Y, sample_weight)
         params = network.parameters()
+        saved = params + network.buffers()
         if not math.isfinite(loss):
-            self._restore_backup(params)
+            self._restore_backup(saved)
             step = self.history.n_steps
             raise TrainingDivergedError(
                 f"the loss became {loss} at iteration {step}: the learning rate "
@@ -235,10 +250,10 @@ class Trainer:
                 f"(e.g. {self.optimizer.lr / 10:g}). The network keeps the weights of "
                 f"iteration {max(step - 1, 0)}, the last with a finite loss.",
                 iteration=step, history=self.history)
-        if self._backup is None or len(self._backup) != len(params):
-            self._backup = [np.empty_like(p) for p in params]
-        for saved, p in zip(self._backup, params):
-            np.copyto(saved, p)
+        if self._backup is None or len(self._backup) != len(saved):
+            self._backup = [np.empty_like(p) for p in saved]
+        for backup, p in zip(self._backup, saved):
+            np.copyto(backup, p)
         self._have_backup = True
         self.optimizer.step(params, network.gradients())
         return loss
@@ -255,12 +270,20 @@ class Trainer:
         The epoch loss is each batch's loss weighted by its number of rows
         (scikit-learn's convention). Mini-batches are gathered with
         ``np.take`` into a buffer allocated once, so an epoch allocates no
-        batch-sized arrays.
+        batch-sized arrays. The steps run in training mode (dropout on, batch
+        statistics); the network's mode is put back afterwards. A network with
+        batch normalisation never gets a one-row batch: a lone last row joins
+        the batch before it.
         """
         # Overflow on the way to a non-finite loss is reported by step() as a
         # TrainingDivergedError, which says more than NumPy's warnings would.
-        with np.errstate(over="ignore", invalid="ignore"):
-            return self._run_epoch(X, Y, sample_weight)
+        previous = self.network.training
+        self.network.train()
+        try:
+            with np.errstate(over="ignore", invalid="ignore"):
+                return self._run_epoch(X, Y, sample_weight)
+        finally:
+            self.network.train(previous)
 
     def _run_epoch(self, X, Y, sample_weight):
         n = X.shape[0]
@@ -270,9 +293,12 @@ class Trainer:
         order = self.rng.permutation(n) if self.shuffle else None
         total = 0.0
         is_array = isinstance(X, np.ndarray)
-        buffers = self._gather_buffers(X, Y, batch_size) if order is not None else None
-        for start in range(0, n, batch_size):
-            stop = min(start + batch_size, n)
+        bounds = [*range(0, n, batch_size), n]
+        if bounds[-1] - bounds[-2] < self.network.min_batch_rows:
+            del bounds[-2]  # a lone last row joins the batch before it
+        widest = max(b - a for a, b in itertools.pairwise(bounds))
+        buffers = self._gather_buffers(X, Y, widest) if order is not None else None
+        for start, stop in itertools.pairwise(bounds):
             rows = stop - start
             if order is None:
                 Xb, Yb = X[start:stop], Y[start:stop]

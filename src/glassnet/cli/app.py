@@ -18,7 +18,8 @@ from .errors import run
 __all__ = ["COMMANDS", "cli", "main"]
 
 # module names under glassnet.cli, each defining `command`
-COMMANDS = ("train", "predict", "evaluate", "datasets", "gradcheck", "compare", "landscape")
+COMMANDS = ("train", "predict", "evaluate", "datasets", "gradcheck", "compare", "landscape",
+            "export")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -10,6 +10,7 @@ import click
 from ..io import load_model, write_text
 from ..tables import read_for_model
 from .errors import debug_option
+from .report import batched
 
 
 @click.command("predict")
@@ -32,12 +33,12 @@ def predict(model_path, data, out_file, sep, debug):
     """
     model = load_model(model_path)
     _, X = read_for_model(model.metadata, data, sep)
-    prediction = model.predict(X)
+    prediction = batched(model.predict, X)
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     target = model.metadata["target"]
     if model.task == "classification":
-        proba = model.predict_proba(X)
+        proba = batched(model.predict_proba, X)
         writer.writerow(["row", f"predicted_{target}",
                          *[f"probability_{c}" for c in model.classes]])
         for i, (label, row) in enumerate(zip(prediction, proba), start=1):

@@ -5,7 +5,17 @@ from __future__ import annotations
 from ..training import Callback
 from ..training import evaluate as evaluate_network
 
-__all__ = ["HeldOutCurve", "PlainProgress", "RichProgress"]
+__all__ = ["EpochCount", "HeldOutCurve", "PlainProgress", "PrintSummary", "RichProgress"]
+
+
+class PrintSummary(Callback):
+    """The network's layer table (``Network.summary()``) as training begins."""
+
+    def __init__(self, echo):
+        self.echo = echo
+
+    def on_train_begin(self, trainer):
+        trainer.network.summary(print_fn=self.echo)
 
 
 class RichProgress(Callback):
@@ -67,3 +77,16 @@ class HeldOutCurve(Callback):
                                        self.Y.astype(network.dtype, copy=False))
         self.loss.append(float(loss))
         self.score.append(value)
+
+
+class EpochCount(Callback):
+    """Count finished epochs (to say in which one a run diverged)."""
+
+    def __init__(self):
+        self.finished = 0
+
+    def on_train_begin(self, trainer):
+        self.finished = 0
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.finished += 1

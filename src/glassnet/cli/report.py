@@ -9,8 +9,16 @@ import numpy as np
 
 from ..datasets import BUNDLED
 
-__all__ = ["evaluate_rows", "fmt", "history_csv", "predicted_labels", "print_report",
-           "write_plots"]
+__all__ = ["batched", "evaluate_rows", "fmt", "history_csv", "predicted_labels",
+           "print_report", "write_plots"]
+
+
+def batched(function, X, rows=65536):
+    """``function(X)`` computed ``rows`` rows at a time: a million rows through a wide
+    hidden layer at once would allocate gigabytes of activations."""
+    if len(X) <= rows:
+        return function(X)
+    return np.concatenate([function(X[start:start + rows]) for start in range(0, len(X), rows)])
 
 
 def evaluate_rows(predictor, prepared, X, y):
@@ -18,10 +26,10 @@ def evaluate_rows(predictor, prepared, X, y):
     from ..report import classification_metrics, regression_metrics
 
     if prepared.task == "classification":
-        proba = predictor.predict_proba(X)
+        proba = batched(predictor.predict_proba, X)
         return classification_metrics(y, predicted_labels(proba, prepared.classes), proba,
                                       prepared.classes)
-    return regression_metrics(y, predictor.predict(X))
+    return regression_metrics(y, batched(predictor.predict, X))
 
 
 def predicted_labels(proba, classes):
@@ -64,7 +72,7 @@ def write_plots(outputs, estimator, prepared, X_test, y_test, curve):
                "test_loss": curve.loss if curve is not None else []}
     figures.save_figure(figures.loss_figure(history), outputs.path("loss.png"))
     if prepared.task == "classification":
-        proba = estimator.predict_proba(X_test)
+        proba = batched(estimator.predict_proba, X_test)
         predicted = predicted_labels(proba, prepared.classes)
         figures.save_figure(figures.confusion_figure(y_test, predicted, prepared.classes),
                             outputs.path("confusion_matrix.png"))
@@ -72,18 +80,20 @@ def write_plots(outputs, estimator, prepared, X_test, y_test, curve):
             figures.save_figure(figures.roc_figure(y_test, proba, prepared.classes),
                                 outputs.path("roc.png"))
     else:
-        figures.save_figure(figures.regression_figure(y_test, estimator.predict(X_test)),
+        figures.save_figure(figures.regression_figure(y_test, batched(estimator.predict, X_test)),
                             outputs.path("predictions.png"))
 
 
-def print_report(metrics, prepared, written, model_path, data):
-    """The summary on standard output: metrics table, confusion matrix, notes, files."""
+def print_report(metrics, prepared, written, model_path, data, report_seconds):
+    """The summary on standard output: metrics table, confusion matrix, notes, files, and
+    the time spent loading the data, training, and computing and writing the report."""
     from rich.console import Console
     from rich.table import Table as RichTable
 
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"glassnet: {prepared.task} of {prepared.target!r} on {data}: "
-                  f"{metrics['epochs']} epochs in {metrics['seconds']:.2f} s")
+                  f"{metrics['epochs']} epoch{'s' if metrics['epochs'] != 1 else ''} in "
+                  f"{metrics['seconds']:.2f} s")
     table = RichTable()
     table.add_column("metric")
     table.add_column("train", justify="right")
@@ -107,6 +117,9 @@ def print_report(metrics, prepared, written, model_path, data):
     console.print("wrote:")
     for path in written:
         console.print(f"  {path}")
+    timings = metrics["timings"]
+    console.print(f"time: loading {timings['loading']:.2f} s, training "
+                  f"{timings['training']:.2f} s, report {report_seconds:.2f} s")
     source = data if data in BUNDLED else prepared.source
     console.print(f"predict with:\n  glassnet predict {model_path} {source} "
                   f"--out predictions.csv")

@@ -25,8 +25,9 @@ from .options import (
     parse_hidden,
 )
 from .outputs import Outputs, run_directory
-from .progress import HeldOutCurve, PlainProgress, RichProgress
+from .progress import EpochCount, HeldOutCurve, PlainProgress, PrintSummary, RichProgress
 from .report import evaluate_rows, history_csv, print_report, write_plots
+from .stopping import diverged_message, stop_record
 
 # Settings for bundled data sets where the general defaults do not fit: the
 # four-row XOR problem needs a bigger learning rate and many full-batch epochs.
@@ -58,6 +59,12 @@ DEFAULTS = {"hidden": "100", "activation": "relu", "solver": "adam", "lr": 0.001
 @click.option("--schedule", type=click.Choice(SCHEDULE_CHOICES), default="constant",
               show_default=True, help="Learning-rate schedule.")
 @click.option("--alpha", type=click.FloatRange(min=0), help="L2 penalty.  [default: 0.0001]")
+@click.option("--l1", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="L1 penalty on the weights, beside --alpha's L2.")
+@click.option("--dropout", type=click.FloatRange(0, 1, max_open=True), default=0.0,
+              show_default=True, help="Probability of dropping each hidden unit in training.")
+@click.option("--batch-norm", is_flag=True,
+              help="Batch normalisation between each hidden layer's X·W + b and its activation.")
 @click.option("--scale", type=click.Choice(SCALE_CHOICES), help="Feature scaling, fitted on the "
               "training rows.  [default: standard]")
 @click.option("--test-size", type=click.FloatRange(0, 1, max_open=True), default=0.2,
@@ -67,11 +74,14 @@ DEFAULTS = {"hidden": "100", "activation": "relu", "solver": "adam", "lr": 0.001
 @click.option("--log-every", type=click.IntRange(min=1),
               help="Print 'iteration N: loss X' every N steps (the tutorials' log).")
 @click.option("--early-stopping", is_flag=True,
-              help="Hold out 10%% of the training rows; stop when their score stops improving.")
+              help="Hold out 10% of the training rows; stop when their score stops improving "
+              "and keep the best epoch's weights.")
 @click.option("--patience", type=click.IntRange(min=1), default=10, show_default=True,
               help="Epochs without improvement (by --tol) before stopping.")
-@click.option("--tol", type=click.FloatRange(min=0), default=1e-4, show_default=True,
-              help="Improvement that counts for --patience.")
+@click.option("--tol", type=click.FloatRange(min=0),
+              help="Improvement that counts for --patience; 0 stops only when the loss stops "
+              "falling.  [default: 0.0001, or 0 with --batch-size full, where an epoch is a "
+              "single step and 10 small steps are no sign of convergence]")
 @click.option("--missing", type=click.Choice(["error", "drop", "median"]), default="error",
               show_default=True, help="Missing values: fail, drop those rows, or fill with "
               "column medians (bundled Wisconsin drops its 16 incomplete rows by default).")
@@ -87,11 +97,17 @@ DEFAULTS = {"hidden": "100", "activation": "relu", "solver": "adam", "lr": 0.001
 @click.option("--quiet", is_flag=True, help="No progress output, only the report.")
 @debug_option
 def train(data, target, out_dir, hidden, activation, solver, lr, momentum, nesterov, batch_size,
-          epochs, schedule, alpha, scale, test_size, seed, log_every, early_stopping, patience,
-          tol, missing, one_hot, task, sep, plots, quiet, debug):
+          epochs, schedule, alpha, l1, dropout, batch_norm, scale, test_size, seed, log_every,
+          early_stopping, patience, tol, missing, one_hot, task, sep, plots, quiet, debug):
     """Train a network on DATA and write a model, metrics, history and plots.
 
     DATA is a bundled data set (wisconsin, heart, xor) or a CSV file.
+
+    A run ends after --epochs, or earlier when the loss stops improving by
+    --tol for --patience epochs (or the held-out score, with --early-stopping);
+    the report and metrics.json say which, and which flag changes it. The
+    second example is the first tutorial's run: full-batch gradient descent
+    (where --tol defaults to 0) for all 3000 iterations, logged every 500.
 
     \b
     Examples:
@@ -99,6 +115,7 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
       glassnet train wisconsin --hidden 15 --solver sgd --momentum 0 --batch-size full \\
           --lr 0.07 --epochs 3000 --scale minmax --log-every 500
       glassnet train patients.csv --target outcome --one-hot --missing median --out run1
+      glassnet train heart --hidden 64,32 --batch-norm --dropout 0.2 --batch-size 32
     """
     from rich.console import Console
 
@@ -112,18 +129,29 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
     epochs = epochs or preset["epochs"]
     alpha = preset["alpha"] if alpha is None else alpha
     scale = scale or preset["scale"]
+    batch_size = batch_size or preset["batch_size"]
+    if tol is None:
+        tol = 0.0 if batch_size == "full" else 1e-4
 
+    from .. import estimators  # noqa: F401  (scikit-learn's import is not loading time)
+
+    loading_started = time.perf_counter()
     prepared = prepare(data, target=target, missing=missing, one_hot=one_hot, sep=sep, task=task)
     console = Console(stderr=True)
     echo = (lambda text: None) if quiet else (lambda text: click.echo(text, err=True))
     rows = split(prepared, test_size, seed, scale=scale)
     Xs_train, Xs_test, y_train, y_test = rows.X_train, rows.X_test, rows.y_train, rows.y_test
     split_note = rows.note
-    batch = parse_batch_size(batch_size or preset["batch_size"], len(Xs_train))
+    batch = parse_batch_size(batch_size, len(Xs_train))
 
     estimator = make_estimator(prepared.task, hidden, activation, solver, lr, momentum, nesterov,
                                batch, epochs, schedule, alpha, seed, early_stopping, patience, tol)
-    callbacks = []
+    estimator.set_params(l1=l1, dropout=dropout, batch_norm=batch_norm)
+    if dropout and solver == "lbfgs":
+        raise click.BadParameter("needs a stochastic --solver (sgd, adam, rmsprop, adamw)",
+                                 param_hint="'--dropout'")
+    counter = EpochCount()
+    callbacks = [counter] if quiet else [counter, PrintSummary(echo)]
     if log_every and not quiet:
         callbacks.append(LossLogger(every=log_every, print_fn=echo))
     elif not quiet and console.is_terminal:
@@ -146,32 +174,31 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
     echo(f"training {describe(prepared, hidden, activation, solver)} on {len(Xs_train)} rows"
          + (f", testing on {len(Xs_test)}" if split_note is None else f" ({split_note})"))
     started = time.perf_counter()
+    loading = started - loading_started
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        estimator.fit(Xs_train, y_train)
+        try:
+            estimator.fit(Xs_train, y_train)
+        except ValueError as exc:
+            raise diverged_message(exc, counter.finished + 1, epochs, lr) or exc from None
     seconds = time.perf_counter() - started
-    notes = list(prepared.notes)
+    stopped = stop_record(estimator, epochs, caught)
+    notes = [stopped["message"], *prepared.notes]
     if split_note:
         notes.append(split_note)
     interrupted = estimator.history_.interrupted
-    if interrupted:
-        notes.append(f"interrupted by Ctrl-C after {estimator.n_iter_} epoch(s); the model "
-                     f"and report are of what was trained")
-    elif any("Maximum iterations" in str(w.message) or "failed to converge" in str(w.message)
-             for w in caught):
-        notes.append(f"stopped at --epochs {epochs} while the loss was still improving by "
-                     f"more than --tol (ConvergenceWarning)")
     metrics = {"train": evaluate_rows(estimator, prepared, Xs_train, y_train),
                "test": evaluate_rows(estimator, prepared, Xs_test, y_test),
-               "task": prepared.task, "epochs": int(estimator.n_iter_),
-               "seconds": round(seconds, 4), "interrupted": bool(interrupted), "notes": notes}
+               "task": prepared.task, "epochs": int(estimator.n_iter_), "stopped": stopped,
+               "seconds": round(seconds, 4), "interrupted": bool(interrupted), "notes": notes,
+               "timings": {"loading": round(loading, 4), "training": round(seconds, 4)}}
 
     out_dir = out_dir or run_directory(data)
     network = fitted_network(estimator)
     with Outputs(out_dir) as outputs:
         model_path = outputs.path("model.glassnet")
         save_model(model_path, network, rows.scaler, model_metadata(prepared, estimator, data,
-                                                               len(Xs_train), interrupted))
+                                                               len(Xs_train), stopped))
         write_text(outputs.path("metrics.json"), json.dumps(metrics, indent=2) + "\n")
         write_text(outputs.path("history.csv"), history_csv(estimator.history_, curve))
         if plots != "none":
@@ -183,7 +210,8 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
             write_training_dynamics(outputs, recorder, proba, Xs_train, y_train,
                                     prepared.classes, prepared.feature_names)
         written = list(outputs.written)
-    print_report(metrics, prepared, written, model_path, data)
+    report = time.perf_counter() - started - seconds
+    print_report(metrics, prepared, written, model_path, data, report)
 
 
 def make_estimator(task, hidden, activation, solver, lr, momentum, nesterov, batch, epochs,
@@ -219,7 +247,7 @@ def describe(prepared, hidden, activation, solver):
     return f"a {sizes} {act} network ({solver})"
 
 
-def model_metadata(prepared, estimator, data, n_train, interrupted):
+def model_metadata(prepared, estimator, data, n_train, stopped):
     params = {k: v for k, v in estimator.get_params().items()
               if k not in ("callbacks", "schedule") and _jsonable(v)}
     return {
@@ -233,7 +261,7 @@ def model_metadata(prepared, estimator, data, n_train, interrupted):
         "estimator": type(estimator).__name__,
         "params": params,
         "training": {"data": data, "rows": int(n_train), "epochs": int(estimator.n_iter_),
-                     "interrupted": bool(interrupted),
+                     "interrupted": stopped["reason"] == "interrupted",
                      "created": datetime.now().isoformat(timespec="seconds")},
     }
 

@@ -1,4 +1,4 @@
-"""Data: the tutorials' data sets (bundled), 2-D toy generators and a CSV loader.
+"""Data: the tutorials' data sets (bundled), 2-D toy generators and a table loader.
 
 Bundled files (UCI Machine Learning Repository, CC BY 4.0), verified by SHA-256
 on every load:
@@ -19,13 +19,29 @@ from importlib import resources
 
 import numpy as np
 
-from ._csv import DataError, load_csv
+from ._csv import (
+    DataError,
+    Table,
+    encode,
+    encode_table,
+    feature_names,
+    infer_schema,
+    load_csv,
+    parse_target,
+    read_table,
+    resolve_target,
+)
 from ._generators import make_circles, make_gaussian_xor, make_moons, make_spirals
 
 __all__ = [
     "BUNDLED",
     "Bunch",
     "DataError",
+    "Table",
+    "encode",
+    "encode_table",
+    "feature_names",
+    "infer_schema",
     "load",
     "load_csv",
     "load_heart",
@@ -35,6 +51,9 @@ __all__ = [
     "make_gaussian_xor",
     "make_moons",
     "make_spirals",
+    "parse_target",
+    "read_table",
+    "resolve_target",
     "verify",
 ]
 

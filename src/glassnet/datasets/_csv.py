@@ -1,20 +1,31 @@
-"""Read a user's CSV into numbers, safely, with errors that say where.
+"""Read a user's table into numbers, safely, with errors that say where.
 
 The work is split in two so that a saved model can apply exactly the same
 preprocessing to new files later:
 
-- :func:`read_table` splits a file into named text columns (separator and
-  header detected, line numbers kept for error messages);
+- :func:`read_table` reads a file into named columns (separator and header
+  detected, each row's line remembered for error messages);
 - :func:`infer_schema` decides, from the training file, each feature column's
   kind (numeric or categorical), its categories and its fill value; and
   :func:`encode` turns any table into a float matrix with that schema.
+
+Parsing is pandas' C reader when pandas is installed (the ``cli`` extra): CSV,
+gzip/bzip2/xz/zip-compressed CSV, and Parquet (with pyarrow). Without pandas a
+plain-Python reader handles uncompressed and compressed CSV. Either way the
+checks and their messages are glassnet's: they name the column and the line.
 """
 
 from __future__ import annotations
 
+import bz2
+import codecs
 import csv
+import gzip
 import io
+import lzma
 import os
+import warnings
+import zipfile
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -24,6 +35,7 @@ __all__ = [
     "DataError",
     "Table",
     "encode",
+    "encode_table",
     "infer_schema",
     "load_csv",
     "read_table",
@@ -31,64 +43,110 @@ __all__ = [
 
 MISSING_TOKENS = frozenset({"", "?", "na", "n/a", "nan", "null", "none", "-"})
 SEPARATORS = (",", ";", "\t", " ")
+PARQUET = (".parquet", ".pq")
+COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
 
 class DataError(ValueError):
     """Input data that glassnet cannot use; the message says what and where."""
 
 
+# The usual spellings of MISSING_TOKENS, for pandas (which matches them exactly, and
+# where a longer list slows the C parser). A rarer spelling ("nUlL") makes its column
+# text, where _parse still finds it, ignoring case.
+NA_STRINGS = ["", "?", "-", "NA", "na", "N/A", "n/a", "NaN", "nan", "NAN", "null", "NULL", "Null",
+              "None", "none", "NONE"]
+
+
 @dataclass
 class Parsed:
     """One column read as numbers, once: ``values`` (NaN where not a number),
     ``missing`` (a missing-value token: empty, ``?``, ``NA``, ``nan``, …) and
-    ``numeric`` (parsed as a number and not missing)."""
+    ``numeric`` (parsed as a number and not missing). ``text`` is True when some
+    cell is neither (a column read as numbers by the parser never has any)."""
 
     values: np.ndarray
     missing: np.ndarray
     numeric: np.ndarray
+    text: bool = True
 
     def take(self, index):
-        return Parsed(self.values[index], self.missing[index], self.numeric[index])
+        missing, numeric = self.missing[index], self.numeric[index]
+        return Parsed(self.values[index], missing, numeric,
+                      self.text and bool((~missing & ~numeric).any()))
+
+    def text_mask(self):
+        """Cells that are neither numbers nor missing."""
+        return ~self.missing & ~self.numeric
 
 
-def _parse(cells):
-    try:  # the common case, a column of plain numbers: one fast pass
-        values = np.array([float(c) for c in cells], dtype=np.float64)
-    except ValueError:
-        values = np.full(len(cells), np.nan)
-        numeric = np.zeros(len(cells), dtype=bool)
-        missing = np.zeros(len(cells), dtype=bool)
-        for i, cell in enumerate(cells):
+def _parse(column):
+    """A column (float64 array, or object array of text with None where missing) as numbers."""
+    if column.dtype.kind == "f":
+        missing = np.isnan(column)
+        return Parsed(column, missing, ~missing, text=False)
+    try:
+        import pandas as pd
+    except ImportError:
+        values = np.full(len(column), np.nan)
+        missing = np.zeros(len(column), dtype=bool)
+        for i, cell in enumerate(column):
+            if cell is None or cell.lower() in MISSING_TOKENS:
+                missing[i] = True
+                continue
             try:
                 values[i] = float(cell)
-                numeric[i] = True
             except ValueError:
-                missing[i] = cell.lower() in MISSING_TOKENS
-        nan = numeric & np.isnan(values)  # the text "nan" is a missing-value token
-        return Parsed(values, missing | nan, numeric & ~nan)
-    missing = np.isnan(values)
-    return Parsed(values, missing, ~missing)
+                pass
+    else:
+        series = pd.Series(column, dtype=object)
+        values = pd.to_numeric(series, errors="coerce").to_numpy(dtype=np.float64)
+        missing = series.isna().to_numpy(dtype=bool, copy=True)
+        missing[~missing] = series[~missing].str.lower().isin(MISSING_TOKENS).to_numpy(bool)
+    numeric = ~missing & ~np.isnan(values)
+    return Parsed(values, missing, numeric, text=bool((~missing & ~numeric).any()))
 
 
 @dataclass
 class Table:
-    """A file split into text cells: ``columns[j][i]`` is row ``i`` of column ``names[j]``,
-    which came from line ``lines[i]`` of the file."""
+    """A file read into named columns.
+
+    ``columns[j]`` is column ``names[j]``: a float64 array (NaN where missing) or
+    an object array of text (None where missing). ``rows`` are the rows' positions
+    in the file's data (0 for the first data row); ``locate`` maps those positions
+    to where a reader finds them (``"line 7"``, or ``"row 7"`` for Parquet).
+    """
 
     path: str
     names: list
     columns: list
-    lines: list
-    separator: str
+    separator: str | None
     header: bool
+    rows: np.ndarray | None = None
+    locate: object = None
     _parsed: dict = field(default_factory=dict, repr=False)
+
+    def __post_init__(self):
+        if self.rows is None:
+            self.rows = np.arange(len(self.columns[0]) if self.columns else 0)
+        if self.locate is None:
+            self.locate = _row_numbers
 
     @property
     def n_rows(self):
-        return len(self.lines)
+        return len(self.rows)
 
     def column(self, name):
         return self.columns[self.names.index(name)]
+
+    def cell(self, name, i):
+        """Row ``i`` of column ``name`` as text (for messages)."""
+        value = self.column(name)[i]
+        return repr(float(value)) if isinstance(value, float | np.floating) else value
+
+    def where(self, i):
+        """Where row ``i`` is in the file: ``'line 12'`` (or ``'row 12'`` for Parquet)."""
+        return self.locate(self, int(self.rows[i]))
 
     def parsed(self, name):
         """The column ``name`` as numbers (computed once, then cached)."""
@@ -101,16 +159,52 @@ class Table:
         index = np.arange(self.n_rows)[rows]
         if len(index) == self.n_rows and np.array_equal(index, np.arange(self.n_rows)):
             return self  # every row, in order: nothing to copy
-        return Table(self.path, self.names, [[col[i] for i in index] for col in self.columns],
-                     [self.lines[i] for i in index], self.separator, self.header,
+        return Table(self.path, self.names, [col[index] for col in self.columns],
+                     self.separator, self.header, self.rows[index], self.locate,
                      {name: p.take(index) for name, p in self._parsed.items()})
 
 
-def _to_float(cell):
-    try:
-        return float(cell)
-    except ValueError:
-        return None
+def _row_numbers(table, position):
+    return f"row {position + 1}"
+
+
+# -- opening files ------------------------------------------------------------------
+def _open_binary(path):
+    """The bytes of a file, decompressed for ``.gz``, ``.bz2``, ``.xz`` and one-file ``.zip``."""
+    suffix = os.path.splitext(path)[1].lower()
+    if suffix in COMPRESSED:
+        return COMPRESSED[suffix](path, "rb")
+    if suffix == ".zip":
+        archive = zipfile.ZipFile(path)
+        members = [m for m in archive.namelist() if not m.endswith("/")]
+        if len(members) != 1:
+            archive.close()
+            raise DataError(f"{path} holds {len(members)} files; a zipped table must hold "
+                            f"exactly one")
+        return archive.open(members[0])
+    return open(path, "rb")
+
+
+def _open_text(path):
+    return io.TextIOWrapper(_open_binary(path), encoding="utf-8-sig", newline="")
+
+
+def _not_utf8(path):
+    """The error for a file that is not UTF-8, saying where the first bad byte is."""
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    offset = lines = 0
+    with _open_binary(path) as handle:
+        while chunk := handle.read(1 << 20):
+            try:
+                decoder.decode(chunk)
+            except UnicodeDecodeError as exc:
+                position = offset + exc.start
+                line = lines + chunk.count(b"\n", 0, exc.start) + 1
+                return DataError(f"{path} is not a UTF-8 text file ({exc.reason} at byte "
+                                 f"{position}, line {line})")
+            offset += len(chunk)
+            lines += chunk.count(b"\n")
+    return DataError(f"{path} is not a UTF-8 text file")
 
 
 def _split(text, separator):
@@ -119,26 +213,88 @@ def _split(text, separator):
     return list(csv.reader(io.StringIO(text), delimiter=separator))
 
 
-def _detect_separator(text):
-    sample = [line for line in text.splitlines()[:50] if line.strip()]
+def _detect_separator(lines):
     for separator in SEPARATORS:
-        rows = _split("\n".join(sample), separator)
+        rows = _split("\n".join(lines), separator)
         widths = {len(row) for row in rows if row}
         if len(widths) == 1 and widths.pop() > 1:
             return separator
     return ","
 
 
+def _head(path, n_lines=50):
+    """The first ``n_lines`` non-blank lines (for detecting the separator and header)."""
+    lines = []
+    try:
+        with _open_text(path) as handle:
+            for line in handle:
+                if line.strip():
+                    lines.append(line.rstrip("\r\n"))
+                    if len(lines) == n_lines:
+                        break
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError) as exc:
+        raise DataError(f"{path} cannot be read as a compressed file: {exc}") from None
+    return lines
+
+
+def _records(path, separator):
+    """``(first line, number of fields)`` of every non-blank record, at Python speed:
+    used to say where a row is, only when a message needs it."""
+    found = []
+    with _open_text(path) as handle:
+        if separator == " ":
+            for number, line in enumerate(handle, start=1):
+                fields = line.split()
+                if fields:
+                    found.append((number, len(fields)))
+            return found
+        reader = csv.reader(handle, delimiter=separator)
+        end = 0
+        for row in reader:
+            start, end = end + 1, reader.line_num
+            if row and not (len(row) == 1 and not row[0].strip()):
+                found.append((start, len(row)))
+    return found
+
+
+class _Lines:
+    """Maps a data row to its line, scanning the file the first time it is asked."""
+
+    def __init__(self, path, separator, header):
+        self.path, self.separator, self.header = path, separator, header
+        self.lines = None
+
+    def __call__(self, table, position):
+        if self.lines is None:
+            records = _records(self.path, self.separator)
+            self.lines = [line for line, _ in records[1 if self.header else 0:]]
+        return f"line {self.lines[position]}"
+
+
+def _check_widths(path, separator, header, width):
+    """Raise for the first record whose number of fields differs from the first's."""
+    for line, n in _records(path, separator)[1:]:
+        if n != width:
+            raise DataError(f"{path}, line {line}: expected {width} fields (like the "
+                            f"{'header' if header else 'first row'}), got {n}")
+
+
+# -- reading ------------------------------------------------------------------------
 def read_table(path, sep=None, header="auto"):
-    """Split a delimited text file into named columns of strings.
+    """Read a table file into named columns.
 
     Parameters
     ----------
     path : str or path-like
+        A delimited text file (``.csv``, ``.tsv``, ``.txt``, …), optionally
+        compressed (``.gz``, ``.bz2``, ``.xz``, or a ``.zip`` holding one file),
+        or a Parquet file (``.parquet``; needs pandas and pyarrow).
     sep : str, optional
         ``','``, ``';'``, ``'\\t'`` or ``' '`` (any run of blanks). Detected
-        when omitted: the first that splits every line into the same number (> 1)
-        of fields.
+        when omitted: the first that splits each of the first 50 lines into the
+        same number (> 1) of fields.
     header : 'auto', True or False
         ``'auto'``: the first row is a header when none of its cells is a number.
         Without a header the columns are named ``x0, x1, …``.
@@ -148,61 +304,145 @@ def read_table(path, sep=None, header="auto"):
         raise DataError(f"no such file: {path}")
     if os.path.isdir(path):
         raise DataError(f"{path} is a directory, not a CSV file")
-    with open(path, "rb") as handle:
-        raw = handle.read()
-    try:
-        text = raw.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path} is not a UTF-8 text file ({exc.reason} at byte "
-                        f"{exc.start})") from None
-    if not text.strip():
+    if path.lower().endswith(PARQUET):
+        return _read_parquet(path)
+    head = _head(path)
+    if not head:
         raise DataError(f"{path} is empty")
-    separator = sep or _detect_separator(text)
+    separator = sep or _detect_separator(head)
     if separator not in SEPARATORS:
         raise DataError(f"separator must be one of {SEPARATORS!r}, got {separator!r}")
-    physical = _split(text, separator)
-    numbered = []
-    for number, row in enumerate(physical, start=1):
-        cells = [c.strip() for c in row]
-        if any(cells):  # skip blank lines
-            numbered.append((number, cells))
-    first = numbered[0][1]
+    first = [c.strip() for c in _split(head[0], separator)[0]]
     if header == "auto":
         header = all(_to_float(c) is None for c in first)
+    header = bool(header)
     if header:
-        names, numbered = first, numbered[1:]
-        if not numbered:
-            raise DataError(f"{path} has a header but no data rows")
-        blank = [j for j, n in enumerate(names) if not n]
-        for j in blank:
-            names[j] = f"x{j}"
+        names = [name or f"x{j}" for j, name in enumerate(first)]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise DataError(f"{path}: duplicate column names in the header: "
                             f"{', '.join(map(repr, duplicates))}")
     else:
         names = [f"x{j}" for j in range(len(first))]
-    width = len(names)
-    for line, row in numbered:
-        if len(row) != width:
-            raise DataError(f"{path}, line {line}: expected {width} fields (like the "
-                            f"{'header' if header else 'first row'}), got {len(row)}")
-    columns = [list(column) for column in zip(*(row for _, row in numbered))]
-    return Table(path, list(names), columns, [line for line, _ in numbered], separator,
-                 bool(header))
+    try:
+        import pandas  # noqa: F401
+    except ImportError:
+        columns = _read_python(path, separator, header, len(names))
+    else:
+        columns = _read_pandas(path, separator, header, len(names))
+    if not len(columns[0]):
+        raise DataError(f"{path} has a header but no data rows")
+    return Table(path, names, columns, separator, header, locate=_Lines(path, separator, header))
 
 
+def _to_float(cell):
+    try:
+        return float(cell)
+    except ValueError:
+        return None
+
+
+def _read_pandas(path, separator, header, width):
+    import pandas as pd
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            frame = pd.read_csv(
+                path, sep=r"\s+" if separator == " " else separator,
+                header=0 if header else None, index_col=False,
+                na_values=NA_STRINGS, keep_default_na=False, skip_blank_lines=True,
+                encoding="utf-8-sig", compression="infer")
+        except pd.errors.ParserError:
+            _check_widths(path, separator, header, width)
+            raise
+        except UnicodeDecodeError:
+            raise _not_utf8(path) from None
+        except pd.errors.EmptyDataError:
+            raise DataError(f"{path} is empty") from None
+    if frame.shape[1] != width or any(issubclass(w.category, pd.errors.ParserWarning)
+                                      for w in caught):
+        _check_widths(path, separator, header, width)
+    columns = [_from_series(frame.iloc[:, j]) for j in range(frame.shape[1])]
+    del frame
+    # A record with too few fields reads as missing cells at its end: look closer
+    # (at Python speed) only when the last column has missing cells.
+    if len(columns[-1]) and _parse(columns[-1]).missing.any():
+        _check_widths(path, separator, header, width)
+    return columns
+
+
+def _from_series(series):
+    """A pandas column as a float64 array or an object array of stripped text (None missing)."""
+    import pandas as pd
+
+    if series.dtype.kind in "fiu":
+        return series.to_numpy(dtype=np.float64, na_value=np.nan)
+    values = series.to_numpy(dtype=object, na_value=None)
+    present = ~pd.isna(values)
+    text = np.full(len(values), None, dtype=object)
+    text[present] = pd.Series(values[present], dtype=object).astype(str).str.strip().to_numpy(
+        dtype=object)
+    return text
+
+
+def _read_python(path, separator, header, width):
+    """The NumPy-only reader: Python's csv module, one pass."""
+    try:
+        with _open_text(path) as handle:
+            if separator == " ":
+                physical = [line.split() for line in handle]
+            else:
+                physical = list(csv.reader(handle, delimiter=separator))
+    except UnicodeDecodeError:
+        raise _not_utf8(path) from None
+    rows = [[c.strip() for c in row] for row in physical]
+    rows = [row for row in rows if any(c for c in row) or len(row) > 1]
+    rows = rows[1:] if header else rows
+    if any(len(row) != width for row in rows):
+        _check_widths(path, separator, header, width)
+    columns = []
+    for j in range(width):
+        cells = [row[j] for row in rows]
+        try:
+            columns.append(np.array([float(c) for c in cells], dtype=np.float64))
+        except ValueError:
+            columns.append(np.array([None if c.lower() in MISSING_TOKENS else c for c in cells],
+                                    dtype=object))
+    return columns
+
+
+def _read_parquet(path):
+    try:
+        import pandas as pd
+    except ImportError:
+        raise DataError(f"reading Parquet ({path}) needs pandas and pyarrow: "
+                        f"pip install 'glassnet[cli]'") from None
+    try:
+        frame = pd.read_parquet(path)
+    except ImportError as exc:
+        raise DataError(f"reading Parquet ({path}) needs pyarrow: pip install "
+                        f"'glassnet[cli]' ({exc})") from None
+    except (ValueError, OSError) as exc:  # pyarrow's ArrowInvalid / ArrowIOError
+        raise DataError(f"{path} cannot be read as Parquet: {exc}") from None
+    if frame.shape[0] == 0:
+        raise DataError(f"{path} has no rows")
+    names = [str(n) for n in frame.columns]
+    return Table(path, names, [_from_series(frame[c]) for c in frame.columns], None, True)
+
+
+# -- schema and encoding --------------------------------------------------------------
 def _column_kind(table, name):
     """'numeric' or 'categorical', raising on a column that mixes the two."""
     parsed = table.parsed(name)
-    text = ~parsed.missing & ~parsed.numeric
-    if not text.any():
+    if not parsed.text:
         return "numeric"
+    text = parsed.text_mask()
     if not parsed.numeric.any():
         return "categorical"
     i = int(np.argmax(text))
-    raise DataError(f"{table.path}: non-numeric value {table.column(name)[i]!r} in numeric "
-                    f"column {name!r} at line {table.lines[i]}")
+    raise DataError(f"{table.path}: non-numeric value {table.cell(name, i)!r} in numeric "
+                    f"column {name!r} at {table.where(i)}")
 
 
 def infer_schema(table, features, one_hot=False, missing="error"):
@@ -210,27 +450,32 @@ def infer_schema(table, features, one_hot=False, missing="error"):
 
     Returns a list of plain dicts, one per column: ``{"name", "kind": "numeric",
     "fill"}`` or ``{"name", "kind": "categorical", "categories", "fill"}``; the
-    fill value (median or most frequent value) is used when ``missing='median'``.
+    fill value (median, or most frequent value) is used when ``missing='median'``.
+    A numeric column's median is computed only then: under ``'error'`` and
+    ``'drop'`` new files are encoded with ``missing='error'`` and nothing is
+    filled, so its fill is 0.0.
     """
     schema = []
     for name in features:
         kind = _column_kind(table, name)
         parsed = table.parsed(name)
         if kind == "numeric":
-            finite = parsed.values[np.isfinite(parsed.values)]
-            fill = float(np.median(finite)) if finite.size else 0.0
+            fill = 0.0  # the format's value for "nothing to fill"
+            if missing == "median":
+                finite = parsed.values[np.isfinite(parsed.values)]
+                fill = float(np.median(finite, overwrite_input=True)) if finite.size else 0.0
             schema.append({"name": name, "kind": "numeric", "fill": fill})
         else:
-            cells = [c for c, gap in zip(table.column(name), parsed.missing) if not gap]
+            cells = table.column(name)[~parsed.missing].astype(str)
             if not one_hot:
                 raise DataError(
                     f"{table.path}: column {name!r} holds text (e.g. {cells[0]!r}), not "
                     f"numbers; ask for one-hot encoding (one_hot=True, --one-hot) to turn it "
                     f"into indicator columns, or drop it")
-            categories = sorted(set(cells))
-            fill = max(categories, key=cells.count)
-            schema.append({"name": name, "kind": "categorical", "categories": categories,
-                           "fill": fill})
+            categories, counts = np.unique(cells, return_counts=True)
+            schema.append({"name": name, "kind": "categorical",
+                           "categories": categories.tolist(),
+                           "fill": str(categories[np.argmax(counts)])})
     return schema
 
 
@@ -256,19 +501,19 @@ def missing_mask(table, names):
 def check_missing(table, names, missing):
     """Raise for missing values when ``missing='error'``, counting them per column."""
     counts = {}
-    first_line = None
+    first = None
     for name in names:
         flags = table.parsed(name).missing
         if flags.any():
             counts[name] = int(flags.sum())
-            line = table.lines[int(np.argmax(flags))]
-            first_line = line if first_line is None else min(first_line, line)
+            i = int(np.argmax(flags))
+            first = i if first is None else min(first, i)
     if counts and missing == "error":
         listing = ", ".join(f"{name!r}: {n}" for name, n in counts.items())
         raise DataError(
-            f"{table.path}: missing values (count per column: {listing}; first at line "
-            f"{first_line}); choose missing='drop' to drop those rows or missing='median' to "
-            f"fill them (--missing drop|median)")
+            f"{table.path}: missing values (count per column: {listing}; first at "
+            f"{table.where(first)}); choose missing='drop' to drop those rows or "
+            f"missing='median' to fill them (--missing drop|median)")
     return counts
 
 
@@ -280,50 +525,69 @@ def encode(table, schema, missing="error", rows=None):
     of a categorical column not seen in training encodes as all zeros.
     ``rows`` selects rows (a boolean mask or indices).
     """
-    index = np.arange(table.n_rows) if rows is None else np.arange(table.n_rows)[rows]
-    lines = np.asarray(table.lines)[index]
-    parts = []
+    if rows is not None:
+        table = table.take(rows)
+    for column in schema:
+        if column["name"] not in table.names:
+            raise DataError(f"{table.path}: feature column {column['name']!r} is missing")
+    parts = []  # (numeric values) or (category codes, -1 for unseen, and their number)
     for column in schema:
         name = column["name"]
-        if name not in table.names:
-            raise DataError(f"{table.path}: feature column {name!r} is missing")
-        parsed = table.parsed(name).take(index)
-        if parsed.missing.any() and missing != "median":
-            raise DataError(f"{table.path}: missing value in column {name!r} at line "
-                            f"{lines[np.argmax(parsed.missing)]}")
+        parsed = table.parsed(name)
+        gaps = parsed.missing.any()
+        if gaps and missing != "median":
+            raise DataError(f"{table.path}: missing value in column {name!r} at "
+                            f"{table.where(int(np.argmax(parsed.missing)))}")
         if column["kind"] == "numeric":
-            text = ~parsed.missing & ~parsed.numeric
-            if text.any():
-                k = int(np.argmax(text))
-                raise DataError(f"{table.path}: non-numeric value "
-                                f"{table.column(name)[index[k]]!r} in numeric column {name!r} "
-                                f"at line {lines[k]}")
-            infinite = parsed.numeric & ~np.isfinite(parsed.values)
+            if parsed.text:
+                k = int(np.argmax(parsed.text_mask()))
+                raise DataError(f"{table.path}: non-numeric value {table.cell(name, k)!r} in "
+                                f"numeric column {name!r} at {table.where(k)}")
+            infinite = np.isinf(parsed.values)
             if infinite.any():
                 k = int(np.argmax(infinite))
-                raise DataError(f"{table.path}: infinite value {table.column(name)[index[k]]!r} "
-                                f"in column {name!r} at line {lines[k]}")
-            parts.append(np.where(parsed.missing, column["fill"], parsed.values)[:, None])
+                raise DataError(f"{table.path}: infinite value {table.cell(name, k)!r} in "
+                                f"column {name!r} at {table.where(k)}")
+            values = np.where(parsed.missing, column["fill"], parsed.values) if gaps \
+                else parsed.values
+            parts.append((values, None))
         else:
-            categories = column["categories"]
-            position = {c: j for j, c in enumerate(categories)}
+            categories = np.asarray(column["categories"], dtype=str)
             cells = table.column(name)
-            block = np.zeros((len(index), len(categories)))
-            for k, (i, gap) in enumerate(zip(index, parsed.missing)):
-                j = position.get(column["fill"] if gap else cells[i])
-                if j is not None:  # a category unseen in training encodes as all zeros
-                    block[k, j] = 1.0
-            parts.append(block)
-    if not parts:
-        return np.empty((len(index), 0))
-    return np.hstack(parts)
+            if gaps:
+                cells = np.where(parsed.missing, column["fill"], cells)
+            cells = cells.astype(str)
+            codes = np.searchsorted(categories, cells)
+            known = codes < len(categories)
+            known[known] = categories[codes[known]] == cells[known]
+            parts.append((np.where(known, codes, -1), len(categories)))
+    width = sum(1 if m is None else m for _, m in parts)
+    X = np.empty((table.n_rows, width))
+    # Filled a few thousand rows at a time: writing whole columns of a row-major
+    # matrix touches a new cache line per value and is several times slower.
+    for start in range(0, table.n_rows, 4096):
+        rows = slice(start, start + 4096)
+        j = 0
+        for values, n_categories in parts:
+            if n_categories is None:
+                X[rows, j] = values[rows]
+                j += 1
+                continue
+            # one indicator per category; a value unseen in training is all zeros
+            block = X[rows, j:j + n_categories]
+            block[...] = 0.0
+            codes = values[rows]
+            hit = np.flatnonzero(codes >= 0)
+            block[hit, codes[hit]] = 1.0
+            j += n_categories
+    return X
 
 
 def resolve_target(table, target):
     """The target column's name from a name, an index, or ``None`` (the last column)."""
     if target is None:
         return table.names[-1]
-    if isinstance(target, (int, np.integer)) and not isinstance(target, bool):
+    if isinstance(target, int | np.integer) and not isinstance(target, bool):
         if not -len(table.names) <= target < len(table.names):
             raise DataError(f"target index {target} is out of range for "
                             f"{len(table.names)} columns")
@@ -338,27 +602,55 @@ def parse_target(table, name, rows):
     """The target column as floats when every value is numeric, else as strings."""
     index = np.arange(table.n_rows)[rows]
     parsed = table.parsed(name).take(index)
-    cells = table.column(name)
     if parsed.numeric.all():
         target = parsed.values
         bad = ~np.isfinite(target)
         if bad.any():
-            k = int(np.argmax(bad))
-            raise DataError(f"{table.path}: non-finite target value {cells[index[k]]!r} in "
-                            f"column {name!r} at line {table.lines[index[k]]}")
+            k = int(index[np.argmax(bad)])
+            raise DataError(f"{table.path}: non-finite target value {table.cell(name, k)!r} in "
+                            f"column {name!r} at {table.where(k)}")
         if np.all(target == np.round(target)):
             target = target.astype(np.int64)
         return target
-    return np.array([cells[i] for i in index], dtype=str)
+    return table.column(name)[index].astype(str)
+
+
+def encode_table(table, target=None, features=None, one_hot=False, missing="error"):
+    """A table's features as a float matrix and its target as a vector, with the
+    missing-value policy applied (see :func:`load_csv` for the parameters).
+
+    Returns ``(X, y, target_name, schema, missing_counts, dropped_rows)``.
+    """
+    target_name = resolve_target(table, target)
+    if features is None:
+        features = [n for n in table.names if n != target_name]
+    else:
+        unknown = [f for f in features if f not in table.names]
+        if unknown:
+            raise DataError(f"{table.path}: no column(s) {', '.join(map(repr, unknown))}; the "
+                            f"columns are: {', '.join(table.names)}")
+    if not features:
+        raise DataError(f"{table.path}: no feature columns besides the target {target_name!r}")
+    counts = check_missing(table, features + [target_name], missing)
+    keep = ~missing_mask(table, features + [target_name] if missing == "drop" else [target_name])
+    if not keep.any():
+        raise DataError(f"{table.path}: no rows left after dropping those with missing values")
+    kept = table.take(keep)
+    schema = infer_schema(kept, features, one_hot=one_hot, missing=missing)
+    X = encode(kept, schema, missing=missing)
+    y = parse_target(kept, target_name, slice(None))
+    return X, y, target_name, schema, counts, int((~keep).sum())
 
 
 def load_csv(path, target=None, sep=None, header="auto", one_hot=False, missing="error",
              features=None, return_X_y=False):
-    """Load a CSV for training: features as a float matrix, the target as a vector.
+    """Load a CSV (or compressed CSV, or Parquet) for training: features as a float
+    matrix, the target as a vector.
 
     Parameters
     ----------
     path : str or path-like
+        See :func:`read_table` for the formats.
     target : str or int, optional
         The target column's name or index; the last column by default.
     sep : str, optional
@@ -398,34 +690,12 @@ def load_csv(path, target=None, sep=None, header="auto", one_hot=False, missing=
     if missing not in ("error", "drop", "median"):
         raise ValueError(f"missing must be 'error', 'drop' or 'median', got {missing!r}")
     table = read_table(path, sep=sep, header=header)
-    target_name = resolve_target(table, target)
-    if features is None:
-        features = [n for n in table.names if n != target_name]
-    else:
-        unknown = [f for f in features if f not in table.names]
-        if unknown:
-            raise DataError(f"{table.path}: no column(s) {', '.join(map(repr, unknown))}; the "
-                            f"columns are: {', '.join(table.names)}")
-    if not features:
-        raise DataError(f"{table.path}: no feature columns besides the target {target_name!r}")
-    check_missing(table, features + [target_name], "drop" if missing != "error" else "error")
-    if missing == "drop":
-        keep = ~missing_mask(table, features + [target_name])
-    else:
-        keep = ~missing_mask(table, [target_name])
-    if not keep.any():
-        raise DataError(f"{table.path}: no rows left after dropping those with missing values")
-    kept = table.take(keep)
-    schema = infer_schema(kept, features, one_hot=one_hot, missing=missing)
-    data = encode(table, schema, missing=missing, rows=keep)
-    y = parse_target(table, target_name, keep)
-    if np.unique(y).size < 2:
+    data, y, target_name, schema, _, _ = encode_table(table, target, features, one_hot, missing)
+    if not (y != y[0]).any():
         raise DataError(f"{table.path}: the target column {target_name!r} has a single value "
-                        f"({y[0]!r}); a model needs at least two classes or distinct values")
+                        f"({y[0].item()!r}); a model needs at least two classes or distinct values")
     if return_X_y:
         return data, y
     return Bunch(data=data, target=y, feature_names=feature_names(schema),
                  target_name=target_name, schema=schema, columns=list(table.names),
                  DESCR=f"CSV file {table.path}", filename=table.path)
-
-

@@ -1,0 +1,133 @@
+"""What a converter is given, reduced to one description.
+
+Every exporter accepts a saved model (a :class:`glassnet.io.Model` or the path
+of a ``.glassnet`` file), a fitted glassnet estimator or an engine
+:class:`~glassnet.Network`. :func:`describe` turns any of them into a
+:class:`Source`: the network, and what surrounds it when there is something
+(the task, the class labels, the raw columns and their preprocessing).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+
+from ..layers import Dense
+from ..network import Network
+
+__all__ = ["Source", "describe", "describe_network", "engine_network", "missing_extra"]
+
+
+def missing_extra(what, extra, exc):
+    """An ImportError that names the extra to install."""
+    name = getattr(exc, "name", None) or str(exc)
+    return ImportError(f"{what} needs {name}, which is not installed: "
+                       f"pip install 'glassnet[{extra}]'")
+
+
+@dataclass
+class Source:
+    """A network and its surroundings.
+
+    ``kind`` is ``'model'``, ``'estimator'`` or ``'network'``. ``task`` is
+    ``'classification'``, ``'regression'`` or ``None`` (a bare network);
+    ``classes`` the class labels of a classifier; ``schema`` the raw columns
+    of a model trained from a table (``None`` otherwise), with ``missing`` its
+    missing-value rule and ``scaler`` its fitted scaler; ``feature_names`` the
+    network's input columns.
+    """
+
+    network: Network
+    kind: str
+    task: str | None = None
+    classes: list | None = None
+    multilabel: bool = False
+    schema: list | None = None
+    missing: str = "error"
+    scaler: object = None
+    feature_names: list = field(default_factory=list)
+    target: str | None = None
+
+
+def _is_glassnet_estimator(obj):
+    return type(obj).__module__.startswith("glassnet.") and hasattr(obj, "hidden_layer_sizes")
+
+
+def _is_sklearn_mlp(obj):
+    return type(obj).__module__.startswith("sklearn.neural_network") and hasattr(
+        obj, "hidden_layer_sizes")
+
+
+def engine_network(estimator):
+    """The engine :class:`Network` of a fitted glassnet estimator.
+
+    Its layers hold the estimator's own ``coefs_``/``intercepts_`` arrays (no
+    copies): training one trains the other.
+    """
+    network = getattr(estimator, "network_", None)
+    if network is not None:
+        return network
+    if not hasattr(estimator, "coefs_"):
+        raise ValueError(f"this {type(estimator).__name__} is not fitted yet: call fit first")
+    n_hidden = len(estimator.coefs_) - 1
+    hidden = estimator.activation
+    hidden = list(hidden) if isinstance(hidden, (list, tuple)) else [hidden] * n_hidden
+    output = estimator.out_activation_
+    layers = [Dense.from_arrays(W, b, act) for W, b, act in
+              zip(estimator.coefs_, estimator.intercepts_, [*hidden, output])]
+    if output in ("softmax", "logistic"):
+        loss = "categorical_cross_entropy" if output == "softmax" else "binary_cross_entropy"
+    else:
+        loss = "poisson" if output == "exp" else "half_squared_error"
+    return Network(layers, loss=loss, alpha=estimator.alpha)
+
+
+def describe(obj):
+    """A :class:`Source` for a model, a model file's path, an estimator or a network."""
+    from ..io import Model, load_model
+
+    if isinstance(obj, (str, os.PathLike)):
+        obj = load_model(obj)
+    if isinstance(obj, Network):
+        return Source(obj, "network", feature_names=[f"x{j}" for j in range(obj.n_inputs)])
+    if isinstance(obj, Model):
+        meta = obj.metadata
+        schema = meta.get("schema") or [{"name": name, "kind": "numeric"}
+                                         for name in obj.feature_names]
+        return Source(obj.network, "model", task=obj.task, classes=obj.classes,
+                      schema=schema, missing=meta.get("missing", "error"),
+                      scaler=obj.scaler, feature_names=list(obj.feature_names),
+                      target=meta.get("target"))
+    if _is_sklearn_mlp(obj):
+        from .sklearn import from_sklearn
+
+        obj = from_sklearn(obj)
+    if _is_glassnet_estimator(obj):
+        network = engine_network(obj)
+        names = getattr(obj, "feature_names_in_", None)
+        names = [str(n) for n in names] if names is not None else [
+            f"x{j}" for j in range(network.n_inputs)]
+        if hasattr(obj, "classes_"):
+            multilabel = obj.out_activation_ == "logistic" and obj.n_outputs_ > 1
+            return Source(network, "estimator", task="classification",
+                          classes=[_plain(c) for c in obj.classes_], multilabel=multilabel,
+                          feature_names=names)
+        return Source(network, "estimator", task="regression", feature_names=names)
+    raise TypeError(f"expected a glassnet model (or its path), a fitted glassnet or "
+                    f"scikit-learn MLPClassifier/MLPRegressor, or a glassnet Network; got "
+                    f"{type(obj).__name__}")
+
+
+def _plain(value):
+    return value.item() if hasattr(value, "item") else value
+
+
+def describe_network(obj, converter, into):
+    """:func:`describe` for converters of the network alone: a saved model is refused
+    with a pointer to ``model.network``, since its preprocessing would be lost."""
+    source = describe(obj)
+    if source.kind == "model":
+        raise TypeError(f"{converter} converts a network or an estimator; pass model.network: "
+                        f"the model's encoding and scaling are not part of {into} (to_onnx "
+                        f"exports the whole model)")
+    return source
