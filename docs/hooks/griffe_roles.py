@@ -1,4 +1,5 @@
-"""A griffe extension: Sphinx roles in glassnet's docstrings become links.
+"""A griffe extension: Sphinx roles in glassnet's docstrings become links, and
+reStructuredText literal-block markers (``::``) are dropped.
 
 glassnet's docstrings are NumPy style and cross-reference each other the Sphinx
 way (``:class:`~glassnet.layers.Dense```, ``:meth:`parameters```). Markdown
@@ -16,6 +17,10 @@ import re
 import griffe
 
 ROLE = re.compile(r":(?:py:)?(?:class|func|meth|mod|attr|obj|data|exc|const):`(~?)([\w.]+)`")
+# reStructuredText's literal-block marker: "text::" ends a paragraph that an
+# indented block follows (in Markdown the indentation alone makes the block)
+LITERAL_AFTER_TEXT = re.compile(r"(?m)(?<=\S)::$")
+LITERAL_ALONE = re.compile(r"(?m)^[ \t]*::[ \t]*\n")
 
 
 def _public(path):
@@ -95,7 +100,10 @@ class SphinxRoles(griffe.Extension):
 
         for obj in _walk(pkg):
             docstring = obj.docstring
-            if docstring is None or ":`" not in docstring.value:
+            if docstring is None:
+                continue
+            docstring.value = LITERAL_ALONE.sub("", LITERAL_AFTER_TEXT.sub(":", docstring.value))
+            if ":`" not in docstring.value:
                 continue
 
             def replace(match, obj=obj):
