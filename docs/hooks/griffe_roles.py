@@ -23,6 +23,37 @@ LITERAL_AFTER_TEXT = re.compile(r"(?m)(?<=\S)::$")
 LITERAL_ALONE = re.compile(r"(?m)^[ \t]*::[ \t]*\n")
 
 
+SECTION_RULE = re.compile(r"^\s*-{3,}\s*$")
+
+
+def definition_lists(text):
+    """RST definition lists (a ````term```` line, its description indented below)
+    become Markdown bullets, in the prose before the first NumPy section (whose
+    ``name : type`` entries look the same and are griffe's to parse)."""
+    lines = text.split("\n")
+    stop = next((i - 1 for i in range(1, len(lines)) if SECTION_RULE.match(lines[i])
+                 and lines[i - 1].strip()), len(lines))
+    out, i, after_item = [], 0, False
+    while i < len(lines):
+        line = lines[i]
+        is_term = (i < stop and line.startswith("``")
+                   and (i == 0 or after_item or not lines[i - 1].strip())
+                   and i + 1 < stop and lines[i + 1].startswith("    ")
+                   and lines[i + 1].strip())
+        after_item = bool(is_term)
+        if not is_term:
+            out.append(line)
+            i += 1
+            continue
+        description = []
+        i += 1
+        while i < stop and lines[i].startswith("    ") and lines[i].strip():
+            description.append(lines[i].strip())
+            i += 1
+        out.append(f"- {line.strip()}: {' '.join(description)}")
+    return "\n".join(out)
+
+
 def _public(path):
     return not any(part.startswith("_") for part in path.split("."))
 
@@ -102,7 +133,8 @@ class SphinxRoles(griffe.Extension):
             docstring = obj.docstring
             if docstring is None:
                 continue
-            docstring.value = LITERAL_ALONE.sub("", LITERAL_AFTER_TEXT.sub(":", docstring.value))
+            docstring.value = definition_lists(
+                LITERAL_ALONE.sub("", LITERAL_AFTER_TEXT.sub(":", docstring.value)))
             if ":`" not in docstring.value:
                 continue
 
