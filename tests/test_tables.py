@@ -22,8 +22,8 @@ def test_prepare_csv_with_median_fill_and_one_hot(tmp_path):
     assert prepared.feature_names == ["size", "colour=blue", "colour=red"]
     # the row without a label is dropped; the median of size over kept rows fills the gap
     np.testing.assert_array_equal(prepared.X, [[1, 0, 1], [3, 1, 0], [3, 0, 1], [5, 0, 1]])
-    assert prepared.notes == ["3 missing value(s); filled with column medians, dropped 1 row(s) "
-                              "without a target"]
+    assert prepared.notes == [("3 missing value(s); filled with column medians, dropped 1 "
+                               "row(s) without a target")]
 
 
 def test_prepare_infers_regression_and_refuses_text_regression(tmp_path):
@@ -44,6 +44,7 @@ def test_split_is_stratified_and_scaled_on_training_rows_only():
     assert abs(share[0] - share[1]) < 0.01
     X, Y, scaler = design(prepared, "standard")
     np.testing.assert_allclose(X.mean(axis=0), 0, atol=1e-12)
+    np.testing.assert_allclose(scaler.offset, prepared.X.mean(axis=0))
     assert Y.shape == (683, 1) and set(np.unique(Y)) == {0.0, 1.0}
     np.testing.assert_array_equal(encode_targets(prepared, ["benign", "malignant"]), [[0], [1]])
     assert split(prepare("xor"), 0.2, seed=0).note.startswith("too few rows to split")

@@ -17,7 +17,7 @@ from matplotlib.ticker import FuncFormatter
 from .io import write_bytes
 
 __all__ = ["PATH_COLOURS", "confusion_figure", "landscape_figure", "landscape_surface_figure",
-           "loss_figure", "regression_figure", "roc_figure", "save_descent_animation",
+           "lockstep_figure", "loss_figure", "regression_figure", "roc_figure", "save_descent_animation",
            "save_figure"]
 
 
@@ -50,6 +50,34 @@ def loss_figure(history, title="Loss per epoch"):
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend()
+    return figure
+
+
+def lockstep_figure(result, title="glassnet and the libraries, step for step"):
+    """A :class:`glassnet.lockstep.Lockstep`: each library's loss per epoch over
+    glassnet's, and the largest weight difference from glassnet's on a log axis."""
+    figure = Figure(figsize=(10.0, 4.0))
+    losses, gaps = figure.add_subplot(1, 2, 1), figure.add_subplot(1, 2, 2)
+    epochs = np.arange(1, result.epochs + 1)
+    styles = {"glassnet": dict(lw=4, alpha=0.35, color="tab:blue"),
+              "torch": dict(ls="--", color="tab:orange"), "sklearn": dict(ls=":", color="tab:green")}
+    for name, curve in result.loss.items():
+        losses.plot(epochs, curve, label=name, **styles.get(name, {}))
+    losses.set(xlabel="epoch", ylabel="mean training loss", title="Loss (the curves overlap)")
+    losses.legend()
+    for name, diff in result.weight_diff.items():
+        # an exact agreement (0) is drawn at the smallest positive float64 step
+        gaps.semilogy(epochs, np.maximum(diff, np.finfo(np.float64).tiny), marker="o", ms=3,
+                      label=f"{name} (worst {max(diff):.1e})", **styles.get(name, {}))
+    gaps.set(xlabel="epoch", ylabel="max |W − W_glassnet|",
+             title="Largest weight difference from glassnet")
+    gaps.axhline(1e-10, color="grey", lw=0.8, ls="--")
+    gaps.annotate("1e-10", (epochs[0], 1e-10), xytext=(2, 3), textcoords="offset points",
+                  color="grey", fontsize=8)
+    gaps.legend()
+    for ax in (losses, gaps):
+        ax.grid(alpha=0.3)
+    figure.suptitle(title)
     return figure
 
 

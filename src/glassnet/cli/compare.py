@@ -1,4 +1,6 @@
-"""``glassnet compare``: glassnet against scikit-learn's MLP and a linear model."""
+"""``glassnet compare``: glassnet against scikit-learn's MLP, PyTorch and a linear
+model under one cross-validation; ``--lockstep`` trains glassnet and the
+libraries step for step and measures how far apart they are."""
 
 from __future__ import annotations
 
@@ -11,6 +13,26 @@ from ..tables import prepare
 from .errors import CLIError, debug_option
 from .options import SCALE_CHOICES, parse_hidden
 
+MODELS = ("glassnet", "sklearn", "torch", "linear")
+
+
+def parse_models(text):
+    """``--models glassnet,torch`` -> the chosen rows, in the table's order."""
+    chosen = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in chosen if name not in MODELS]
+    if unknown or not chosen:
+        raise click.BadParameter(f"choose from {','.join(MODELS)}, got {text!r}",
+                                 param_hint="'--models'")
+    return [name for name in MODELS if name in chosen]
+
+
+def torch_available():
+    try:
+        import torch  # noqa: F401
+    except ImportError:
+        return False
+    return True
+
 
 @click.command("compare")
 @click.argument("data")
@@ -22,17 +44,49 @@ from .options import SCALE_CHOICES, parse_hidden
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--missing", type=click.Choice(["error", "drop", "median"]), default="error")
 @click.option("--one-hot", is_flag=True)
+@click.option("--models", default=",".join(MODELS), show_default=True,
+              help="The rows of the table, comma-separated.")
+@click.option("--lockstep", is_flag=True,
+              help="Train glassnet, PyTorch and scikit-learn's MLP from the same initial weights "
+                   "on the same batches in float64 and report how far apart they are.")
+@click.option("--epochs", type=click.IntRange(min=1), default=20, show_default=True,
+              help="Epochs of the --lockstep run.")
+@click.option("--solver", type=click.Choice(["sgd", "adam"]), default="sgd", show_default=True,
+              help="Optimiser of the --lockstep run.")
+@click.option("--lr", type=click.FloatRange(min=0, min_open=True), default=0.01,
+              show_default=True, help="Learning rate of the --lockstep run.")
+@click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
+              help="Mini-batch rows of the --lockstep run.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+              help="Where --lockstep writes lockstep.png (default runs/<data>-lockstep-<time>).")
 @debug_option
-def compare(data, target, folds, hidden, max_iter, scale, seed, missing, one_hot, debug):
-    """Cross-validate glassnet, scikit-learn's MLP and a linear model on DATA.
+def compare(data, target, folds, hidden, max_iter, scale, seed, missing, one_hot, models,
+            lockstep, epochs, solver, lr, batch_size, out_dir, debug):
+    """Cross-validate glassnet, scikit-learn's MLP, PyTorch and a linear model on DATA.
 
-    All three see the same folds (stratified for classification) and the same
-    scaling, fitted inside each fold.
+    All see the same folds (stratified for classification) and the same
+    scaling, fitted inside each fold. The PyTorch row is the MLP a PyTorch
+    user would write with torch.nn and torch.optim, at the same settings as
+    both MLPs (architecture, activation, loss, initial-weight scheme, Adam at
+    lr 0.001, batches of up to 200 rows, L2 alpha 1e-4, the same stopping
+    rule); it is skipped, with a note, when PyTorch is not installed.
+
+    With --lockstep, glassnet, PyTorch and (where its MLP can express the run:
+    SGD without momentum or Adam, no L2) scikit-learn's MLP train from
+    identical initial weights on identical mini-batches in float64; the
+    largest weight and loss differences after each epoch are printed and
+    drawn in lockstep.png.
 
     \b
-    Example:
+    Examples:
       glassnet compare heart --folds 10
+      glassnet compare heart --models glassnet,torch
+      glassnet compare heart --lockstep --hidden 8 --epochs 20
     """
+    rows = parse_models(models)
+    if lockstep:
+        return _lockstep(data, target, hidden, scale, seed, missing, one_hot, epochs, solver,
+                         lr, batch_size, out_dir, rows)
     from rich.console import Console
     from rich.table import Table as RichTable
     from sklearn.exceptions import ConvergenceWarning
@@ -45,6 +99,13 @@ def compare(data, target, folds, hidden, max_iter, scale, seed, missing, one_hot
 
     from ..estimators import MLPClassifier, MLPRegressor
 
+    console = Console(highlight=False, soft_wrap=True)
+    with_torch = "torch" in rows and torch_available()
+    if "torch" in rows and not with_torch:
+        console.print("skipping the PyTorch row: PyTorch is not installed "
+                      "(pip install \"glassnet[torch]\")", markup=False)
+    if with_torch:
+        from ..interop.torch_mlp import TorchMLPClassifier, TorchMLPRegressor
     prepared = prepare(data, target=target, missing=missing, one_hot=one_hot)
     sizes = parse_hidden(hidden)
     scaler = {"standard": StandardScaler, "minmax": MinMaxScaler,
@@ -56,29 +117,87 @@ def compare(data, target, folds, hidden, max_iter, scale, seed, missing, one_hot
             raise CLIError(f"--folds {folds} is more than the smallest class has rows "
                            f"({counts.min()})")
         cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
-        models = [("glassnet MLPClassifier", MLPClassifier(**settings)),
-                  ("scikit-learn MLPClassifier", SkClassifier(**settings)),
-                  ("scikit-learn LogisticRegression", LogisticRegression(max_iter=1000))]
+        models = [("glassnet", "glassnet MLPClassifier", lambda: MLPClassifier(**settings)),
+                  ("sklearn", "scikit-learn MLPClassifier", lambda: SkClassifier(**settings)),
+                  ("torch", "PyTorch (torch.nn, torch.optim)",
+                   lambda: TorchMLPClassifier(**settings)),
+                  ("linear", "scikit-learn LogisticRegression",
+                   lambda: LogisticRegression(max_iter=1000))]
         metric, y = "accuracy", np.asarray(prepared.y).astype(str)
     else:
         cv = KFold(folds, shuffle=True, random_state=seed)
-        models = [("glassnet MLPRegressor", MLPRegressor(**settings)),
-                  ("scikit-learn MLPRegressor", SkRegressor(**settings)),
-                  ("scikit-learn Ridge", Ridge())]
+        models = [("glassnet", "glassnet MLPRegressor", lambda: MLPRegressor(**settings)),
+                  ("sklearn", "scikit-learn MLPRegressor", lambda: SkRegressor(**settings)),
+                  ("torch", "PyTorch (torch.nn, torch.optim)",
+                   lambda: TorchMLPRegressor(**settings)),
+                  ("linear", "scikit-learn Ridge", Ridge)]
         metric, y = "r2", prepared.y
-    console = Console(highlight=False, soft_wrap=True)
+    models = [(name, make) for key, name, make in models
+              if key in rows and (key != "torch" or with_torch)]
     console.print(f"{folds}-fold cross-validation on {data} ({len(y)} rows, {scale} scaling)")
     table = RichTable()
     for column in ("model", f"{metric} mean", "std", "fit time (s)"):
         table.add_column(column, justify="left" if column == "model" else "right")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
-        for name, model in models:
-            result = cross_validate(make_pipeline(scaler(), model), prepared.X, y, cv=cv,
+        for name, make in models:
+            result = cross_validate(make_pipeline(scaler(), make()), prepared.X, y, cv=cv,
                                     scoring=metric)
             scores = result["test_score"]
             table.add_row(name, f"{scores.mean():.4f}", f"{scores.std():.4f}",
                           f"{result['fit_time'].sum():.2f}")
     console.print(table)
+
+
+def _lockstep(data, target, hidden, scale, seed, missing, one_hot, epochs, solver, lr,
+              batch_size, out_dir, rows):
+    """``compare --lockstep``: glassnet, PyTorch and scikit-learn step for step."""
+    from rich.console import Console
+    from rich.table import Table as RichTable
+
+    from ..lockstep import lockstep
+    from ..network import Network
+    from ..plots import lockstep_figure, save_figure
+    from ..tables import design
+    from .outputs import Outputs, run_directory
+
+    libraries = [name for name in ("torch", "sklearn") if name in rows]
+    if "torch" in libraries and not torch_available():
+        raise CLIError("--lockstep compares against PyTorch, which is not installed: "
+                       "pip install \"glassnet[torch]\" (or leave torch out of --models)")
+    prepared = prepare(data, target=target, missing=missing, one_hot=one_hot)
+    X, Y, _ = design(prepared, scale)
+    sizes = [X.shape[1], *parse_hidden(hidden), Y.shape[1]]
+    output = ("identity" if prepared.task == "regression"
+              else "softmax" if Y.shape[1] > 1 else "sigmoid")
+    # scikit-learn's initial-weight scheme, so its MLP could have drawn them too
+    network = Network.from_sizes(sizes, activation="relu", output_activation=output,
+                                 init="glorot_uniform", seed=seed)
+    console = Console(highlight=False, soft_wrap=True)
+    console.print(f"lockstep on {data}: a {'-'.join(map(str, sizes))} relu network, {solver} "
+                  f"at lr {lr:g}, batches of {min(batch_size, len(X))} rows, {epochs} epochs, "
+                  f"float64, the same initial weights and batch order for every library")
+    result = lockstep(network, X, Y, optimizer=solver, lr=lr, batch_size=batch_size,
+                      epochs=epochs, seed=seed, libraries=libraries)
+    table = RichTable()
+    for column in ("against glassnet", "worst |ΔW|", "worst |Δloss|", "final loss"):
+        table.add_column(column, justify="left" if column == "against glassnet" else "right")
+    table.add_row("glassnet", "", "", f"{result.loss['glassnet'][-1]:.10f}")
+    for name in result.weight_diff:
+        dw, dloss = result.worst(name)
+        table.add_row({"torch": "PyTorch", "sklearn": "scikit-learn MLP"}[name], f"{dw:.3e}",
+                      f"{dloss:.3e}", f"{result.loss[name][-1]:.10f}")
+    console.print(table)
+    for name, why in result.skipped.items():
+        console.print(f"scikit-learn's MLP did not take part: {why}")
+    if "sklearn" in result.weight_diff and solver == "adam":
+        console.print("note: scikit-learn's Adam folds its bias corrections into the rate and "
+                      "adds eps before correcting, so it drifts from glassnet and PyTorch by "
+                      "about eps·lr per step")
+    directory = out_dir or run_directory(data, prefix="lockstep-")
+    with Outputs(directory) as outputs:
+        path = save_figure(lockstep_figure(result), outputs.path("lockstep.png"))
+    console.print(f"wrote: {path}")
+
 
 command = compare
