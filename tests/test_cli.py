@@ -271,7 +271,7 @@ def test_datasets_gradcheck_compare(capsys):
 
 
 @pytest.mark.parametrize("command", ["train", "predict", "evaluate", "datasets", "gradcheck",
-                                     "compare", "landscape"])
+                                     "compare", "landscape", "playground"])
 def test_help_has_examples(capsys, command):
     code, out, _ = run(capsys, command, "--help")
     assert code == 0 and "Example" in out and "Usage: glassnet" in out
@@ -282,7 +282,7 @@ def test_top_level_help_and_version(capsys):
     code, out, _ = run(capsys, "--help")
     assert code == 0 and "glassnet train wisconsin" in out
     for command in ("train", "predict", "evaluate", "datasets", "gradcheck", "compare",
-                    "landscape"):
+                    "landscape", "playground"):
         assert command in out
     code, out, _ = run(capsys, "--version")
     assert code == 0 and "glassnet, version" in out

@@ -75,3 +75,17 @@ def test_regularisation_script_quick_mode_runs():
     assert result.returncode == 0, result.stderr
     for row in ("| heart | plain |", "| spiral | batch norm + dropout 0.2 |"):
         assert row in result.stdout
+
+
+def test_versions_script_quick_mode_runs():
+    """The A/B script runs and checks which glassnet each side imported (here both are this one)."""
+    import subprocess
+    import sys
+
+    root = EXAMPLES.parent
+    script = root / "benchmarks" / "versions.py"
+    result = subprocess.run([sys.executable, str(script), str(root / "src"), "--quick"],
+                            capture_output=True, text=True, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.count("| estimator |") == 2 and result.stdout.count("| engine |") == 2
+    assert "- estimator: baseline / this checkout = " in result.stdout

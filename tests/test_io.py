@@ -618,3 +618,44 @@ def test_save_model_refuses_what_would_not_load(tmp_path):
         with pytest.raises(ValueError, match=f"cannot save this model: {fragment}"):
             save_model(bad, net, scaler, {**meta, **change})
         assert not bad.exists()
+
+
+def test_python_round_trip_keeps_weights_loss_and_penalty(tmp_path):
+    rng = np.random.default_rng(3)
+    net = Network.from_sizes([4, 5, 3], output_activation="softmax", alpha=0.01, seed=0)
+    X = rng.normal(loc=3.0, scale=2.0, size=(20, 4))
+    scaler = Scaler("standard").fit(X)
+    save_model(tmp_path / "m.glassnet", net, scaler,
+               {"task": "classification", "classes": ["a", "b", "c"],
+                "feature_names": ["f1", "f2", "f3", "f4"]})
+    model = load_model(tmp_path / "m.glassnet")
+    assert all(np.array_equal(p, q) for p, q in zip(model.network.parameters(),
+                                                   net.parameters()))
+    assert model.network.alpha == 0.01 and model.network.loss.name == net.loss.name
+    np.testing.assert_array_equal(model.output(X), net.output(scaler.transform(X)))
+    labels = np.array(["a", "b", "c"])[net.predict(scaler.transform(X))]
+    assert model.predict(X).tolist() == labels.tolist()
+
+
+def test_atomic_write_leaves_nothing_behind_on_failure(tmp_path):
+    from glassnet.io import atomic_write
+
+    target = tmp_path / "out.txt"
+    target.write_text("old")
+    with pytest.raises(RuntimeError), atomic_write(target, "w") as handle:
+        handle.write("half")
+        raise RuntimeError("crash")
+    assert target.read_text() == "old" and os.listdir(tmp_path) == ["out.txt"]
+
+
+def test_scaler_kinds():
+    X = np.random.default_rng(4).normal(loc=5.0, size=(30, 3))
+    X[:, 2] = 1.0  # a constant column keeps scale 1
+    minmax = Scaler("minmax").fit_transform(X)
+    assert minmax[:, :2].min() == 0.0 and minmax[:, :2].max() == pytest.approx(1.0)
+    standard = Scaler("standard").fit_transform(X)
+    np.testing.assert_allclose(standard[:, :2].mean(axis=0), 0.0, atol=1e-12)
+    np.testing.assert_allclose(standard[:, 2], 0.0)
+    np.testing.assert_array_equal(Scaler("none").fit_transform(X), X)
+    with pytest.raises(ValueError, match="scaler must be one of minmax, standard, none"):
+        Scaler("robust")

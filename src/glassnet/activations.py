@@ -189,9 +189,10 @@ class Softmax(Activation):
     name = "softmax"
 
     def forward(self, Z, out=None):
-        shifted = np.subtract(Z, Z.max(axis=1, keepdims=True), out=out)
+        # over the last axis: the rows of Z, or of each matrix in a stack (P, m, k)
+        shifted = np.subtract(Z, Z.max(axis=-1, keepdims=True), out=out)
         np.exp(shifted, out=shifted)
-        shifted /= shifted.sum(axis=1, keepdims=True)
+        shifted /= shifted.sum(axis=-1, keepdims=True)
         return shifted
 
     def backward(self, dA, A, out=None):

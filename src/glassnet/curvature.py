@@ -56,6 +56,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .losses import sample_normaliser
+
 __all__ = [
     "SECOND_DERIVATIVES",
     "Sharpness",
@@ -126,7 +128,7 @@ def _exact_hvp(network, X, Y, v, sample_weight):
         A_prev, R_prev = A, RA
     dZ = network.loss.delta(Y, A_prev, sample_weight)  # c·w ⊙ (A_L − Y)
     RdZ = network.loss.delta(np.zeros_like(RA), RA, sample_weight)  # c·w ⊙ R{A_L}
-    normaliser = X.shape[0] if sample_weight is None else float(sample_weight.sum())
+    normaliser = sample_normaliser(X.shape[0], sample_weight)
     out = [None] * len(params)
     for l in range(len(network.layers) - 1, -1, -1):
         A_in, R_in, _, _ = cache[l]

@@ -20,20 +20,35 @@ What differs, on purpose:
   SGD keeps PyTorch's velocity, which takes the same steps while the rate is
   constant;
 - early stopping stratifies the validation split for multiclass targets too;
+- with ``learning_rate='invscaling'`` a warm-started ``fit`` carries on
+  decaying from the samples already seen (scikit-learn runs its first epoch at
+  ``learning_rate_init`` again);
 - every random choice comes from a ``numpy.random.Generator`` seeded by
   ``random_state``, so results are reproducible but not bit-identical to
   scikit-learn's.
 
+How a fit runs: the stochastic solvers configure glassnet's one training
+loop, :class:`glassnet.Trainer`, and run it for ``max_iter`` epochs (one for
+``partial_fit``). ``learning_rate='invscaling'`` and ``'adaptive'`` are the
+schedules :class:`~glassnet.schedules.InverseScaling` (counted in samples
+seen) and :class:`~glassnet.schedules.Adaptive`; ``tol``,
+``n_iter_no_change`` and ``early_stopping`` are one
+:class:`glassnet.EarlyStopping` callback; ``verbose`` is a callback too.
+``lbfgs`` lets SciPy's minimiser take the steps and ends an epoch of the same
+loop after each of its iterations.
+
 glassnet's extras, all off by default: ``activation`` may be a list (one per
 hidden layer, ``'leaky_relu'`` allowed); ``solver`` also accepts
 ``'rmsprop'`` and ``'adamw'``; ``schedule`` takes any
-:mod:`glassnet.schedules` schedule (per epoch); ``init`` picks an
-initialiser from :mod:`glassnet.initializers` (default: scikit-learn's
-Glorot-uniform weights *and* biases); ``dtype`` forces float32 or float64
-(default: follow ``X``); ``callbacks`` takes :class:`glassnet.Callback`
-objects, called after every step and epoch (the command line's progress bar is
-one). After fitting, ``history_`` holds per-epoch training loss, validation
-loss and score.
+:mod:`glassnet.schedules` schedule, in place of ``learning_rate``; ``init``
+picks an initialiser from :mod:`glassnet.initializers` (default:
+scikit-learn's Glorot-uniform weights *and* biases); ``dtype`` forces float32
+or float64 (default: follow ``X``); ``callbacks`` takes
+:class:`glassnet.Callback` objects, called by the loop after every step and
+epoch (the command line's progress bar is one). After fitting, ``history_``
+holds per-epoch training loss, learning rate, validation loss and score, and
+``network_`` is the fitted model as an engine :class:`glassnet.Network`
+sharing ``coefs_`` and ``intercepts_``.
 
 Regularisation and normalisation extras, also off by default: ``dropout=p``
 puts a :class:`glassnet.Dropout` after every hidden layer (its masks drawn
@@ -65,9 +80,16 @@ from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_dat
 from .initializers import get_initializer
 from .layers import Activation, BatchNorm, Dense, Dropout
 from .network import Network
-from .optimizers import SGD, Adam, AdamW, RMSProp
-from .schedules import Schedule, get_schedule
-from .training import History, Trainer, TrainingDivergedError, _InterruptFlag, evaluate
+from .optimizers import get_optimizer
+from .schedules import Adaptive, InverseScaling, Schedule, get_schedule
+from .training import (
+    Callback,
+    EarlyStopping,
+    History,
+    Trainer,
+    TrainingDivergedError,
+    evaluate,
+)
 
 __all__ = ["MLPClassifier", "MLPRegressor"]
 
@@ -248,17 +270,75 @@ class _BaseMLP(BaseEstimator):
             intercepts.append(b.astype(dtype))
         return coefs, intercepts
 
+    @property
+    def network_(self):
+        """The fitted model as an engine :class:`glassnet.Network`.
+
+        Its layers share ``coefs_``, ``intercepts_`` and ``batch_norm_layers_``
+        (no copies): what the engine does to it (``glassnet.train``,
+        ``gradient_check``, ``glassnet.io.save_model``) it does to this
+        estimator. Activations, dropout, loss, ``alpha`` and ``l1`` are the
+        estimator's. A new ``Network`` object on each access.
+        """
+        check_is_fitted(self)
+        return self._network(self.coefs_, self.intercepts_, self._hidden_activations())
+
     def _make_optimizer(self):
-        if self.solver == "sgd":
-            return SGD(lr=self.learning_rate_init, momentum=self.momentum,
-                       nesterov=bool(self.nesterovs_momentum and self.momentum > 0))
-        if self.solver == "adam":
-            return Adam(lr=self.learning_rate_init, beta1=self.beta_1, beta2=self.beta_2,
-                        eps=self.epsilon)
-        if self.solver == "adamw":
-            return AdamW(lr=self.learning_rate_init, beta1=self.beta_1, beta2=self.beta_2,
-                         eps=self.epsilon)
-        return RMSProp(lr=self.learning_rate_init, eps=self.epsilon)
+        """The solver as an optimiser from the registry, with scikit-learn's options."""
+        options = {
+            "sgd": {"momentum": self.momentum,
+                    "nesterov": bool(self.nesterovs_momentum and self.momentum > 0)},
+            "adam": {"beta1": self.beta_1, "beta2": self.beta_2, "eps": self.epsilon},
+            "adamw": {"beta1": self.beta_1, "beta2": self.beta_2, "eps": self.epsilon},
+            "rmsprop": {"eps": self.epsilon},
+        }[self.solver]
+        return get_optimizer(self.solver, lr=self.learning_rate_init, **options)
+
+    def _make_schedule(self):
+        """glassnet's ``schedule`` when given, else scikit-learn's ``learning_rate`` (sgd only)."""
+        if self.schedule is not None:
+            return get_schedule(self.schedule)
+        if self.solver != "sgd" or self.learning_rate == "constant":
+            return None
+        if self.learning_rate == "invscaling":
+            return InverseScaling(self.power_t, unit="sample")
+        return Adaptive(patience=self.n_iter_no_change, threshold=self.tol,
+                        monitor="val_score" if self.early_stopping else "loss")
+
+    def _early_stopping(self, schedule):
+        """scikit-learn's ``tol``/``n_iter_no_change`` rule as the one early-stopping
+        callback, carrying on from the count and best of the previous call
+        (``warm_start``, ``partial_fit``), as scikit-learn does.
+
+        With ``early_stopping=True`` it watches the validation score and puts
+        back the best weights at the end; otherwise the training loss. It stops
+        after ``n_iter_no_change + 1`` epochs without improvement, except with
+        ``learning_rate='adaptive'``, whose schedule decides (it lowers the rate
+        first).
+        """
+        adaptive = isinstance(schedule, Adaptive)
+        patience = np.inf if adaptive else self.n_iter_no_change + 1
+        if self.early_stopping:
+            stopper = EarlyStopping("val_score", patience, self.tol, restore_best_weights=True)
+            stopper.plateau.best = self.best_validation_score_
+            stopper.best_weights = getattr(self, "_best_weights", None)  # None: imported
+        else:
+            stopper = EarlyStopping("loss", patience, self.tol, restore_best_weights=False)
+            stopper.plateau.best = self.best_loss_
+        stopper.plateau.bad_epochs = self._no_improvement_count
+        stopper.best_epoch = self.history_.best_epoch
+        if adaptive:
+            schedule.plateau.best = stopper.plateau.best
+            schedule.plateau.bad_epochs = self._no_improvement_count
+        return stopper
+
+    def _batch_size(self, n_samples):
+        if self.batch_size == "auto":
+            return min(200, n_samples)
+        if self.batch_size > n_samples:
+            warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is going "
+                          "to be clipped", stacklevel=6)
+        return int(np.clip(self.batch_size, 1, n_samples))
 
     # -- fitting ----------------------------------------------------------------
     def fit(self, X, y, sample_weight=None):
@@ -354,9 +434,11 @@ class _BaseMLP(BaseEstimator):
                 self.best_loss_ = np.inf
                 self.validation_scores_ = None
                 self.best_validation_score_ = None
-            self._optimizer = None
+            self._best_weights = None
+            self._optimizer = self._schedule = None
 
     def _fit_lbfgs(self, network, X, Y, sample_weight):
+        """SciPy's L-BFGS takes the steps; each of its iterations ends an epoch of the loop."""
         params, grads = network.parameters(), network.gradients()
         shapes = [p.shape for p in params]
         bounds = np.cumsum([0] + [p.size for p in params])
@@ -366,49 +448,37 @@ class _BaseMLP(BaseEstimator):
                 p[...] = x[start:stop].reshape(shape)
 
         def loss_and_grad(x):
-            if trainer._interrupted:  # Ctrl-C: stop between evaluations, weights intact
+            if trainer.interrupted:  # Ctrl-C: stop between evaluations, weights intact
                 raise KeyboardInterrupt
             unpack(x)
             loss = network.loss_and_gradients(X, Y, sample_weight)
             return loss, np.concatenate([g.ravel() for g in grads]).astype(np.float64)
 
-        iterations = []
-        callbacks = list(self.callbacks or ())
-        trainer = Trainer(network, None, callbacks=callbacks)
-        trainer.estimator = self
-        for callback in callbacks:
-            callback.on_train_begin(trainer)
-
-        def report(intermediate_result):
-            iterations.append(intermediate_result.fun)
-            if self.verbose:
-                print(f"Iteration {len(iterations)}, loss = {intermediate_result.fun:.8f}")
-            for callback in callbacks:
-                callback.on_epoch_end(trainer, len(iterations) - 1,
-                                      {"loss": float(intermediate_result.fun)})
+        def end_iteration(intermediate_result):
+            trainer.end_epoch(float(intermediate_result.fun))
             if trainer.stop:
                 raise StopIteration
 
+        history = copy.deepcopy(self.history_)
+        done = len(history.epoch)
+        trainer = Trainer(network, None, callbacks=self._callbacks(None), history=history)
         x0 = np.concatenate([p.ravel() for p in params]).astype(np.float64)
-        with np.errstate(over="ignore", invalid="ignore"), _InterruptFlag(trainer):
+        with trainer.session():
             try:
                 result = scipy.optimize.minimize(
-                    loss_and_grad, x0, method="L-BFGS-B", jac=True, callback=report,
+                    loss_and_grad, x0, method="L-BFGS-B", jac=True, callback=end_iteration,
                     options={"maxfun": self.max_fun, "maxiter": self.max_iter, "gtol": self.tol})
             except KeyboardInterrupt:
-                warnings.warn("Training interrupted by user.", stacklevel=5)
-                self.history_.interrupted = True
-                self.n_iter_ = len(iterations)
-                self.loss_ = network.loss_and_gradients(X, Y, sample_weight)
-                return
-            finally:
-                for callback in callbacks:
-                    callback.on_train_end(trainer)
+                result = None
+        self.history_ = history
+        if result is None:
+            warnings.warn("Training interrupted by user.", stacklevel=5)
+            self.n_iter_ = len(history.epoch) - done
+            self.loss_ = evaluate(network, X, Y, sample_weight, with_score=False)[0]
+            return
         unpack(result.x)
         self.n_iter_ = int(result.nit)
         self.loss_ = float(result.fun)
-        self.history_.epoch.extend(range(len(iterations)))
-        self.history_.loss.extend(iterations)
         if result.status != 0:
             message = result.message.decode() if isinstance(result.message, bytes) else str(
                 result.message)
@@ -418,79 +488,54 @@ class _BaseMLP(BaseEstimator):
                 f"scale the data.", ConvergenceWarning, stacklevel=5)
 
     def _fit_stochastic(self, network, X, Y, sample_weight, incremental, rng):
-        if self._optimizer is None or not incremental:
-            self._optimizer = self._make_optimizer()
-        optimizer = self._optimizer
-        early_stopping = self.early_stopping
-        if early_stopping:
-            X_train, Y_train, w_train, X_val, Y_val, w_val = self._validation_split(
-                X, Y, sample_weight, rng)
+        """Configure the loop (optimiser, schedule, early stopping, verbose output, the
+        user's callbacks) and run it for ``max_iter`` epochs, or one for ``partial_fit``."""
+        if incremental and self._optimizer is not None:
+            optimizer, schedule = self._optimizer, self._schedule  # partial_fit carries on
         else:
-            X_train, Y_train, w_train = X, Y, sample_weight
-            X_val = Y_val = w_val = None
-        n_samples = X_train.shape[0]
-        if self.batch_size == "auto":
-            batch_size = min(200, n_samples)
+            optimizer, schedule = self._make_optimizer(), self._make_schedule()
+        validation = None
+        if self.early_stopping:
+            X, Y, sample_weight, *validation = self._validation_split(X, Y, sample_weight, rng)
+        stopper = self._early_stopping(schedule)
+        history = copy.deepcopy(self.history_)
+        history.samples_seen = self.t_  # the schedules' sample clock is scikit-learn's t_
+        done = len(history.epoch)
+        trainer = Trainer(network, optimizer, batch_size=self._batch_size(X.shape[0]),
+                          shuffle=self.shuffle, rng=rng, callbacks=self._callbacks(stopper),
+                          history=history)
+        trainer.fit(X, Y, 1 if incremental else self.max_iter, sample_weight=sample_weight,
+                    schedule=schedule, validation_data=validation)
+        # scikit-learn's fitted attributes, from what the loop recorded
+        self.history_ = history
+        self.n_iter_ = len(history.epoch) - done
+        self.t_ = history.samples_seen
+        self.loss_ = history.loss[-1]
+        self.loss_curve_ = self.loss_curve_ + history.loss[done:]
+        if self.early_stopping:
+            self.validation_scores_ = self.validation_scores_ + history.val_score[done:]
+            self.best_validation_score_ = stopper.best
+            self._best_weights = stopper.best_weights
         else:
-            if self.batch_size > n_samples:
-                warnings.warn("Got `batch_size` less than 1 or larger than sample size. It is "
-                              "going to be clipped", stacklevel=5)
-            batch_size = int(np.clip(self.batch_size, 1, n_samples))
-        schedule = None if self.schedule is None else get_schedule(self.schedule)
-        callbacks = list(self.callbacks or ())
-        trainer = Trainer(network, optimizer, batch_size=batch_size, shuffle=self.shuffle,
-                          rng=rng, callbacks=callbacks)
-        trainer.estimator = self
-        history = self.history_
-        for callback in callbacks:
-            callback.on_train_begin(trainer)
-        with _InterruptFlag(trainer):
-            self.n_iter_ = 0
-            for _ in range(self.max_iter):
-                if schedule is not None:
-                    optimizer.lr = schedule(self.learning_rate_init, len(history.epoch))
-                loss = trainer.run_epoch(X_train, Y_train, w_train)
-                if trainer._interrupted:
-                    warnings.warn("Training interrupted by user.", stacklevel=5)
-                    break
-                self.n_iter_ += 1
-                self.loss_ = loss
-                self.t_ += n_samples
-                self.loss_curve_.append(loss)
-                history.epoch.append(len(history.epoch))
-                history.loss.append(loss)
-                history.lr.append(optimizer.lr)
-                if self.verbose:
-                    print(f"Iteration {self.n_iter_}, loss = {loss:.8f}")
-                self._update_no_improvement_count(network, X_val, Y_val, w_val)
-                logs = {"loss": loss, "lr": optimizer.lr}
-                if early_stopping:
-                    logs.update(val_loss=history.val_loss[-1], val_score=history.val_score[-1])
-                for callback in callbacks:
-                    callback.on_epoch_end(trainer, len(history.epoch) - 1, logs)
-                if trainer.stop:
-                    break
-                if schedule is None and self.solver == "sgd" and \
-                        self.learning_rate == "invscaling":
-                    optimizer.lr = self.learning_rate_init / (self.t_ + 1) ** self.power_t
-                if schedule is not None:
-                    schedule.observe(history.val_loss[-1] if early_stopping else loss)
-                if self._no_improvement_count > self.n_iter_no_change:
-                    if self._trigger_stopping(optimizer, early_stopping):
-                        break
-                    self._no_improvement_count = 0
-                if incremental:
-                    break
-                if self.n_iter_ == self.max_iter:
-                    warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) "
-                                  f"reached and the optimization hasn't converged yet.",
-                                  ConvergenceWarning, stacklevel=5)
-        history.n_steps += trainer.history.n_steps
-        history.interrupted = trainer._interrupted
-        for callback in callbacks:
-            callback.on_train_end(trainer)
-        if early_stopping:
-            network.load_state_dict(self._best_weights)
+            self.best_loss_ = stopper.best
+        counter = schedule.plateau if isinstance(schedule, Adaptive) else stopper.plateau
+        self._no_improvement_count = counter.bad_epochs
+        self._optimizer, self._schedule = optimizer, schedule
+        if trainer.interrupted:
+            warnings.warn("Training interrupted by user.", stacklevel=5)
+        elif not incremental and not trainer.stop and self.n_iter_ == self.max_iter:
+            warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
+                          f"and the optimization hasn't converged yet.", ConvergenceWarning,
+                          stacklevel=5)
+
+    def _callbacks(self, stopper):
+        """The loop's callbacks: early stopping, verbose output, then the user's."""
+        callbacks = [] if stopper is None else [stopper]
+        if self.verbose:
+            what = "Validation score" if self.early_stopping else "Training loss"
+            callbacks.append(_Verbose(f"{what} did not improve more than tol={self.tol:f} for "
+                                      f"{self.n_iter_no_change} consecutive epochs."))
+        return callbacks + list(self.callbacks or ())
 
     def _validation_split(self, X, Y, sample_weight, rng):
         stratify = None
@@ -511,48 +556,6 @@ class _BaseMLP(BaseEstimator):
             raise ValueError("The validation set is too small. Increase 'validation_fraction' "
                              "or the size of your dataset.")
         return X_train, Y_train, w_train, X_val, Y_val, w_val
-
-    def _update_no_improvement_count(self, network, X_val, Y_val, w_val):
-        if X_val is not None:
-            val_loss, val_score = evaluate(network, X_val, Y_val, w_val)
-            self.validation_scores_.append(val_score)
-            self.history_.val_loss.append(val_loss)
-            self.history_.val_score.append(val_score)
-            if self.verbose:
-                print(f"Validation score: {val_score:f}")
-            if val_score < self.best_validation_score_ + self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            if val_score > self.best_validation_score_:
-                self.best_validation_score_ = val_score
-                self._best_weights = network.state_dict()
-                self.history_.best_epoch = len(self.history_.epoch) - 1
-        else:
-            if self.loss_curve_[-1] > self.best_loss_ - self.tol:
-                self._no_improvement_count += 1
-            else:
-                self._no_improvement_count = 0
-            self.best_loss_ = min(self.best_loss_, self.loss_curve_[-1])
-
-    def _trigger_stopping(self, optimizer, early_stopping):
-        what = "Validation score" if early_stopping else "Training loss"
-        message = (f"{what} did not improve more than tol={self.tol:f} for "
-                   f"{self.n_iter_no_change} consecutive epochs.")
-        if self.solver != "sgd" or self.learning_rate != "adaptive":
-            if self.verbose:
-                print(message + " Stopping.")
-            self.history_.stopped_early = True
-            return True
-        if optimizer.lr <= 1e-6:
-            if self.verbose:
-                print(message + " Learning rate too small. Stopping.")
-            self.history_.stopped_early = True
-            return True
-        optimizer.lr /= 5.0
-        if self.verbose:
-            print(message + f" Setting learning rate to {optimizer.lr:f}")
-        return False
 
     # -- prediction -------------------------------------------------------------
     def _forward(self, X):
@@ -584,6 +587,33 @@ class _BaseMLP(BaseEstimator):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
         return tags
+
+
+class _Verbose(Callback):
+    """``verbose=True``: scikit-learn's line per epoch, and why the rate fell or training stopped."""
+
+    def __init__(self, plateau_message):
+        self.plateau_message = plateau_message
+
+    def on_train_begin(self, trainer):
+        self.iterations = 0
+        self.lr = None
+
+    def on_epoch_begin(self, trainer, epoch):
+        lr = trainer.optimizer.lr
+        if self.lr is not None and lr < self.lr and isinstance(trainer.schedule, Adaptive):
+            print(f"{self.plateau_message} Setting learning rate to {lr:f}")
+        self.lr = lr
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        self.iterations += 1
+        print(f"Iteration {self.iterations}, loss = {logs['loss']:.8f}")
+        if "val_score" in logs:
+            print(f"Validation score: {logs['val_score']:f}")
+        if trainer.history.stopped_early and trainer.optimizer is not None:
+            finished = trainer.schedule is not None and trainer.schedule.finished
+            print(self.plateau_message + (" Learning rate too small." if finished else "")
+                  + " Stopping.")
 
 
 def _check_solver(estimator):

@@ -126,9 +126,7 @@ def gradient_check(network, X, y, sample_weight=None, h=1e-6):
 
         def loss():
             replay()  # the same dropout masks, the same running statistics
-            A = network.forward(X)
-            m = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-            return network.loss.value(Y, A, sample_weight) + network.penalty(m)
+            return network.objective(Y, network.forward(X), sample_weight)
 
         numeric = [numerical_gradient(loss, p, h) for p in network.parameters()]
     finally:

@@ -47,8 +47,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .layers import Activation, BatchNorm, Dense
-from .training import Callback
+from .layers import Dense
+from .training import Callback, evaluate
 
 __all__ = [
     "OPTIMIZER_PRESETS",
@@ -150,56 +150,13 @@ def batched_loss(network, X, y, params, sample_weight=None, max_elements=2_000_0
     ``params`` is a list aligned with ``network.parameters()`` whose entries
     have a leading axis of length ``P`` (``W1`` of shape ``(P, fan_in,
     fan_out)``, …). Returns an array of ``P`` losses. The network's own
-    weights are not touched.
+    weights are not touched. (:func:`glassnet.training.evaluate` does the work.)
     """
     if not _checked:
-        X, Y, sample_weight = _prepare(network, X, y, sample_weight)
-    else:
-        Y = y
-    P = params[0].shape[0]
-    m = X.shape[0]
-    chunk = max(1, int(max_elements // max(1, m * max(network.sizes))))
-    losses = np.empty(P)
-    normaliser = m if sample_weight is None else float(sample_weight.sum())
-    for start in range(0, P, chunk):
-        stop = min(start + chunk, P)
-        block = [p[start:stop] for p in params]
-        A = np.broadcast_to(X, (stop - start, *X.shape))  # the same rows for every setting
-        k = 0
-        weights = []
-        for layer in network.layers:
-            own = block[k:k + len(layer.parameters())]
-            k += len(own)
-            if isinstance(layer, Dense):
-                weights.append(own[0])
-                A = np.matmul(A, own[0])  # (p, m, fan_out): one product per weight setting
-                if layer.b is not None:
-                    A += own[1][:, None, :]
-                A = _activate(layer.activation, A)
-            elif isinstance(layer, BatchNorm):  # evaluation mode: the running statistics
-                gamma, beta = own
-                scale = gamma / np.sqrt(layer.running_var + layer.eps)  # γ/s, (p, n)
-                A = (A - layer.running_mean) * scale[:, None, :] + beta[:, None, :]
-            elif isinstance(layer, Activation):
-                A = _activate(layer.activation, np.array(A, dtype=np.float64))
-            # Dropout: the identity in evaluation mode
-        for j in range(stop - start):
-            losses[start + j] = network.loss.value(Y, A[j], sample_weight)
-        penalty = 0.0
-        if network.alpha:
-            penalty += 0.5 * network.alpha * sum(np.einsum("pij,pij->p", w, w) for w in weights)
-        if network.l1:
-            penalty += network.l1 * sum(np.abs(w).sum(axis=(1, 2)) for w in weights)
-        losses[start:stop] += penalty / normaliser
+        X, y, sample_weight = _prepare(network, X, y, sample_weight)
+    losses, _ = evaluate(network, X, y, sample_weight, weights=params, with_score=False,
+                         max_elements=max_elements)
     return losses
-
-
-def _activate(activation, Z):
-    """Apply an activation in place to a stack ``(p, m, n)`` (softmax row by row)."""
-    if activation.name == "softmax":
-        p, m, n = Z.shape
-        return activation.forward(Z.reshape(p * m, n)).reshape(p, m, n)
-    return activation.forward(Z, out=Z)
 
 
 def _points_along(center, directions, coefficients):

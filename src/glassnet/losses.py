@@ -1,6 +1,6 @@
 """Loss functions: each one's value and its gradient, side by side.
 
-Notation (``TUTORIALS.md``): ``Y`` the targets and ``Ŷ = A`` the network's
+Notation (the README's shape convention): ``Y`` the targets and ``Ŷ = A`` the network's
 output, both ``(m, k)`` arrays with one row per sample; ``m`` samples, ``k``
 outputs. Optional sample weights ``w`` (one per row) turn every average over
 samples into a weighted one: ``(1/m) Σ_i`` becomes ``(1/Σw) Σ_i w_i``.
@@ -37,6 +37,7 @@ __all__ = [
     "PoissonDeviance",
     "SumSquaredError",
     "get_loss",
+    "sample_normaliser",
 ]
 
 
@@ -48,11 +49,21 @@ def _xlogy(x, y):
     return out
 
 
+def sample_normaliser(n, sample_weight=None):
+    """``N``, what every average over samples divides by: the number of rows
+    ``n``, or the total weight ``Σw`` when there are sample weights.
+
+    The losses, their gradients, the L2 penalty ``α/(2N)·Σ‖W‖²`` and the
+    evaluation of held-out rows all divide by this one number.
+    """
+    return n if sample_weight is None else float(sample_weight.sum())
+
+
 def _row_mean(values, sample_weight):
     """``(1/m) Σ_i values_i`` or ``(1/Σw) Σ_i w_i·values_i``."""
     if sample_weight is None:
         return float(values.sum() / values.shape[0])
-    return float(sample_weight @ values / sample_weight.sum())
+    return float(sample_weight @ values / sample_normaliser(len(values), sample_weight))
 
 
 def _scale_rows(diff, sample_weight, scale, out):
@@ -63,8 +74,10 @@ def _scale_rows(diff, sample_weight, scale, out):
     return out
 
 
-def _normaliser(Y, sample_weight):
-    return Y.shape[0] if sample_weight is None else sample_weight.sum()
+def _averaged(rows, sample_weight):
+    """``rows_i/m`` or ``w_i·rows_i/Σw``, in place: a per-sample gradient averaged."""
+    scale = 1.0 / sample_normaliser(len(rows), sample_weight)
+    return _scale_rows(rows, sample_weight, scale, rows)
 
 
 class Loss:
@@ -88,7 +101,7 @@ class Loss:
     def delta(self, Y, Yhat, sample_weight=None, out=None):
         """Fused ``dL/dZ = (Ŷ − Y)·w_i/Σw`` for the canonical output activation."""
         diff = np.subtract(Yhat, Y, out=out)
-        return _scale_rows(diff, sample_weight, 1.0 / _normaliser(Y, sample_weight), diff)
+        return _averaged(diff, sample_weight)
 
 
 class BinaryCrossEntropy(Loss):
@@ -122,7 +135,7 @@ class BinaryCrossEntropy(Loss):
         eps = np.finfo(Yhat.dtype).eps
         P = np.clip(Yhat, eps, 1 - eps)
         dA = -(Y / P - (1 - Y) / (1 - P))
-        return _scale_rows(dA, sample_weight, 1.0 / _normaliser(Y, sample_weight), dA)
+        return _averaged(dA, sample_weight)
 
 
 class CategoricalCrossEntropy(Loss):
@@ -150,7 +163,7 @@ class CategoricalCrossEntropy(Loss):
         eps = np.finfo(Yhat.dtype).eps
         P = np.clip(Yhat, eps, 1 - eps)
         dA = -(Y / P)
-        return _scale_rows(dA, sample_weight, 1.0 / _normaliser(Y, sample_weight), dA)
+        return _averaged(dA, sample_weight)
 
 
 class MeanSquaredError(Loss):
@@ -172,7 +185,7 @@ class MeanSquaredError(Loss):
 
     def delta(self, Y, Yhat, sample_weight=None, out=None):
         diff = np.subtract(Yhat, Y, out=out)
-        scale = 2.0 / (_normaliser(Y, sample_weight) * Y.shape[1])
+        scale = 2.0 / (sample_normaliser(len(Y), sample_weight) * Y.shape[1])
         return _scale_rows(diff, sample_weight, scale, diff)
 
 
@@ -239,7 +252,7 @@ class PoissonDeviance(Loss):
     def gradient(self, Y, Yhat, sample_weight=None):
         tiny = np.finfo(Yhat.dtype).tiny
         dA = 1.0 - Y / np.maximum(Yhat, tiny)
-        return _scale_rows(dA, sample_weight, 1.0 / _normaliser(Y, sample_weight), dA)
+        return _averaged(dA, sample_weight)
 
 
 LOSSES = {

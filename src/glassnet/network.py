@@ -38,7 +38,7 @@ from itertools import pairwise
 import numpy as np
 
 from .layers import Activation, BatchNorm, Dense, Dropout
-from .losses import get_loss
+from .losses import get_loss, sample_normaliser
 
 __all__ = ["Network"]
 
@@ -330,9 +330,55 @@ class Network:
             A = layer.forward(A)
         return A
 
-    def penalty(self, normaliser):
+    def forward_many(self, X, weights):
+        """``Ŷ`` at ``P`` weight settings in one pass, in evaluation mode; the network's
+        own weights are untouched and nothing is cached.
+
+        ``weights`` is aligned with :meth:`parameters`, every array with a
+        leading axis of length ``P`` (``W1`` of shape ``(P, fan_in, fan_out)``,
+        …). ``X·W`` with such a stack of ``W`` is one matrix product per
+        setting, so the result has shape ``(P, m, k)``. Batch normalisation uses
+        its running statistics with each setting's ``γ`` and ``β``; dropout is
+        the identity.
+        """
+        A = np.broadcast_to(X, (len(weights[0]), *X.shape))  # the same rows for every setting
+        for layer, own in self._stacked(weights):
+            if isinstance(layer, Dense):
+                A = np.matmul(A, own[0])  # (P, m, fan_out)
+                if layer.b is not None:
+                    A += own[1][:, None, :]
+                A = layer.activation.forward(A, out=A)
+            elif isinstance(layer, BatchNorm):
+                gamma, beta = own
+                scale = gamma / np.sqrt(layer.running_var + layer.eps)  # γ/s, (P, n)
+                A = (A - layer.running_mean) * scale[:, None, :] + beta[:, None, :]
+            elif isinstance(layer, Activation):
+                A = layer.activation.forward(A)  # a new array
+        return A
+
+    def _stacked(self, weights):
+        """``(layer, its arrays)`` for a list aligned with :meth:`parameters`."""
+        k = 0
+        for layer in self.layers:
+            n = len(layer.parameters())
+            yield layer, weights[k:k + n]
+            k += n
+
+    def penalty(self, normaliser, weights=None):
         """``α/(2N)·Σ‖W‖² + (λ/N)·Σ|W|`` over the dense layers (``N`` the number or
-        total weight of samples)."""
+        total weight of samples).
+
+        With ``weights`` (a stack as in :meth:`forward_many`), an array of the
+        ``P`` penalties instead of the one at the current weights.
+        """
+        if weights is not None:
+            stacked = [own[0] for layer, own in self._stacked(weights) if isinstance(layer, Dense)]
+            total = np.zeros(len(weights[0]))
+            if self.alpha:
+                total += 0.5 * self.alpha * sum(np.einsum("pij,pij->p", W, W) for W in stacked)
+            if self.l1:
+                total += self.l1 * sum(np.abs(W).sum(axis=(1, 2)) for W in stacked)
+            return total / normaliser
         total = 0.0
         if self.alpha:
             total += 0.5 * self.alpha * sum(float(np.dot(layer.W.ravel(), layer.W.ravel()))
@@ -340,6 +386,11 @@ class Network:
         if self.l1:
             total += self.l1 * sum(float(np.abs(layer.W).sum()) for layer in self._dense)
         return total / normaliser if total else 0.0
+
+    def objective(self, Y, Yhat, sample_weight=None):
+        """What training minimises: ``loss(Y, Ŷ)`` plus the penalties, at the current weights."""
+        return self.loss.value(Y, Yhat, sample_weight) + self.penalty(
+            sample_normaliser(len(Y), sample_weight))
 
     def backward(self, Y, sample_weight=None):
         """Backpropagate from the cached forward pass; fills every layer's gradients."""
@@ -356,7 +407,7 @@ class Network:
         for i in range(len(layers) - 2, -1, -1):
             dA = layers[i].backward(dA, need_input_gradient=i > 0)
         if self.alpha or self.l1:
-            normaliser = _normaliser(A.shape[0], sample_weight)
+            normaliser = sample_normaliser(len(A), sample_weight)
             for layer in self._dense:
                 if self.alpha:
                     layer.dW += (self.alpha / normaliser) * layer.W  # d/dW of α/(2N)·‖W‖²
@@ -365,9 +416,7 @@ class Network:
 
     def loss_and_gradients(self, X, Y, sample_weight=None):
         """Forward, loss, backward: returns ``L`` (penalty included), fills the gradients."""
-        A = self.forward(X)
-        loss = self.loss.value(Y, A, sample_weight)
-        loss += self.penalty(_normaliser(X.shape[0], sample_weight))
+        loss = self.objective(Y, self.forward(X), sample_weight)
         self.backward(Y, sample_weight)
         return loss
 
@@ -398,9 +447,7 @@ class Network:
     def compute_loss(self, X, y, sample_weight=None):
         """The loss (penalty included) at the current weights, as inference sees it."""
         X, Y, sample_weight = self.check_data(X, y, sample_weight)
-        Yhat = self.output(X)
-        return self.loss.value(Y, Yhat, sample_weight) + self.penalty(
-            _normaliser(X.shape[0], sample_weight))
+        return self.objective(Y, self.output(X), sample_weight)
 
     def check_X(self, X):
         """Validate ``X`` against this network and return it as a 2-D array of its dtype."""
@@ -480,10 +527,6 @@ def _copy_into(names, targets, arrays):
             raise ValueError(f"{name}: expected shape {target.shape}, got {a.shape}")
     for target, a in zip(targets, arrays):
         np.copyto(target, a)
-
-
-def _normaliser(m, sample_weight):
-    return m if sample_weight is None else float(sample_weight.sum())
 
 
 def _check_finite(array, name, block=1 << 20):

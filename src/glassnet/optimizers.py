@@ -5,7 +5,8 @@ An optimiser sees only a list of parameter arrays ``θ`` and their gradients
 keeps its own state (velocities, moment estimates) in arrays aligned with the
 parameters, created on the first :meth:`~Optimizer.step`. It never looks
 inside a layer. ``lr`` is a plain attribute that a schedule may change
-between steps.
+between steps; ``initial_lr`` keeps the rate it was built with, which
+schedules scale.
 
 The update rules are PyTorch's (``torch.optim``), the same as scikit-learn's
 for a constant learning rate; where they differ it is said below.
@@ -13,21 +14,38 @@ for a constant learning rate; where they differ it is said below.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 import numpy as np
 
-__all__ = ["OPTIMIZERS", "SGD", "Adam", "AdamW", "Optimizer", "RMSProp", "get_optimizer"]
+__all__ = [
+    "PRESETS",
+    "SGD",
+    "Adam",
+    "AdamW",
+    "Optimizer",
+    "Preset",
+    "RMSProp",
+    "get_optimizer",
+]
 
 
 class Optimizer:
-    """Base class: ``lr``, per-parameter ``state`` and the step counter ``t``."""
+    """Base class: ``lr`` (and ``initial_lr``), per-parameter ``state`` and the step counter ``t``."""
 
     def __init__(self, lr):
         lr = float(lr)
         if not lr > 0:
             raise ValueError(f"learning rate must be > 0, got {lr}")
         self.lr = lr
+        self.initial_lr = lr
         self.t = 0
         self.state = None
+
+    @property
+    def learning_rate(self):
+        """``lr`` under scikit-learn's name (its estimators' ``_optimizer.learning_rate``)."""
+        return self.lr
 
     def _init_state(self, params):
         """Allocate per-parameter state arrays; subclasses name the slots."""
@@ -43,16 +61,11 @@ class Optimizer:
         for p, g, s in zip(params, grads, self.state):
             self._update(p, g, s)
 
-    def reset(self):
-        """Forget the state (velocities, moments) and the step count."""
-        self.t = 0
-        self.state = None
-
     def _update(self, p, g, s):  # pragma: no cover - interface
         raise NotImplementedError
 
     def config(self):
-        keys = [k for k in vars(self) if k not in ("state", "t")]
+        keys = [k for k in vars(self) if k not in ("state", "t", "initial_lr")]
         return {"name": self.name, **{k: getattr(self, k) for k in keys}}
 
     def __repr__(self):
@@ -220,32 +233,45 @@ class AdamW(Adam):
         super().__init__(lr, beta1, beta2, eps, weight_decay)
 
 
-OPTIMIZERS = {"sgd": SGD, "gd": SGD, "rmsprop": RMSProp, "adam": Adam, "adamw": AdamW}
+# -- the registry: a name and its options give an optimiser ----------------------------
+@dataclass(frozen=True)
+class Preset:
+    """A named optimiser: its class, a description, and options for the constructor."""
 
-# names the command line and the tutorial use for SGD variants
-_PRESETS = {
-    "momentum": (SGD, {"momentum": 0.9}),
-    "nesterov": (SGD, {"momentum": 0.9, "nesterov": True}),
+    optimizer: type
+    description: str
+    options: dict = field(default_factory=dict)
+
+
+PRESETS = {
+    "sgd": Preset(SGD, "plain gradient descent: θ ← θ − lr·g"),
+    "gd": Preset(SGD, "plain gradient descent (the same as sgd)"),
+    "momentum": Preset(SGD, "SGD with momentum 0.9", {"momentum": 0.9}),
+    "nesterov": Preset(SGD, "SGD with Nesterov momentum 0.9", {"momentum": 0.9, "nesterov": True}),
+    "rmsprop": Preset(RMSProp, "RMSProp: steps scaled by a running RMS of the gradients"),
+    "adam": Preset(Adam, "Adam: bias-corrected moments of g and g²"),
+    "adamw": Preset(AdamW, "AdamW: Adam with decoupled weight decay"),
 }
 
 
 def get_optimizer(spec, lr=None, **options):
-    """An :class:`Optimizer` from an instance or a name.
+    """An :class:`Optimizer` from an instance (returned as is) or a name in :data:`PRESETS`.
 
-    Names: ``sgd`` (alias ``gd``), ``momentum`` (SGD, μ = 0.9), ``nesterov``,
-    ``rmsprop``, ``adam``, ``adamw``. ``lr`` and ``options`` go to the
-    constructor.
+    This is the one table from a name to an optimiser: the estimators'
+    ``solver``, :func:`glassnet.train`'s ``optimizer``, the command line's
+    ``--solver`` and the landscape's presets all come through here. ``lr`` is
+    the rate (the class default when None) and ``options`` go to the
+    constructor over the preset's own (``momentum``, ``nesterov``, ``beta1``,
+    ``eps``, …).
     """
     if isinstance(spec, Optimizer):
         return spec
-    if spec in _PRESETS:
-        cls, preset = _PRESETS[spec]
-        options = {**preset, **options}
-    elif spec in OPTIMIZERS:
-        cls = OPTIMIZERS[spec]
-    else:
-        valid = ", ".join(sorted([*OPTIMIZERS, *_PRESETS]))
-        raise ValueError(f"unknown optimizer {spec!r}; valid names: {valid}")
+    try:
+        preset = PRESETS[spec]
+    except (KeyError, TypeError):
+        raise ValueError(f"unknown optimizer {spec!r}; valid names: "
+                         f"{', '.join(sorted(PRESETS))}") from None
+    options = {**preset.options, **options}
     if lr is not None:
         options["lr"] = lr
-    return cls(**options)
+    return preset.optimizer(**options)

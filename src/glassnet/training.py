@@ -12,6 +12,15 @@ explains:
 A *step* (the tutorials' "iteration") is one forward pass, one backward pass
 and one optimiser update. Every random choice (the shuffles) comes from one
 seeded ``numpy.random.Generator``.
+
+This is glassnet's one training loop: :func:`train`, the scikit-learn
+estimators (``fit`` and ``partial_fit``, every solver), the command line and
+the landscape all run a :class:`Trainer`, and every callback is called from
+it. An epoch is :meth:`Trainer.begin_epoch` (the schedule sets the rate),
+:meth:`Trainer.run_epoch` (the steps) and :meth:`Trainer.end_epoch` (history,
+validation, schedule, callbacks); :meth:`Trainer.session` brackets a run
+(``on_train_begin``/``on_train_end``, Ctrl-C, timing). ``lbfgs`` lets SciPy
+take the steps and reports each of its iterations with ``end_epoch``.
 """
 
 from __future__ import annotations
@@ -21,13 +30,14 @@ import math
 import signal
 import threading
 import time
-from contextlib import nullcontext
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 
 import numpy as np
 
-from .optimizers import Optimizer, get_optimizer
-from .schedules import get_schedule
+from .losses import sample_normaliser
+from .optimizers import get_optimizer
+from .schedules import Plateau, check_monitor, get_schedule
 
 __all__ = [
     "Callback",
@@ -36,6 +46,7 @@ __all__ = [
     "LossLogger",
     "Trainer",
     "TrainingDivergedError",
+    "evaluate",
     "score",
     "train",
 ]
@@ -57,8 +68,11 @@ class History:
 
     ``loss`` is the mean training loss over the epoch's batches (penalty
     included); ``val_loss`` and ``val_score`` (accuracy for classifiers, R²
-    otherwise) appear when validation data is given. ``iteration`` and
-    ``iteration_loss`` hold every ``record_every``-th step's batch loss.
+    otherwise) appear when validation data is given; ``lr`` is the rate each
+    epoch ran at. ``iteration`` and ``iteration_loss`` hold every
+    ``record_every``-th step's batch loss. ``n_steps`` counts the optimiser's
+    steps and ``samples_seen`` the training rows they used (scikit-learn's
+    ``t_``).
     """
 
     epoch: list = field(default_factory=list)
@@ -69,6 +83,7 @@ class History:
     iteration: list = field(default_factory=list)
     iteration_loss: list = field(default_factory=list)
     n_steps: int = 0
+    samples_seen: int = 0
     seconds: float = 0.0
     stopped_early: bool = False
     interrupted: bool = False
@@ -80,9 +95,17 @@ class History:
 
 class Callback:
     """Hooks the loop calls; override any. Set ``trainer.stop = True`` to stop
-    after the current epoch."""
+    after the current epoch.
+
+    ``epoch`` counts from 0 over the trainer's whole history; ``logs`` holds
+    the epoch's ``loss``, ``lr`` and, with validation data, ``val_loss`` and
+    ``val_score``.
+    """
 
     def on_train_begin(self, trainer):
+        pass
+
+    def on_epoch_begin(self, trainer, epoch):
         pass
 
     def on_step_end(self, trainer, step, loss):
@@ -121,46 +144,61 @@ class EarlyStopping(Callback):
 
     ``monitor`` is ``'val_loss'`` (the default; falls back to ``'loss'`` when
     there is no validation data), ``'loss'`` or ``'val_score'`` (higher is
-    better).
+    better). What counts as an improvement is :class:`~glassnet.schedules.Plateau`'s
+    rule, scikit-learn's: the value beats the best so far by at least
+    ``min_delta``. The scikit-learn estimators use this callback for both
+    their rules, the validation score with ``early_stopping=True`` and the
+    training loss otherwise (``min_delta = tol``, ``patience =
+    n_iter_no_change + 1``).
+
+    The count and the best weights carry over from one ``fit`` to the next
+    (a trainer stepped one epoch at a time keeps its patience); :meth:`reset`
+    starts afresh.
     """
 
     def __init__(self, monitor="val_loss", patience=10, min_delta=0.0, restore_best_weights=True):
-        if monitor not in ("val_loss", "loss", "val_score"):
-            raise ValueError(f"monitor must be 'val_loss', 'loss' or 'val_score', got {monitor!r}")
-        self.monitor = monitor
-        self.patience = int(patience)
+        self.monitor = check_monitor(monitor)
+        self.patience = patience
         self.min_delta = float(min_delta)
         self.restore_best_weights = restore_best_weights
+        self.reset()
 
-    def on_train_begin(self, trainer):
-        self.best = math.inf
+    def reset(self):
+        """Forget the best value, the count and the saved weights."""
+        self.plateau = Plateau(self.min_delta, higher_is_better=self.monitor == "val_score")
         self.best_weights = None
         self.best_epoch = None
-        self.wait = 0
+
+    @property
+    def best(self):
+        """The best monitored value so far."""
+        return self.plateau.best
+
+    @property
+    def wait(self):
+        """Epochs since the last improvement."""
+        return self.plateau.bad_epochs
 
     def on_epoch_end(self, trainer, epoch, logs):
-        key = self.monitor
-        if key != "loss" and key not in logs:
-            key = "loss"
-        value = logs[key]
-        if key == "val_score":
-            value = -value
-        if value < self.best - self.min_delta:
-            self.best = value
+        if self.plateau.update(_monitored(logs, self.monitor)):
             self.best_epoch = epoch
-            self.wait = 0
             if self.restore_best_weights:
                 self.best_weights = trainer.network.state_dict()
-        else:
-            self.wait += 1
-            if self.wait >= self.patience:
-                trainer.stop = True
-                trainer.history.stopped_early = True
+        if self.plateau.bad_epochs >= self.patience:
+            trainer.stop = True
+            trainer.history.stopped_early = True
 
     def on_train_end(self, trainer):
         trainer.history.best_epoch = self.best_epoch
         if self.restore_best_weights and self.best_weights is not None:
             trainer.network.load_state_dict(self.best_weights)
+
+
+def _monitored(logs, monitor):
+    """The value ``monitor`` names in an epoch's ``logs`` (``'val_loss'`` falls back to ``'loss'``)."""
+    if monitor == "val_loss" and monitor not in logs:
+        return logs["loss"]
+    return logs[monitor]
 
 
 def score(network, X, Y, sample_weight=None, Yhat=None):
@@ -172,7 +210,7 @@ def score(network, X, Y, sample_weight=None, Yhat=None):
     if Yhat is None:
         Yhat = _forward_eval(network, X)
     name = network.output_activation.name
-    w = None if sample_weight is None else sample_weight / sample_weight.sum()
+    w = None if sample_weight is None else sample_weight / sample_normaliser(len(Y), sample_weight)
     if name in ("sigmoid", "softmax"):
         if name == "softmax":
             correct = Yhat.argmax(axis=1) == Y.argmax(axis=1)
@@ -187,13 +225,40 @@ def score(network, X, Y, sample_weight=None, Yhat=None):
     return float(r2.mean())
 
 
-def evaluate(network, X, Y, sample_weight=None):
-    """``(loss, score)`` on held-out rows from one forward pass in evaluation mode
-    (penalty included in the loss)."""
-    Yhat = _forward_eval(network, X)
-    normaliser = X.shape[0] if sample_weight is None else float(sample_weight.sum())
-    loss = network.loss.value(Y, Yhat, sample_weight) + network.penalty(normaliser)
-    return loss, score(network, X, Y, sample_weight, Yhat=Yhat)
+def evaluate(network, X, Y, sample_weight=None, weights=None, with_score=True,
+             max_elements=2_000_000):
+    """The loss (L2 penalty included) and the score (see :func:`score`) of ``network``.
+
+    ``X``, ``Y`` and ``sample_weight`` are as the loss sees them
+    (:meth:`Network.check_data` makes them so). At the network's own weights
+    this is one forward pass in evaluation mode and returns ``(loss, score)``.
+
+    ``weights`` evaluates ``P`` other weight settings at once (the loss
+    landscape's grid): a list aligned with ``network.parameters()`` whose
+    arrays have a leading axis of length ``P``. Their outputs come from
+    :meth:`Network.forward_many` in chunks of at most ``max_elements``
+    activations, and the result is two arrays of ``P`` losses and scores; the
+    network's weights are not touched. ``with_score=False`` skips the score
+    (returned as None).
+    """
+    if weights is None:
+        Yhat = _forward_eval(network, X)
+        loss = network.objective(Y, Yhat, sample_weight)
+        return loss, (score(network, X, Y, sample_weight, Yhat=Yhat) if with_score else None)
+    n_settings = len(weights[0])
+    widest = max(network.sizes)
+    chunk = max(1, int(max_elements // max(1, len(X) * widest)))
+    normaliser = sample_normaliser(len(X), sample_weight)
+    losses = np.empty(n_settings)
+    scores = np.empty(n_settings) if with_score else None
+    for start in range(0, n_settings, chunk):
+        block = [w[start:start + chunk] for w in weights]
+        for j, Yhat in enumerate(network.forward_many(X, block), start=start):
+            losses[j] = network.loss.value(Y, Yhat, sample_weight)
+            if with_score:
+                scores[j] = score(network, X, Y, sample_weight, Yhat=Yhat)
+        losses[start:start + chunk] += network.penalty(normaliser, block)
+    return losses, scores
 
 
 def _forward_eval(network, X):
@@ -207,14 +272,17 @@ def _forward_eval(network, X):
 
 
 class Trainer:
-    """Runs epochs of steps on a network with an optimiser.
+    """Runs epochs of steps on a network with an optimiser: glassnet's one training loop.
 
     :func:`train` is the convenient front end; the scikit-learn estimators
-    drive a ``Trainer`` one :meth:`run_epoch` at a time.
+    configure a ``Trainer`` (optimiser, schedule, callbacks) and call
+    :meth:`fit`, for ``max_iter`` epochs or, in ``partial_fit``, for one.
+    ``history`` continues an existing :class:`History` (its epochs, steps and
+    samples seen are the schedules' clock); by default a new one.
     """
 
     def __init__(self, network, optimizer, batch_size=None, shuffle=True, rng=None,
-                 callbacks=(), record_every=None):
+                 callbacks=(), record_every=None, history=None):
         self.network = network
         self.optimizer = optimizer
         self.batch_size = batch_size
@@ -222,12 +290,23 @@ class Trainer:
         self.rng = np.random.default_rng(rng)
         self.callbacks = list(callbacks)
         self.record_every = record_every
-        self.history = History()
+        self.history = History() if history is None else history
+        self.schedule = None
         self.stop = False
         self._interrupted = False
         self._backup = None  # the weights of the last step whose loss was finite
         self._have_backup = False
         self._batch_buffers = None
+
+    @property
+    def interrupted(self):
+        """True once Ctrl-C asked the current run to stop."""
+        return self._interrupted
+
+    def _notify(self, event, *args):
+        """Call ``event`` (``'on_epoch_end'``, …) on every callback: the only place callbacks run."""
+        for callback in self.callbacks:
+            getattr(callback, event)(self, *args)
 
     # -- one step ---------------------------------------------------------------
     def step(self, X, Y, sample_weight=None):
@@ -331,52 +410,93 @@ class Trainer:
         if self.record_every and step % self.record_every == 0:
             history.iteration.append(step)
             history.iteration_loss.append(loss)
-        for callback in self.callbacks:
-            callback.on_step_end(self, step, loss)
+        self._notify("on_step_end", step, loss)
         history.n_steps += 1
+        history.samples_seen += X.shape[0]
         return loss
 
     # -- many epochs ------------------------------------------------------------
     def fit(self, X, Y, epochs, sample_weight=None, schedule=None, validation_data=None,
-            lr0=None, catch_interrupt=True):
-        """Run up to ``epochs`` epochs; returns the :class:`History`."""
-        schedule = get_schedule(schedule)
-        lr0 = self.optimizer.lr if lr0 is None else lr0
-        history = self.history
-        self.stop = False
-        start_epoch = len(history.epoch)
+            catch_interrupt=True):
+        """Run up to ``epochs`` epochs; returns the :class:`History`.
+
+        ``schedule`` (a name or a :class:`~glassnet.schedules.Schedule`) sets
+        the rate at the start of each epoch from ``optimizer.initial_lr``;
+        without one the rate is left as it is. ``validation_data`` is
+        ``(X_val, Y_val)`` or ``(X_val, Y_val, w_val)``, already checked.
+        """
+        self.schedule = None if schedule is None else get_schedule(schedule)
+        with self.session(catch_interrupt):
+            for _ in range(epochs):
+                self.begin_epoch()
+                loss = self.run_epoch(X, Y, sample_weight)
+                self.end_epoch(loss, validation_data)
+                if self.stop or self._interrupted:
+                    break
+        return self.history
+
+    @contextmanager
+    def session(self, catch_interrupt=True):
+        """Bracket a run: ``on_train_begin`` and, however it ends, ``on_train_end``.
+
+        A run starts with ``stop`` and ``history.stopped_early`` cleared.
+        Inside, Ctrl-C sets :attr:`interrupted` instead of raising (with
+        ``catch_interrupt``), overflow warnings are silenced (a non-finite
+        loss is reported by :meth:`step` instead) and the time is added to
+        ``history.seconds``.
+        """
         started = time.perf_counter()
-        for callback in self.callbacks:
-            callback.on_train_begin(self)
+        self.stop = self.history.stopped_early = False
+        self._notify("on_train_begin")
         with _InterruptFlag(self) if catch_interrupt else nullcontext(), \
                 np.errstate(over="ignore", invalid="ignore"):
             try:
-                for epoch in range(start_epoch, start_epoch + epochs):
-                    self.optimizer.lr = schedule(lr0, epoch - start_epoch)
-                    loss = self.run_epoch(X, Y, sample_weight)
-                    logs = {"loss": loss, "lr": self.optimizer.lr}
-                    if validation_data is not None:
-                        logs["val_loss"], logs["val_score"] = evaluate(self.network,
-                                                                       *validation_data)
-                    history.epoch.append(epoch)
-                    history.loss.append(loss)
-                    history.lr.append(self.optimizer.lr)
-                    if "val_loss" in logs:
-                        history.val_loss.append(logs["val_loss"])
-                        history.val_score.append(logs["val_score"])
-                    schedule.observe(logs.get("val_loss", loss))
-                    for callback in self.callbacks:
-                        callback.on_epoch_end(self, epoch, logs)
-                    if self._interrupted:
-                        history.interrupted = True
-                        break
-                    if self.stop:
-                        break
+                yield self
             finally:
-                history.seconds += time.perf_counter() - started
-                for callback in self.callbacks:
-                    callback.on_train_end(self)
-        return history
+                if self._interrupted:
+                    self.history.interrupted = True
+                self.history.seconds += time.perf_counter() - started
+                self._notify("on_train_end")
+
+    def begin_epoch(self):
+        """Set the rate for the coming epoch from the schedule, then ``on_epoch_begin``."""
+        self._apply_schedule()
+        self._notify("on_epoch_begin", len(self.history.epoch))
+
+    def _apply_schedule(self):
+        """``lr = schedule(initial_lr, t)``, ``t`` the epochs done or the samples seen."""
+        if self.schedule is not None:
+            history = self.history
+            t = history.samples_seen if self.schedule.unit == "sample" else len(history.epoch)
+            self.optimizer.lr = self.schedule(self.optimizer.initial_lr, t)
+
+    def end_epoch(self, loss, validation_data=None):
+        """Record a finished epoch, evaluate the validation data, feed the schedule,
+        then ``on_epoch_end``; returns the epoch's logs.
+
+        The solvers that take their own steps (``lbfgs``) call this once per
+        iteration, so their callbacks and history come from here too.
+        """
+        history = self.history
+        epoch = len(history.epoch)
+        logs = {"loss": loss}
+        if self.optimizer is not None:
+            logs["lr"] = self.optimizer.lr
+            history.lr.append(self.optimizer.lr)
+        if validation_data is not None:
+            logs["val_loss"], logs["val_score"] = evaluate(self.network, *validation_data)
+            history.val_loss.append(logs["val_loss"])
+            history.val_score.append(logs["val_score"])
+        history.epoch.append(epoch)
+        history.loss.append(loss)
+        if self.schedule is not None:
+            self.schedule.observe(_monitored(logs, self.schedule.monitor))
+            if self.schedule.finished:
+                self.stop = True
+                history.stopped_early = True
+            self._apply_schedule()  # optimizer.lr now shows the next epoch's rate
+        self._notify("on_epoch_end", epoch, logs)
+        return logs
 
 
 class _InterruptFlag:
@@ -420,8 +540,9 @@ def train(network, X, y, *, optimizer="sgd", lr=0.01, epochs=100, batch_size=Non
     y : array of shape (n_samples,) or (n_samples, n_outputs)
         For a softmax output, 1-D class indices are one-hot encoded.
     optimizer : str or Optimizer, default 'sgd'
-        A name (``sgd``, ``momentum``, ``nesterov``, ``rmsprop``, ``adam``,
-        ``adamw``) built with ``lr``, or a ready :class:`~glassnet.optimizers.Optimizer`.
+        A name from :data:`glassnet.optimizers.PRESETS` (``sgd``, ``momentum``,
+        ``nesterov``, ``rmsprop``, ``adam``, ``adamw``) built with ``lr``, or a
+        ready :class:`~glassnet.optimizers.Optimizer`.
     lr : float, default 0.01
         The initial learning rate (ignored when ``optimizer`` is an instance).
     epochs : int, default 100
@@ -484,8 +605,8 @@ def train(network, X, y, *, optimizer="sgd", lr=0.01, epochs=100, batch_size=Non
         raise ValueError(f"epochs must be a positive integer, got {epochs!r}")
     if batch_size is not None and (int(batch_size) != batch_size or batch_size < 1):
         raise ValueError(f"batch_size must be a positive integer or None, got {batch_size!r}")
-    optimizer = get_optimizer(optimizer, lr=None if _is_instance(optimizer) else lr)
-    schedule = get_schedule(schedule)
+    optimizer = get_optimizer(optimizer, lr=lr)
+    schedule = None if schedule is None else get_schedule(schedule)
     callbacks = list(callbacks)
     if log_every:
         callbacks.append(LossLogger(every=log_every))
@@ -495,7 +616,3 @@ def train(network, X, y, *, optimizer="sgd", lr=0.01, epochs=100, batch_size=Non
                       callbacks=callbacks, record_every=record_every)
     return trainer.fit(X, Y, int(epochs), sample_weight=sample_weight, schedule=schedule,
                        validation_data=validation_data, catch_interrupt=catch_interrupt)
-
-
-def _is_instance(optimizer):
-    return isinstance(optimizer, Optimizer)

@@ -19,7 +19,7 @@ __all__ = ["COMMANDS", "cli", "main"]
 
 # module names under glassnet.cli, each defining `command`
 COMMANDS = ("train", "predict", "evaluate", "datasets", "gradcheck", "compare", "landscape",
-            "export")
+            "export", "playground")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
@@ -33,6 +33,7 @@ def cli():
       glassnet train my.csv --target label --hidden 64,32 --epochs 300
       glassnet predict runs/wisconsin-*/model.glassnet new.csv --out predictions.csv
       glassnet datasets
+      glassnet playground
     """
 
 

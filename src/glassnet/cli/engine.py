@@ -32,7 +32,4 @@ def engine_network(prepared, hidden, activation, scale, seed, init, alpha=0.0):
 
 def fitted_network(estimator):
     """The engine :class:`Network` of a fitted MLPClassifier/MLPRegressor (to save it)."""
-    # The estimators have no public accessor for their network yet; this is the
-    # only place the command line reaches for the private one.
-    return estimator._network(estimator.coefs_, estimator.intercepts_,
-                              estimator._hidden_activations())
+    return estimator.network_

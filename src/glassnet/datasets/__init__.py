@@ -31,7 +31,14 @@ from ._csv import (
     read_table,
     resolve_target,
 )
-from ._generators import make_circles, make_gaussian_xor, make_moons, make_spirals
+from ._generators import (
+    make_bumps,
+    make_circles,
+    make_gaussian_xor,
+    make_gaussians,
+    make_moons,
+    make_spirals,
+)
 
 __all__ = [
     "BUNDLED",
@@ -47,8 +54,10 @@ __all__ = [
     "load_heart",
     "load_wisconsin",
     "load_xor",
+    "make_bumps",
     "make_circles",
     "make_gaussian_xor",
+    "make_gaussians",
     "make_moons",
     "make_spirals",
     "parse_target",

@@ -1,16 +1,19 @@
-"""Seeded 2-D problems for drawing decision boundaries (TensorFlow Playground's four).
+"""Seeded 2-D problems for drawing decision boundaries (TensorFlow Playground's four,
+two Gaussian clouds, and a regression surface).
 
-Each returns ``(X, y)`` with ``X`` of shape ``(n_samples, 2)`` and ``y`` in
-{0, 1}, half the samples in each class. ``noise`` is the standard deviation of
-Gaussian noise added to the points; ``seed`` an int or a
-``numpy.random.Generator``.
+Each classification problem returns ``(X, y)`` with ``X`` of shape
+``(n_samples, 2)`` and ``y`` in {0, 1}, half the samples in each class.
+``noise`` is the standard deviation of Gaussian noise added to the points;
+``seed`` an int or a ``numpy.random.Generator``. :func:`make_bumps` is a
+regression problem: ``y`` is a smooth surface over the plane plus noise.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["make_circles", "make_gaussian_xor", "make_moons", "make_spirals"]
+__all__ = ["make_bumps", "make_circles", "make_gaussian_xor", "make_gaussians", "make_moons",
+           "make_spirals"]
 
 
 def _check(n_samples, noise):
@@ -73,3 +76,35 @@ def make_gaussian_xor(n_samples=200, noise=0.3, seed=None):
         which = rng.integers(0, 2, n)
         parts.append(np.asarray(corners, dtype=np.float64)[which])
     return _finish(rng, parts, noise)
+
+
+def make_gaussians(n_samples=200, noise=0.3, seed=None):
+    """Two Gaussian clouds: class 0 around (−1, −1), class 1 around (1, 1).
+
+    ``noise`` is each cloud's standard deviation (0 puts every point on its centre).
+    """
+    n0, n1 = _check(n_samples, noise)
+    rng = np.random.default_rng(seed)
+    parts = [np.full((n0, 2), -1.0), np.full((n1, 2), 1.0)]
+    return _finish(rng, parts, noise)
+
+
+def make_bumps(n_samples=200, noise=0.05, seed=None):
+    """A regression surface: a hill and a valley on the square [−1, 1]².
+
+    ``X`` is uniform on the square and
+    ``y = exp(−‖x − c‖²/(2s²)) − exp(−‖x + c‖²/(2s²)) + ε`` with
+    ``c = (0.4, 0.4)``, ``s = 0.35`` and ``ε ~ N(0, noise²)``.
+    """
+    if int(n_samples) != n_samples or n_samples < 2:
+        raise ValueError(f"n_samples must be an integer >= 2, got {n_samples!r}")
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise}")
+    rng = np.random.default_rng(seed)
+    X = rng.uniform(-1.0, 1.0, size=(int(n_samples), 2))
+    c, width = np.array([0.4, 0.4]), 2 * 0.35 ** 2
+    y = (np.exp(-np.sum((X - c) ** 2, axis=1) / width)
+         - np.exp(-np.sum((X + c) ** 2, axis=1) / width))
+    if noise:
+        y = y + rng.normal(scale=noise, size=y.shape)
+    return X, y

@@ -1,0 +1,82 @@
+"""Optimisers on their own (hand-computed steps) and the registry that names them.
+
+Every update rule is also checked step by step against ``torch.optim`` in
+``test_torch_crosscheck.py``; here the first steps are worked out by hand.
+"""
+
+import numpy as np
+import pytest
+
+from glassnet import optimizers
+from glassnet.optimizers import SGD, Adam, AdamW, RMSProp, get_optimizer
+
+
+def run(optimizer, theta, grads):
+    theta = np.array(theta, dtype=float)
+    for g in grads:
+        optimizer.step([theta], [np.array(g, dtype=float)])
+    return theta
+
+
+def test_sgd_plain_momentum_nesterov_by_hand():
+    g1, g2 = [1.0, -2.0], [0.5, 0.5]
+    np.testing.assert_allclose(run(SGD(0.1), [1.0, 1.0], [g1]), [0.9, 1.2])
+    # momentum μ = 0.5: v1 = g1, v2 = μ·v1 + g2 = [1, -0.5]
+    np.testing.assert_allclose(run(SGD(0.1, momentum=0.5), [1.0, 1.0], [g1, g2]),
+                               [1 - 0.1 * 1 - 0.1 * 1.0, 1 + 0.2 + 0.05])
+    # Nesterov steps by g + μ·v: first [1.5, -3], then [0.5 + 0.5·1, 0.5 − 0.25]
+    np.testing.assert_allclose(run(SGD(0.1, momentum=0.5, nesterov=True), [1.0, 1.0], [g1, g2]),
+                               [1 - 0.15 - 0.1, 1 + 0.3 - 0.025])
+
+
+def test_adam_first_step_is_lr_times_the_sign():
+    """m̂ = g and v̂ = g² after one step, so θ moves by lr·g/(|g| + ε)."""
+    theta = run(Adam(0.01, eps=0.0), [1.0, 1.0, 1.0], [[3.0, -0.2, 1e-3]])
+    np.testing.assert_allclose(theta, [0.99, 1.01, 0.99], rtol=1e-12)
+
+
+def test_adamw_decays_the_weights_before_the_adam_step():
+    adam, adamw = run(Adam(0.01), [2.0], [[0.0]]), run(AdamW(0.01, weight_decay=0.5), [2.0], [[0.0]])
+    assert adam[0] == 2.0 and adamw[0] == pytest.approx(2.0 * (1 - 0.01 * 0.5))
+
+
+def test_rmsprop_first_step():
+    """s = (1 − ρ)·g², so the first step is lr·g/(√(1 − ρ)·|g| + ε)."""
+    theta = run(RMSProp(0.01, rho=0.9, eps=0.0), [0.0], [[4.0]])
+    assert theta[0] == pytest.approx(-0.01 / np.sqrt(0.1))
+
+
+def test_state_follows_the_parameters_and_lr_keeps_its_initial_value():
+    optimizer = Adam(0.01)
+    params = [np.zeros((2, 3)), np.zeros(3)]
+    optimizer.step(params, [np.ones((2, 3)), np.ones(3)])
+    assert optimizer.t == 1 and [s["m"].shape for s in optimizer.state] == [(2, 3), (3,)]
+    optimizer.lr = 0.5  # a schedule moves lr; initial_lr stays what it was built with
+    assert optimizer.initial_lr == 0.01 and optimizer.learning_rate == 0.5
+    assert repr(optimizer) == "Adam(lr=0.5, beta1=0.9, beta2=0.999, eps=1e-08, weight_decay=0.0)"
+
+
+@pytest.mark.parametrize("build,match", [
+    (lambda: SGD(0.0), "learning rate must be > 0"),
+    (lambda: SGD(0.1, momentum=1.0), r"momentum must be in \[0, 1\)"),
+    (lambda: SGD(0.1, nesterov=True), "Nesterov momentum needs momentum > 0"),
+    (lambda: Adam(0.1, beta2=1.0), r"beta2 must be in \[0, 1\)"),
+    (lambda: RMSProp(0.1, rho=-0.1), r"rho must be in \[0, 1\)"),
+])
+def test_bad_settings(build, match):
+    with pytest.raises(ValueError, match=match):
+        build()
+
+
+def test_registry_names_build_their_optimisers():
+    assert type(get_optimizer("adam", lr=0.02)) is Adam and get_optimizer("adam").lr == 0.001
+    momentum = get_optimizer("momentum", lr=0.1)
+    assert (momentum.momentum, momentum.nesterov, momentum.lr) == (0.9, False, 0.1)
+    nesterov = get_optimizer("nesterov", lr=0.1, momentum=0.5)  # options override the preset
+    assert (nesterov.momentum, nesterov.nesterov) == (0.5, True)
+    ready = SGD(0.3)
+    assert get_optimizer(ready, lr=1.0) is ready
+    for name, preset in optimizers.PRESETS.items():
+        assert isinstance(get_optimizer(name, lr=0.1), preset.optimizer), name
+    with pytest.raises(ValueError, match="unknown optimizer 'adagrad'; valid names: adam, adamw"):
+        get_optimizer("adagrad")

@@ -1,0 +1,213 @@
+"""The playground in a real browser: headless Chromium driven by Playwright.
+
+What only a browser can check: the page connects, trains when play is pressed,
+draws, downloads the model, shows upload errors, and keeps its setup in the URL.
+Without Chromium these tests skip; install it with ``apt-get install chromium``
+(Debian and Ubuntu) or point ``GLASSNET_CHROMIUM`` at a Chromium binary.
+The screenshots go to ``GLASSNET_ARTIFACTS`` (a temporary folder by default).
+"""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+CHROMIUM = os.environ.get("GLASSNET_CHROMIUM", "/usr/bin/chromium")
+if not os.path.exists(CHROMIUM):
+    pytest.skip(f"the browser tests need Chromium at {CHROMIUM}: install it with "
+                f"`apt-get install chromium` (Debian/Ubuntu) or set GLASSNET_CHROMIUM",
+                allow_module_level=True)
+pytest.importorskip("playwright.sync_api", reason="the browser tests need Playwright for "
+                    "Python: pip install -e '.[test]'")
+pytest.importorskip("starlette")
+from _playground_process import start, stop
+from playwright.sync_api import sync_playwright
+
+from glassnet.io import load_model
+from glassnet.playground.config import Config
+from glassnet.playground.data import build_data
+
+ROOT = Path(__file__).resolve().parents[1]
+TIMEOUT = 90_000  # ms; the machine may be busy
+
+
+@pytest.fixture(scope="module")
+def server():
+    process, url = start()
+    yield url
+    code, _, err = stop(process)
+    assert code == 0, err
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as p:
+        chromium = p.chromium.launch(executable_path=CHROMIUM, headless=True)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1400, "height": 1000}, accept_downloads=True)
+    page = context.new_page()
+    problems = []
+    page.on("pageerror", lambda exc: problems.append(str(exc)))
+    page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+    page.problems = problems
+    yield page
+    context.close()
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    folder = os.environ.get("GLASSNET_ARTIFACTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("artifacts")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def sel(name):
+    return f"[data-testid={name}]"
+
+
+def number(page, name):
+    return float(page.get_attribute(sel(name), "data-value") or "nan")
+
+
+def epoch(page):
+    return int(page.inner_text(sel("epoch")))
+
+
+def open_page(page, url, query=""):
+    page.goto(url + ("#" + query if query else ""))
+    page.wait_for_function("() => window.glassnetPlayground && "
+                           "window.glassnetPlayground.stats().frames > 0", timeout=TIMEOUT)
+
+
+def pause(page):
+    if page.evaluate("window.glassnetPlayground.stats().playing"):
+        page.click(sel("play"))
+    page.wait_for_function("() => !window.glassnetPlayground.stats().playing", timeout=TIMEOUT)
+    # the last frames in flight are drawn, then nothing changes
+    page.wait_for_function("""() => {
+        const s = window.glassnetPlayground.stats();
+        const done = window._seen === s.received && s.frames > 0;
+        window._seen = s.received;
+        return done;
+    }""", polling=400, timeout=TIMEOUT)
+
+
+BOUNDARY_PIXELS = """() => {
+    const c = document.querySelector('[data-testid=boundary]');
+    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
+    const colours = new Set();
+    let orange = 0, blue = 0;
+    for (let i = 0; i < d.length; i += 4 * 7) {
+        colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
+        if (d[i] > d[i + 2] + 60) orange++;
+        if (d[i + 2] > d[i] + 60) blue++;
+    }
+    return {colours: colours.size, orange, blue};
+}"""
+
+
+def test_train_inspect_export_and_upload(page, server, artifacts, tmp_path):
+    open_page(page, server, "features=x1,x2,sinx1,sinx2&hidden=8,8&speed=2&lr=0.03")
+    page.select_option(sel("dataset"), "spirals")
+    page.wait_for_function("() => location.hash.includes('data=spirals')", timeout=TIMEOUT)
+    page.wait_for_function("() => document.querySelector('[data-testid=train-loss]').dataset.value",
+                           timeout=TIMEOUT)
+    before = number(page, "train-loss")
+    assert epoch(page) == 0
+
+    page.click(sel("play"))
+    page.wait_for_function("() => Number(document.querySelector('[data-testid=epoch]').textContent)"
+                           " > 50", timeout=TIMEOUT)
+    assert page.evaluate("window.glassnetPlayground.stats().playing")
+    page.wait_for_function("() => Number(document.querySelector('[data-testid=epoch]').textContent)"
+                           " > 400", timeout=TIMEOUT)  # long enough for a clear picture
+    pause(page)
+    after = number(page, "train-loss")
+    assert after < 0.5 * before, (before, after)
+    assert float(page.inner_text(sel("train-loss"))) == pytest.approx(after, abs=6e-5)
+    pixels = page.evaluate(BOUNDARY_PIXELS)
+    assert pixels["colours"] > 200 and pixels["orange"] > 500 and pixels["blue"] > 500, pixels
+    assert page.inner_text(sel("error")) == ""
+
+    # the glass box: one step on one training point, and the landscape of the run
+    page.click("#inspect-worst")
+    page.wait_for_selector(".inspector-body .steps", timeout=TIMEOUT)
+    assert "dW = Xᵀ·dZ" in page.inner_text("#inspector")
+    page.click("#landscape-button")
+    page.wait_for_function("() => document.getElementById('landscape-notes').textContent"
+                           ".includes('off this plane')", timeout=TIMEOUT)
+    page.screenshot(path=str(artifacts / "playground-full.png"), full_page=True)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.screenshot(path=str(artifacts / "playground.png"),
+                    clip={"x": 0, "y": 0, "width": 1400, "height": 905})
+
+    # the downloaded model predicts the test rows with the loss the page shows
+    with page.expect_download(timeout=TIMEOUT) as download:
+        page.click(sel("export-model"))
+    model_path = tmp_path / "model.glassnet"
+    download.value.save_as(model_path)
+    model = load_model(model_path)
+    config = Config.from_query(page.evaluate("location.hash"))
+    assert config.data == "spirals" and config.hidden == (8, 8)
+    data = build_data(config)
+    assert model.feature_names == ["x1", "x2", "sin(x1)", "sin(x2)"]
+    proba = np.clip(model.predict_proba(data.X[data.test])[:, 1], 1e-16, 1 - 1e-16)
+    y = data.Y[data.test]
+    test_loss = -np.mean(y * np.log(proba) + (1 - y) * np.log(1 - proba))
+    assert test_loss == pytest.approx(number(page, "test-loss"), rel=1e-9)
+
+    # the link reproduces the setup
+    link = page.url
+    other = page.context.new_page()
+    open_page(other, link)
+    assert other.evaluate("location.hash") == page.evaluate("location.hash")
+    assert other.input_value(sel("dataset")) == "spirals"
+    other.close()
+
+    # a CSV that glassnet train would refuse is refused with the same words
+    bad = tmp_path / "bad.csv"
+    bad.write_text("a,b,label\n1,2,x\n3,oops,y\n5,6,x\n")
+    page.set_input_files(sel("upload"), str(bad))
+    page.wait_for_function("() => document.querySelector('[data-testid=error]').textContent"
+                           ".includes('oops')", timeout=TIMEOUT)
+    assert page.inner_text(sel("error")) == ("bad.csv: non-numeric value 'oops' in numeric "
+                                                "column 'b' at line 3")
+    assert page.input_value(sel("dataset")) == "spirals"  # the run is untouched
+    assert not page.problems, page.problems
+
+
+def test_controls_edit_the_network_and_step_the_engine(page, server):
+    open_page(page, server, "data=xor&hidden=3&batch=full")
+    assert page.text_content("#layers-title") == "1 hidden layer"
+    page.click(sel("add-layer"))
+    page.wait_for_function("() => location.hash.includes('hidden=3,3&')", timeout=TIMEOUT)
+    assert page.text_content("#layers-title") == "2 hidden layers"
+    assert page.locator(".layer.hidden").count() == 2
+    page.select_option(sel("learning-rate"), "0.3")
+    page.wait_for_function("() => location.hash.includes('lr=0.3&')", timeout=TIMEOUT)
+    page.click(sel("step"))
+    page.wait_for_function("() => document.querySelector('[data-testid=epoch]').textContent"
+                           " === '1'", timeout=TIMEOUT)  # a full batch: one step is one epoch
+    assert page.inner_text("#steps").startswith("step 1")
+    page.click(sel("reset"))
+    page.wait_for_function("() => document.querySelector('#steps').textContent"
+                           ".startsWith('step 0')", timeout=TIMEOUT)
+    assert epoch(page) == 0 and page.inner_text(sel("error")) == ""
+    assert not page.problems, page.problems
+
+
+def test_the_frame_rate_benchmark_runs(server):
+    result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "playground_fps.py"),
+                             "--quick", "--url", server], capture_output=True, text=True,
+                            timeout=180, check=False)
+    assert result.returncode == 0, result.stderr
+    assert "screen updates per second" in result.stdout
