@@ -161,24 +161,18 @@ print(f"max |glassnet - scikit-learn| probability on the test rows: {same:.1e}")
 # ## Open the fitted model in the glass box
 #
 # A fitted estimator holds its weights in `coefs_` and `intercepts_`, with
-# glassnet's shape convention (`W` is `(fan_in, fan_out)`). An engine
-# `Network` can be built around those very arrays, without copies:
-# `Dense.from_arrays` wraps them in a layer, so whatever the engine computes,
-# it computes for the fitted model.
+# glassnet's shape convention (`W` is `(fan_in, fan_out)`). `clf.network_` is
+# the engine `Network` built around those very arrays, without copies (its
+# layers *are* `coefs_[i]` and `intercepts_[i]`, its loss and L2 penalty the
+# estimator's), so whatever the engine computes, it computes for the fitted
+# model.
 
 # %%
 import glassnet as gn
-from glassnet.layers import Dense
 
-activations = [clf.activation] * (len(clf.coefs_) - 1) + [clf.out_activation_]
-net = gn.Network(
-    [
-        Dense.from_arrays(W, b, act)
-        for W, b, act in zip(clf.coefs_, clf.intercepts_, activations)
-    ],
-    alpha=clf.alpha,
-)
+net = clf.network_
 print(net)
+print("shares the estimator's arrays:", net.layers[0].W is clf.coefs_[0])
 
 scaler = gn_pipe[0]
 Xs_train, Xs_test = scaler.transform(X_train), scaler.transform(X_test)
