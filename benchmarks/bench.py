@@ -49,6 +49,8 @@ import numpy as np
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
+from _common import cpu_name, table
+
 import glassnet as gn
 from glassnet.datasets import load_heart, load_wisconsin
 
@@ -71,14 +73,6 @@ def best_of(function, repeat=3):
         function()
         times.append(time.perf_counter() - started)
     return min(times)
-
-
-def table(title, header, rows):
-    print(f"\n## {title}\n")
-    print("| " + " | ".join(header) + " |")
-    print("|" + "|".join("---" for _ in header) + "|")
-    for row in rows:
-        print("| " + " | ".join(str(c) for c in row) + " |")
 
 
 def ratio(peer, ours):
@@ -510,17 +504,6 @@ def layers(quick):
           f"batch {batch}, one SGD epoch, the layer after both hidden layers",
           ["layers", "glassnet epoch (s)", "glassnet vs plain", "PyTorch epoch (s)",
            "PyTorch vs plain", "PyTorch / glassnet"], rows)
-
-
-def cpu_name():
-    try:
-        with open("/proc/cpuinfo") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "unknown CPU"
 
 
 SECTIONS = {"tutorial": tutorial, "mnist": mnist, "inference": inference, "scaling": scaling,

@@ -10,8 +10,8 @@ from glassnet.datasets import load_heart
 torch = pytest.importorskip("torch")
 pytest.importorskip("sklearn")
 
-from glassnet.interop.torch_mlp import TorchMLPClassifier, TorchMLPRegressor  # noqa: E402
-from glassnet.lockstep import lockstep, sklearn_can_follow  # noqa: E402
+from glassnet.interop.torch_mlp import TorchMLPClassifier, TorchMLPRegressor
+from glassnet.lockstep import lockstep, sklearn_can_follow
 
 
 @pytest.fixture(scope="module")
@@ -107,7 +107,7 @@ def test_compare_models_picks_rows_and_torch_row_is_there(capsys):
 
 
 def test_compare_without_torch_skips_the_row_with_a_note(capsys, monkeypatch):
-    import glassnet.cli.compare as compare
+    from glassnet.cli import compare
 
     monkeypatch.setattr(compare, "torch_available", lambda: False)
     code, out, _ = run(capsys, "compare", "heart", "--folds", "2", "--max-iter", "5",

@@ -157,6 +157,8 @@ def glassnet_predict(capsys, model_path, data):
     ("wisconsin", [], lambda: load_wisconsin()),
     ("heart", ["--one-hot", "--scale", "minmax", "--hidden", "8,4"],
      lambda: load_heart(one_hot=True)),
+    ("heart", ["--hidden", "16,8", "--batch-norm", "--dropout", "0.2", "--batch-size", "32"],
+     lambda: load_heart()),
 ])
 def test_bundled_model_matches_glassnet_predict(data, flags, loader, tmp_path, capsys):
     model_path = train_model(tmp_path, data, *flags)
@@ -173,6 +175,7 @@ def test_bundled_model_matches_glassnet_predict(data, flags, loader, tmp_path, c
     assert_labels_match(outputs["label"], labels, proba, None)
     ops = {node.op_type for node in proto.graph.node}
     assert "Scaler" in ops
+    assert ("BatchNormalization" in ops) == ("--batch-norm" in flags)
 
 
 def write_patients(path, rng, n=240, extra_rows=()):
@@ -366,3 +369,32 @@ def test_export_help_has_an_example(capsys):
     assert main(["export", "--help"]) == 0
     out = capsys.readouterr().out
     assert "glassnet export" in out.split("Example", 1)[1] and "--format" in out
+
+
+def test_batch_norm_and_dropout_export_in_inference_form(rng):
+    net = gn.Network.from_sizes([4, 6, 5, 2], activation=["relu", "tanh"],
+                                output_activation="softmax", batch_norm=True, dropout=0.25,
+                                seed=2)
+    for layer in net.layers:
+        if isinstance(layer, gn.BatchNorm):
+            n = layer.n_inputs
+            layer.gamma[:], layer.beta[:] = rng.uniform(0.5, 2, n), rng.normal(size=n)
+            layer.running_mean[:] = rng.normal(size=n)
+            layer.running_var[:] = rng.uniform(0.2, 3, n)
+    X = rng.normal(size=(30, 4))
+    proto = to_onnx(net)
+    ops = [node.op_type for node in proto.graph.node]
+    assert ops.count("BatchNormalization") == 2 and "Dropout" not in ops
+    outputs = run_onnx(proto, {"X": X.astype(np.float32)})
+    np.testing.assert_allclose(outputs["output"], net.output(X), atol=TOL)
+
+
+def test_estimator_with_batch_norm_and_dropout(rng):
+    X = rng.normal(size=(200, 5))
+    y = (X[:, 0] + X[:, 1] * X[:, 2] > 0).astype(int)
+    clf = fit(gn.MLPClassifier(hidden_layer_sizes=(8, 6), batch_norm=True, dropout=0.2,
+                               max_iter=30, random_state=0), X, y)
+    proto = to_onnx(clf)
+    assert [node.op_type for node in proto.graph.node].count("BatchNormalization") == 2
+    outputs = run_onnx(proto, {"X": X.astype(np.float32)})
+    np.testing.assert_allclose(outputs["probabilities"], clf.predict_proba(X), atol=TOL)

@@ -191,3 +191,11 @@ def test_missing_sklearn_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "sklearn.neural_network", None)
     with pytest.raises(ImportError, match=r"glassnet\[sklearn\]"):
         to_sklearn(gn.Network.from_sizes([2, 1], seed=0))
+
+
+def test_batch_norm_estimator_is_refused(rng):
+    X, y = data("binary", rng, n=60)
+    ours = quietly(gn.MLPClassifier(hidden_layer_sizes=(5,), batch_norm=True, max_iter=5,
+                                    random_state=0).fit, X, y)
+    with pytest.raises(ValueError, match="layer 2 is a BatchNorm"):
+        to_sklearn(ours)

@@ -160,15 +160,21 @@ def test_exp_module_pickles_and_converts(rng):
 
 @pytest.mark.parametrize("modules,fragment", [
     (lambda nn: [nn.Linear(3, 4), nn.GELU(), nn.Linear(4, 1)], "module 1 (GELU"),
-    (lambda nn: [nn.Linear(3, 4), nn.ReLU(), nn.Sequential(nn.Linear(4, 2), nn.Dropout(0.5))],
-     "module 2.1 (Dropout"),
-    (lambda nn: [nn.ReLU(), nn.Linear(3, 1)], "comes before any Linear"),
-    (lambda nn: [nn.Linear(3, 4), nn.ReLU(), nn.Tanh()], "follows another activation"),
+    (lambda nn: [nn.Linear(3, 4), nn.ReLU(), nn.Sequential(nn.Linear(4, 2), nn.ELU())],
+     "module 2.1 (ELU"),
+    (lambda nn: [nn.Linear(3, 4), nn.BatchNorm1d(4, affine=False), nn.Linear(4, 1)],
+     "affine=True"),
+    (lambda nn: [nn.Linear(3, 4), nn.BatchNorm1d(4, momentum=None), nn.Linear(4, 1)],
+     "momentum"),
+    (lambda nn: [nn.Linear(3, 4), nn.BatchNorm1d(5)], "takes 5 inputs but the layer before"),
+    (lambda nn: [nn.Linear(3, 1), nn.Sigmoid(), nn.Dropout(0.1)], "last layer must be"),
     (lambda nn: [nn.Linear(3, 4), nn.Linear(5, 1)], "takes 5 inputs but the layer before"),
     (lambda nn: [nn.Linear(3, 4), nn.Softmax(dim=0)], "dim 0"),
     (lambda nn: [nn.Identity()], "no Linear layer"),
     (lambda nn: [nn.Linear(3, 4).half()], "torch.float16"),
     (lambda nn: [nn.Linear(3, 4).double(), nn.Linear(4, 1)], "mix dtypes"),
+    (lambda nn: [nn.Linear(3, 4).double(), nn.BatchNorm1d(4), nn.Linear(4, 1).double()],
+     "mix dtypes"),
     (lambda nn: [nn.Linear(3, 4), nn.ReLU()], "no default loss"),
 ])
 def test_unsupported_sequential_gets_one_clear_error(modules, fragment):
@@ -201,3 +207,73 @@ def test_missing_torch_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "torch", None)
     with pytest.raises(ImportError, match=r"glassnet\[torch\]"):
         to_torch(gn.Network.from_sizes([2, 1], seed=0))
+
+
+# -- batch normalisation, dropout and activation layers -----------------------------------
+def layered_network(rng):
+    """Dense → BatchNorm → Activation → Dropout, twice, with trained-looking statistics."""
+    net = gn.Network.from_sizes([5, 7, 6, 3], activation=["relu", "tanh"],
+                                output_activation="softmax", batch_norm=True, dropout=0.3,
+                                seed=4)
+    for layer in net.layers:
+        if isinstance(layer, gn.BatchNorm):
+            n = layer.n_inputs
+            layer.gamma[:], layer.beta[:] = rng.uniform(0.5, 2, n), rng.normal(size=n)
+            layer.running_mean[:], layer.running_var[:] = rng.normal(size=n), rng.uniform(
+                0.2, 3, n)
+    return net
+
+
+def test_batch_norm_and_dropout_in_inference_form(rng):
+    net = layered_network(rng)
+    kinds = [type(layer).__name__ for layer in net.layers]
+    assert "BatchNorm" in kinds and "Dropout" in kinds and "Activation" in kinds
+    seq = to_torch(net)
+    assert not seq.training  # evaluation mode, as glassnet predicts
+    names = [type(m).__name__ for m in seq]
+    assert names.count("BatchNorm1d") == 2 and names.count("Dropout") == 2
+    norm = next(m for m in seq if isinstance(m, torch.nn.BatchNorm1d))
+    ours = next(layer for layer in net.layers if isinstance(layer, gn.BatchNorm))
+    assert np.array_equal(norm.running_var.numpy(), ours.running_var)
+    assert norm.eps == ours.eps and norm.momentum == ours.momentum
+    X = rng.normal(size=(20, 5))
+    with torch.no_grad():
+        np.testing.assert_allclose(seq(torch.from_numpy(X)).numpy(), net.output(X),
+                                   rtol=1e-10, atol=1e-12)
+    back = from_torch(seq)
+    assert [type(layer).__name__ for layer in back.layers] == kinds
+    for ours, theirs in zip(net.state_dict().values(), back.state_dict().values()):
+        assert np.array_equal(ours, theirs)
+    np.testing.assert_array_equal(back.output(X), net.output(X))
+
+
+def test_a_torch_batch_norm_trained_in_pytorch(rng):
+    torch.manual_seed(3)
+    seq = torch.nn.Sequential(torch.nn.Linear(4, 8), torch.nn.BatchNorm1d(8), torch.nn.ReLU(),
+                              torch.nn.Dropout(0.2), torch.nn.Linear(8, 1),
+                              torch.nn.Sigmoid()).double()
+    X = torch.from_numpy(rng.normal(size=(32, 4)))
+    for _ in range(3):  # training mode: moves the running statistics
+        seq(X)
+    seq.eval()
+    net = from_torch(seq)
+    assert [type(layer).__name__ for layer in net.layers] == [
+        "Dense", "BatchNorm", "Activation", "Dropout", "Dense"]
+    with torch.no_grad():
+        np.testing.assert_allclose(net.output(X.numpy()), seq(X).numpy(), rtol=1e-12)
+
+
+def test_estimator_with_batch_norm_and_dropout(rng):
+    pytest.importorskip("sklearn")
+    X = rng.normal(size=(120, 4))
+    y = np.digitize(X[:, 0] - X[:, 1], [-0.5, 0.5])
+    clf = gn.MLPClassifier(hidden_layer_sizes=(7,), batch_norm=True, dropout=0.1, max_iter=20,
+                           random_state=0)
+    with pytest.warns(Warning):
+        clf.fit(X, y)
+    seq = to_torch(clf)
+    assert [type(m).__name__ for m in seq] == ["Linear", "BatchNorm1d", "ReLU", "Dropout",
+                                               "Linear", "Softmax"]
+    with torch.no_grad():
+        np.testing.assert_allclose(seq(torch.from_numpy(X)).numpy(), clf.predict_proba(X),
+                                   rtol=1e-10, atol=1e-12)

@@ -156,8 +156,9 @@ class _SklearnFollower:
         hidden = [layer.n_units for layer in network.layers[:-1]]
         activation = (_SKLEARN_ACTIVATIONS[network.layers[0].activation.name] if hidden
                       else "relu")
-        settings = dict(hidden_layer_sizes=hidden, activation=activation, solver=optimizer,
-                        alpha=network.alpha, learning_rate_init=lr, batch_size=batch_size, shuffle=False)
+        settings = {"hidden_layer_sizes": hidden, "activation": activation, "solver": optimizer,
+                    "alpha": network.alpha, "learning_rate_init": lr, "batch_size": batch_size,
+                    "shuffle": False}
         if optimizer == "sgd":
             settings.update(momentum=0.0, learning_rate="constant")
         self.classifier = network.output_activation.name != "identity"

@@ -8,6 +8,7 @@ Figures are built with ``matplotlib.figure.Figure`` directly, never
 from __future__ import annotations
 
 import io
+import math
 
 import numpy as np
 from matplotlib.colors import LogNorm
@@ -17,8 +18,8 @@ from matplotlib.ticker import FuncFormatter
 from .io import write_bytes
 
 __all__ = ["PATH_COLOURS", "confusion_figure", "landscape_figure", "landscape_surface_figure",
-           "lockstep_figure", "loss_figure", "regression_figure", "roc_figure", "save_descent_animation",
-           "save_figure"]
+           "lockstep_figure", "loss_figure", "regression_figure", "roc_figure",
+           "save_descent_animation", "save_figure", "search_figure"]
 
 
 def save_figure(figure, path, dpi=110):
@@ -59,8 +60,9 @@ def lockstep_figure(result, title="glassnet and the libraries, step for step"):
     figure = Figure(figsize=(10.0, 4.0))
     losses, gaps = figure.add_subplot(1, 2, 1), figure.add_subplot(1, 2, 2)
     epochs = np.arange(1, result.epochs + 1)
-    styles = {"glassnet": dict(lw=4, alpha=0.35, color="tab:blue"),
-              "torch": dict(ls="--", color="tab:orange"), "sklearn": dict(ls=":", color="tab:green")}
+    styles = {"glassnet": {"lw": 4, "alpha": 0.35, "color": "tab:blue"},
+              "torch": {"ls": "--", "color": "tab:orange"},
+              "sklearn": {"ls": ":", "color": "tab:green"}}
     for name, curve in result.loss.items():
         losses.plot(epochs, curve, label=name, **styles.get(name, {}))
     losses.set(xlabel="epoch", ylabel="mean training loss", title="Loss (the curves overlap)")
@@ -127,6 +129,67 @@ def regression_figure(y_true, y_pred, title="Predicted vs actual (test)"):
     ax.set_xlabel("actual")
     ax.set_ylabel("predicted")
     ax.set_title(title)
+    return figure
+
+
+def search_figure(configs, parameters, score_name, log_scale=(), best=None, title=None):
+    """A hyper-parameter search: mean cross-validated score (± its standard
+    deviation over the folds) against each searched parameter, one panel each.
+
+    ``configs`` is a list of dicts: ``values`` (parameter -> value), ``mean``,
+    ``std`` and, for successive halving, ``iteration`` and ``n_resources``
+    (each iteration gets its own colour). ``parameters`` orders the panels;
+    numbers get a numeric axis (logarithmic for the names in ``log_scale`` and for
+    positive values spanning a factor of 10 or more),
+    anything else (solvers, layer sizes such as ``"32x16"``) one position per
+    value. ``best`` is the index of the configuration to mark (default: the
+    highest mean).
+    """
+    from matplotlib.ticker import NullFormatter
+
+    n = max(1, len(parameters))
+    columns = min(n, 3)
+    rows = math.ceil(n / columns)
+    figure = Figure(figsize=(4.2 * columns, 3.4 * rows), layout="constrained")
+    means = np.array([c["mean"] for c in configs], dtype=float)
+    stds = np.array([c["std"] for c in configs], dtype=float)
+    iterations = np.array([c.get("iteration", 0) for c in configs])
+    if best is None and np.isfinite(means).any():
+        best = int(np.nanargmax(means))
+    for k, name in enumerate(parameters):
+        ax = figure.add_subplot(rows, columns, k + 1)
+        values = [c["values"].get(name) for c in configs]
+        numeric = all(isinstance(v, (int, float, np.number)) and not isinstance(v, bool)
+                      for v in values)
+        if numeric:
+            x = np.asarray(values, dtype=float)
+        else:
+            labels = list(dict.fromkeys(str(v) for v in values))
+            x = np.array([labels.index(str(v)) for v in values], dtype=float)
+            ax.set_xticks(range(len(labels)), labels, rotation=30 if len(labels) > 4 else 0)
+            x = x + np.linspace(-0.15, 0.15, len(x)) if len(x) > 1 else x  # spread repeats
+        ax.errorbar(x, means, yerr=stds, fmt="none", ecolor=(0.5, 0.5, 0.5, 0.4), zorder=1)
+        for i, iteration in enumerate(np.unique(iterations)):
+            mine = iterations == iteration
+            label = None
+            if len(np.unique(iterations)) > 1:
+                rows_used = next(c["n_resources"] for c, m in zip(configs, mine) if m)
+                label = f"iteration {iteration} ({rows_used} rows)"
+            ax.scatter(x[mine], means[mine], s=22, color=PATH_COLOURS[1 + i % 6], alpha=0.75,
+                       zorder=2, label=label)
+        if best is not None:
+            ax.scatter([x[best]], [means[best]], s=110, marker="*", color=PATH_COLOURS[0],
+                       zorder=3, label="best")
+        spread = numeric and (x > 0).all() and x.max() >= 10 * x.min()
+        if numeric and (name in log_scale or spread):
+            ax.set_xscale("log")
+            ax.xaxis.set_minor_formatter(NullFormatter())  # no overlapping 2x10^-3 labels
+        ax.set_xlabel(name)
+        ax.set_ylabel(f"mean {score_name}")
+        ax.grid(alpha=0.3)
+        if k == 0 and best is not None:
+            ax.legend(loc="lower right", fontsize="small")
+    figure.suptitle(title or f"Hyper-parameter search: {len(configs)} configurations")
     return figure
 
 

@@ -6,7 +6,7 @@ no traceback unless ``--debug`` is given, and leaves no half-written file.
 Layout: :mod:`.app` holds the command group and the registry of commands, one
 module per command (:mod:`.train`, :mod:`.predict`, :mod:`.evaluate`,
 :mod:`.datasets`, :mod:`.gradcheck`, :mod:`.compare`, :mod:`.landscape`,
-:mod:`.playground`);
+:mod:`.export`, :mod:`.playground`, :mod:`.search`);
 shared pieces live once each: :mod:`.errors` (the ``error:`` line, ``--debug``),
 :mod:`.options` (option parsers), :mod:`.outputs` (run directory, atomic files),
 :mod:`.report` (metrics, printed report, plots), :mod:`.progress` (training

@@ -19,7 +19,7 @@ __all__ = ["COMMANDS", "cli", "main"]
 
 # module names under glassnet.cli, each defining `command`
 COMMANDS = ("train", "predict", "evaluate", "datasets", "gradcheck", "compare", "landscape",
-            "export", "playground")
+            "export", "playground", "search")
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

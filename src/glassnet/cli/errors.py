@@ -27,7 +27,7 @@ def run(group, argv):
     """Run ``group`` on ``argv`` and return the exit status."""
     debug = "--debug" in argv
     try:
-        group.main(args=argv, prog_name="glassnet", standalone_mode=False)
+        status = group.main(args=argv, prog_name="glassnet", standalone_mode=False)
     except click.exceptions.Exit as exc:
         return exc.exit_code
     except click.exceptions.Abort:
@@ -46,7 +46,8 @@ def run(group, argv):
     except KeyboardInterrupt:
         _error("interrupted")
         return 130
-    return 0
+    # a command may end with click.exceptions.Exit(status), which click returns here
+    return status if isinstance(status, int) and not isinstance(status, bool) else 0
 
 
 def _error(message):

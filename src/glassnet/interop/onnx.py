@@ -16,7 +16,9 @@ does:
     frequent training value with ``--missing median``;
 then ``Concat`` puts the encoded columns in the model's order, ``Scaler``
 computes ``(x − offset)·(1/scale)``, and each dense layer is a ``Gemm``
-(``Z = X·W + b``) followed by its activation. Without ``--missing median``,
+(``Z = X·W + b``) followed by its activation. Layers that behave differently
+in training are exported in their inference form: batch normalisation as
+``BatchNormalization`` with the running statistics, dropout as nothing. Without ``--missing median``,
 where ``glassnet predict`` refuses a missing value, the graph gives NaN
 probabilities for that row.
 
@@ -39,7 +41,7 @@ import numpy as np
 
 from .._version import __version__
 from ..datasets._csv import MISSING_TOKENS
-from ..layers import Dense
+from ..layers import Activation, BatchNorm, Dense, Dropout
 from ._source import describe, missing_extra
 
 __all__ = ["IR_VERSION", "LAYER_EXPORTERS", "ML_OPSET", "OPSET", "to_onnx"]
@@ -115,8 +117,28 @@ def _dense(graph, layer, X, prefix):
     return _activate(graph, layer.activation, Z, prefix)
 
 
+def _batch_norm(graph, layer, X, prefix):
+    """Inference form, ONNX's ``BatchNormalization``:
+    ``y = γ·(x − running_mean)/√(running_var + eps) + β``."""
+    arrays = [graph.const(np.asarray(array, dtype=np.float32), f"{prefix}{name}")
+              for name, array in (("gamma", layer.gamma), ("beta", layer.beta),
+                                  ("running_mean", layer.running_mean),
+                                  ("running_var", layer.running_var))]
+    return graph.op("BatchNormalization", [X, *arrays], f"{prefix}Y", epsilon=float(layer.eps))
+
+
+def _activation_layer(graph, layer, X, prefix):
+    return _activate(graph, layer.activation, X, prefix)
+
+
+def _dropout(graph, layer, X, prefix):
+    """Inference form: the identity (inverted dropout rescaled in training already)."""
+    return X
+
+
 #: layer class -> function(graph, layer, input name, name prefix) -> output name
-LAYER_EXPORTERS = {Dense: _dense}
+LAYER_EXPORTERS = {Dense: _dense, BatchNorm: _batch_norm, Activation: _activation_layer,
+                   Dropout: _dropout}
 
 
 def _network(graph, network, X):

@@ -7,7 +7,9 @@ glassnet's dense layer computes ``Z = X·W + b`` with ``W`` of shape
 becomes a ``Linear`` followed by its activation module (none for the
 identity): ``Sigmoid``, ``Tanh``, ``ReLU``, ``LeakyReLU(slope)``,
 ``Softmax(dim=1)``, and :func:`exp_module` for the exp output of a Poisson
-regressor. The weights are copied exactly, in the network's dtype (float64
+regressor. A batch normalisation layer becomes ``BatchNorm1d`` (``γ``, ``β``,
+running statistics, ``eps`` and ``momentum``), dropout ``Dropout(p)`` and an
+activation layer its module. The weights are copied exactly, in the network's dtype (float64
 stays float64), so both compute the same function.
 
 Training in PyTorch with glassnet's loss: the network's output is already
@@ -26,7 +28,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..layers import Dense
+from ..activations import get_activation
+from ..layers import Activation, BatchNorm, Dense, Dropout
 from ..network import Network
 from ._source import describe_network, missing_extra
 
@@ -99,8 +102,30 @@ def _dense_to_torch(torch, layer, dtype):
     return [linear] if activation is None else [linear, activation]
 
 
+def _batch_norm_to_torch(torch, layer, dtype):
+    """``BatchNorm1d`` with ``weight = γ``, ``bias = β`` and the running statistics."""
+    norm = torch.nn.BatchNorm1d(layer.n_inputs, eps=layer.eps, momentum=layer.momentum,
+                                dtype=dtype)
+    with torch.no_grad():
+        for name, array in (("weight", layer.gamma), ("bias", layer.beta),
+                            ("running_mean", layer.running_mean),
+                            ("running_var", layer.running_var)):
+            getattr(norm, name).copy_(torch.from_numpy(np.array(array)))
+    return [norm]
+
+
+def _activation_layer_to_torch(torch, layer, dtype):
+    activation = _activation_module(torch, layer.activation)
+    return [] if activation is None else [activation]
+
+
+def _dropout_to_torch(torch, layer, dtype):
+    return [torch.nn.Dropout(layer.p)]
+
+
 #: glassnet layer class -> function(torch, layer, torch dtype) -> list of modules
-TO_TORCH = {Dense: _dense_to_torch}
+TO_TORCH = {Dense: _dense_to_torch, BatchNorm: _batch_norm_to_torch,
+            Activation: _activation_layer_to_torch, Dropout: _dropout_to_torch}
 
 
 def to_torch(network, dtype=None):
@@ -117,8 +142,11 @@ def to_torch(network, dtype=None):
 
     Notes
     -----
-    The parameters are copies: training one does not change the other.
-    Needs PyTorch (the ``torch`` extra).
+    The parameters are copies: training one does not change the other. The
+    Sequential comes in evaluation mode, computing what glassnet's ``output``
+    and ``predict`` compute (``BatchNorm1d`` on the running statistics,
+    ``Dropout`` off); call ``.train()`` before training it. Needs PyTorch (the
+    ``torch`` extra).
     """
     torch = _import_torch("glassnet.io.to_torch")
     net = describe_network(network, "to_torch", "a torch Sequential").network
@@ -130,30 +158,38 @@ def to_torch(network, dtype=None):
         if converter is None:
             raise ValueError(f"cannot convert layer {i} ({type(layer).__name__}) to PyTorch")
         modules.extend(converter(torch, layer, dtype))
-    return torch.nn.Sequential(*modules)
+    # evaluation mode, as glassnet predicts: running statistics, no dropout
+    return torch.nn.Sequential(*modules).eval()
 
 
 # -- torch -> glassnet ----------------------------------------------------------------
 class _Builder:
-    """Dense layers assembled from a flat list of modules: a ``Linear`` opens a
-    layer, the activation module after it (if any) closes it."""
+    """glassnet layers assembled from a flat list of modules. A ``Linear`` becomes a
+    :class:`~glassnet.Dense` layer, and the activation right after it becomes that
+    layer's activation; any other activation is an :class:`~glassnet.Activation`
+    layer."""
 
     def __init__(self):
-        self.layers = []  # [W, b, activation or None]
-        self.dtype = None
+        self.layers = []
+        self.width = None
+        self.open = False  # the last layer is a Dense still waiting for its activation
 
-    def linear(self, W, b):
-        if self.layers and (W.shape[0] != self.layers[-1][0].shape[1]):
-            raise ValueError(f"Linear layer {len(self.layers) + 1} takes {W.shape[0]} inputs "
-                             f"but the layer before gives {self.layers[-1][0].shape[1]}")
-        self.layers.append([W, b, None])
+    def add(self, layer):
+        if layer.n_inputs is not None:
+            if self.width is not None and layer.n_inputs != self.width:
+                raise ValueError(f"{type(layer).__name__} layer {len(self.layers) + 1} takes "
+                                 f"{layer.n_inputs} inputs but the layer before gives "
+                                 f"{self.width}")
+            self.width = layer.n_units
+        self.layers.append(layer)
+        self.open = isinstance(layer, Dense)
 
-    def activation(self, spec, position, module):
-        if not self.layers or self.layers[-1][2] is not None:
-            where = "comes before any Linear" if not self.layers else "follows another activation"
-            raise ValueError(f"module {position} ({module}) {where}; glassnet applies one "
-                             f"activation after each Linear")
-        self.layers[-1][2] = spec
+    def activation(self, spec):
+        if self.open:
+            self.layers[-1].activation = get_activation(spec)
+            self.open = False
+        else:
+            self.add(Activation(spec))
 
 
 def _linear_from_torch(builder, module, position):
@@ -164,19 +200,38 @@ def _linear_from_torch(builder, module, position):
                          f"takes float32 or float64 (convert with .double() or .float())")
     W = np.ascontiguousarray(weight.numpy().T)
     b = None if module.bias is None else module.bias.detach().cpu().numpy().astype(W.dtype)
-    builder.linear(W, b)
+    builder.add(Dense.from_arrays(W, b, "identity"))
+
+
+def _batch_norm_from_torch(builder, module, position):
+    if not (module.affine and module.track_running_stats) or module.momentum is None:
+        raise ValueError(f"module {position} ({module}) is not supported: glassnet's BatchNorm "
+                         f"has γ and β (affine=True), running statistics "
+                         f"(track_running_stats=True) and a momentum (not None)")
+    gamma = module.weight.detach().cpu().numpy()
+    norm = BatchNorm(module.num_features, eps=module.eps, momentum=module.momentum,
+                     dtype=gamma.dtype)
+    norm.gamma[:] = gamma
+    norm.beta[:] = module.bias.detach().cpu().numpy()
+    norm.running_mean[:] = module.running_mean.cpu().numpy()
+    norm.running_var[:] = module.running_var.cpu().numpy()
+    builder.add(norm)
+
+
+def _dropout_from_torch(builder, module, position):
+    builder.add(Dropout(module.p))
 
 
 def _softmax_from_torch(builder, module, position):
     if module.dim not in (1, -1, None):
         raise ValueError(f"module {position} ({module}) normalises over dim {module.dim}; "
                          f"glassnet's softmax is over the features (dim=1)")
-    builder.activation("softmax", position, module)
+    builder.activation("softmax")
 
 
 def _simple(spec):
     def convert(builder, module, position):
-        builder.activation(spec(module) if callable(spec) else spec, position, module)
+        builder.activation(spec(module) if callable(spec) else spec)
     return convert
 
 
@@ -192,6 +247,8 @@ def _from_torch_table():
     nn = _torch().nn
     return {
         nn.Linear: _linear_from_torch,
+        nn.BatchNorm1d: _batch_norm_from_torch,
+        nn.Dropout: _dropout_from_torch,
         nn.Identity: _skip,
         nn.ReLU: _simple("relu"),
         nn.Sigmoid: _simple("sigmoid"),
@@ -220,12 +277,15 @@ def _flatten(module, prefix=""):
 def from_torch(sequential, loss=None, alpha=0.0):
     """A glassnet :class:`~glassnet.Network` from a ``torch.nn.Sequential``.
 
-    The Sequential may hold ``Linear`` layers, each optionally followed by one
-    activation: ``ReLU``, ``LeakyReLU``, ``Sigmoid``, ``Tanh``,
-    ``Softmax(dim=1)``, :func:`exp_module`; ``Identity`` modules and nested
-    Sequentials are fine. Anything else is refused with an error naming the
-    first unsupported module. The weights are copied (``W = weight.T``) in
-    their dtype (float32 or float64).
+    The Sequential may hold ``Linear``, ``BatchNorm1d`` (with ``affine`` and
+    running statistics), ``Dropout``, ``Identity`` and the activations
+    ``ReLU``, ``LeakyReLU``, ``Sigmoid``, ``Tanh``, ``Softmax(dim=1)`` and
+    :func:`exp_module`, in nested Sequentials too. An activation right after a
+    ``Linear`` becomes that :class:`~glassnet.Dense` layer's activation, any
+    other an :class:`~glassnet.Activation` layer. Anything else is refused with
+    an error naming the first unsupported module. The weights and running
+    statistics are copied (``W = weight.T``) in their dtype (float32 or
+    float64).
 
     ``loss`` and ``alpha`` are the network's (default: the output
     activation's natural loss, as :class:`~glassnet.Network` chooses).
@@ -244,12 +304,10 @@ def from_torch(sequential, loss=None, alpha=0.0):
             raise ValueError(f"module {position} ({module}) is not supported; from_torch "
                              f"takes {supported}")
         converter(builder, module, position)
-    if not builder.layers:
+    if not any(isinstance(layer, Dense) for layer in builder.layers):
         raise ValueError("the Sequential has no Linear layer")
-    dtypes = {W.dtype for W, _, _ in builder.layers}
+    dtypes = {layer.dtype for layer in builder.layers if layer.dtype is not None}
     if len(dtypes) > 1:
-        raise ValueError(f"the Linear layers mix dtypes {sorted(map(str, dtypes))}; convert "
-                         f"the Sequential with .double() or .float() first")
-    layers = [Dense.from_arrays(W, b, activation or "identity")
-              for W, b, activation in builder.layers]
-    return Network(layers, loss=loss, alpha=alpha)
+        raise ValueError(f"the layers mix dtypes {sorted(map(str, dtypes))}; convert the "
+                         f"Sequential with .double() or .float() first")
+    return Network(builder.layers, loss=loss, alpha=alpha)

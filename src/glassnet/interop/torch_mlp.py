@@ -29,6 +29,8 @@ Needs PyTorch (the ``torch`` extra) and scikit-learn.
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from .torch import _import_torch
@@ -73,7 +75,7 @@ class _TorchMLP:
                              f"got {self.activation!r}")
         sizes = [n_in, *np.atleast_1d(self.hidden_layer_sizes).astype(int).tolist(), n_out]
         modules = []
-        for i, (fan_in, fan_out) in enumerate(zip(sizes[:-1], sizes[1:])):
+        for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
             linear = torch.nn.Linear(fan_in, fan_out)
             last = i == len(sizes) - 2
             factor = 2.0 if (last and self._sigmoid_head) or (
