@@ -270,9 +270,8 @@ def test_messages_name_the_problem():
         gn.MLPClassifier(alpha=-1).fit(X, y)
     with pytest.raises(ValueError, match="'solver' parameter.*newton"):
         gn.MLPClassifier(solver="newton").fit(X, y)
-    # scikit-learn 1.9 fits a single class silently; glassnet refuses, as check_estimator allows
-    with pytest.raises(ValueError, match="classes has to be greater than one; got 1 class"):
-        gn.MLPClassifier().fit(X, np.zeros_like(y))
+    with pytest.raises(ValueError, match="'class_weight' parameter of MLPClassifier"):
+        gn.MLPClassifier(class_weight="even").fit(X, y)
 
 
 def test_failed_fit_leaves_fitted_estimator_unchanged():

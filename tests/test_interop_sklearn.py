@@ -14,7 +14,6 @@ from sklearn.neural_network import MLPRegressor as SkRegressor
 import glassnet as gn
 from glassnet import landscape
 from glassnet.dynamics import DynamicsRecorder
-from glassnet.interop._source import engine_network
 from glassnet.io import from_sklearn, to_sklearn
 
 FITTED = ["coefs_", "intercepts_", "classes_", "n_features_in_", "n_iter_", "t_", "loss_",
@@ -164,7 +163,7 @@ def test_imported_model_opens_in_the_glass_box(rng):
     sk = quietly(SkClassifier(hidden_layer_sizes=(6,), activation="tanh", max_iter=50,
                               random_state=0).fit, X, y)
     ours = from_sklearn(sk)
-    network = engine_network(ours)
+    network = ours.network_
     Y = (y == "yes").astype(float)
     assert network.sizes == [4, 6, 1] and network.loss.name == "binary_cross_entropy"
     np.testing.assert_allclose(network.output(X)[:, 0], sk.predict_proba(X)[:, 1], rtol=1e-13)

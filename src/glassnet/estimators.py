@@ -26,6 +26,23 @@ What differs, on purpose:
 - every random choice comes from a ``numpy.random.Generator`` seeded by
   ``random_state``, so results are reproducible but not bit-identical to
   scikit-learn's.
+- a fit that diverges with ``early_stopping=True`` stops at the epoch whose
+  loss is not finite and keeps the best validation weights, with a
+  ``ConvergenceWarning`` (scikit-learn runs on to ``max_iter`` first);
+  without early stopping the ``ValueError`` starts with scikit-learn's words
+  and goes on with glassnet's advice;
+- with ``warm_start=True`` and ``learning_rate='adaptive'`` a new ``fit`` goes
+  on from the rate reached (scikit-learn starts again at
+  ``learning_rate_init``), unless that schedule had finished at 1e-6; ``_optimizer.learning_rate`` is the rate itself for
+  every solver (scikit-learn's Adam reports its bias-corrected step size);
+- ``validation_scores_`` holds the scores on ``X_val`` when one is given, even
+  without early stopping.
+
+Also glassnet's: ``class_weight`` on :class:`MLPClassifier` (``None``,
+``'balanced'`` or a dict, as in ``LogisticRegression``: the same as the
+matching ``sample_weight``); ``fit(..., X_val=, y_val=, sample_weight_val=)``,
+a validation set of one's own; ``activations(X)`` and ``transform(X)``; a
+``ConvergenceWarning`` that names what to try.
 
 How a fit runs: the stochastic solvers configure glassnet's one training
 loop, :class:`glassnet.Trainer`, and run it for ``max_iter`` epochs (one for
@@ -73,9 +90,11 @@ from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_clas
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
+from sklearn.utils import TransformerTags
+from sklearn.utils.class_weight import compute_class_weight
 from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
-from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
+from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
 from .initializers import get_initializer
 from .layers import Activation, BatchNorm, Dense, Dropout
@@ -95,6 +114,44 @@ __all__ = ["MLPClassifier", "MLPRegressor"]
 
 _STOCHASTIC = ("sgd", "adam", "rmsprop", "adamw")
 _HIDDEN_ACTIVATIONS = ("identity", "logistic", "tanh", "relu", "leaky_relu")
+# scikit-learn's words, kept verbatim so that code matching them keeps working
+_NON_FINITE = ("Solver produced non-finite parameter weights. The input data may contain large "
+               "values and need to be preprocessed.")
+
+
+def _check_weights(weights, n_samples, dtype, name):
+    """``weights`` as a checked 1-D array of ``dtype`` (None stays None)."""
+    if weights is None:
+        return None
+    weights = np.asarray(weights, dtype=dtype)
+    if weights.shape != (n_samples,):
+        raise ValueError(f"{name}.shape == {weights.shape}, expected ({n_samples},)!")
+    if not np.isfinite(weights).all():
+        raise ValueError(f"{name} contains NaN or infinity")
+    if (weights < 0).any():
+        raise ValueError(f"Negative values in data passed to {name}")
+    if not weights.any():
+        raise ValueError(f"{name}: Sample weights must contain at least one non-zero number.")
+    return weights
+
+
+def _unscaled_columns(X, limit=10.0):
+    """Indices of the columns whose values reach beyond ``±limit``: neither
+    standardised nor min-max scaled features get there."""
+    biggest = abs(X).max(axis=0)
+    biggest = np.asarray(biggest.todense() if hasattr(biggest, "todense") else biggest).ravel()
+    return np.flatnonzero(biggest > limit)
+
+
+def _scaling_advice(X, names=None):
+    """``"; scale the features …"`` when some columns look unscaled, else ``""``."""
+    columns = _unscaled_columns(X)
+    if not len(columns):
+        return ""
+    shown = [str(names[i]) if names is not None else str(i) for i in columns[:5]]
+    more = f" and {len(columns) - 5} more" if len(columns) > 5 else ""
+    return (f"; scale the features (e.g. StandardScaler in a Pipeline): column(s) "
+            f"{', '.join(shown)}{more} reach beyond ±10")
 
 
 def _rng_from(random_state):
@@ -341,24 +398,34 @@ class _BaseMLP(BaseEstimator):
         return int(np.clip(self.batch_size, 1, n_samples))
 
     # -- fitting ----------------------------------------------------------------
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, *, X_val=None, y_val=None, sample_weight_val=None):
         """Fit the model to ``X`` and ``y``; returns self.
+
+        ``X_val``, ``y_val`` (and optionally ``sample_weight_val``) are a
+        validation set of your own (stochastic solvers): with
+        ``early_stopping=True`` it is monitored instead of a random
+        ``validation_fraction`` of ``X``; either way ``validation_scores_``,
+        ``history_["val_loss"]`` and ``history_["val_score"]`` are computed on
+        it after every epoch.
 
         A failed fit (bad input, a diverging solver) leaves the estimator as
         it was before the call.
         """
-        return self._guarded_fit(X, y, sample_weight, incremental=False)
+        validation = None
+        if X_val is not None or y_val is not None or sample_weight_val is not None:
+            validation = (X_val, y_val, sample_weight_val)
+        return self._guarded_fit(X, y, sample_weight, incremental=False, validation=validation)
 
-    def _guarded_fit(self, X, y, sample_weight, incremental, classes=None):
+    def _guarded_fit(self, X, y, sample_weight, incremental, classes=None, validation=None):
         saved = dict(self.__dict__)
         try:
-            return self._fit(X, y, sample_weight, incremental, classes)
+            return self._fit(X, y, sample_weight, incremental, classes, validation)
         except BaseException:
             self.__dict__.clear()
             self.__dict__.update(saved)
             raise
 
-    def _fit(self, X, y, sample_weight, incremental, classes=None):
+    def _fit(self, X, y, sample_weight, incremental, classes=None, validation=None):
         sizes, hidden_acts = self._check_params()
         if incremental and self.solver not in _STOCHASTIC:
             raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
@@ -371,17 +438,10 @@ class _BaseMLP(BaseEstimator):
         X = X.astype(dtype, copy=False)
         Y = np.ascontiguousarray(Y, dtype=dtype)
         n_samples, n_features = X.shape
-        if sample_weight is not None:
-            sample_weight = np.asarray(sample_weight, dtype=dtype)
-            if sample_weight.shape != (n_samples,):
-                raise ValueError(f"sample_weight.shape == {sample_weight.shape}, expected "
-                                 f"({n_samples},)!")
-            if not np.isfinite(sample_weight).all():
-                raise ValueError("sample_weight contains NaN or infinity")
-            if (sample_weight < 0).any():
-                raise ValueError("Negative values in data passed to sample_weight")
-            if not sample_weight.any():
-                raise ValueError("Sample weights must contain at least one non-zero number.")
+        sample_weight = _check_weights(sample_weight, n_samples, dtype, "sample_weight")
+        sample_weight = self._weigh_classes(Y, sample_weight, dtype)
+        if validation is not None:
+            validation = self._check_validation(*validation, dtype, Y.shape[1])
         rng = _rng_from(self.random_state)
         layer_units = [n_features, *sizes, Y.shape[1]]
         if first_pass:
@@ -404,14 +464,36 @@ class _BaseMLP(BaseEstimator):
             if self.solver == "lbfgs":
                 self._fit_lbfgs(network, X, Y, sample_weight)
             else:
-                self._fit_stochastic(network, X, Y, sample_weight, incremental, rng)
+                self._fit_stochastic(network, X, Y, sample_weight, incremental, rng, validation)
         except TrainingDivergedError as exc:
-            raise ValueError(f"Solver produced non-finite parameter weights: {exc} The input "
-                             f"data may contain large values and need to be preprocessed.") from None
+            raise ValueError(f"{_NON_FINITE} glassnet: {exc}") from None
         if not all(np.isfinite(p).all() for p in network.parameters()):
-            raise ValueError("Solver produced non-finite parameter weights. The input data may "
-                             "contain large values and need to be preprocessed.")
+            raise ValueError(_NON_FINITE)
         return self
+
+    def _weigh_classes(self, Y, sample_weight, dtype):
+        return sample_weight
+
+    def _check_validation(self, X_val, y_val, sample_weight_val, dtype, n_outputs):
+        """``(X_val, Y_val, w_val)`` checked and encoded like the training data."""
+        if X_val is None or y_val is None:
+            raise ValueError("X_val and y_val must be passed together (sample_weight_val only "
+                             "with them)")
+        if self.solver == "lbfgs":
+            raise ValueError("X_val/y_val are monitored after every epoch of a stochastic "
+                             "solver; solver='lbfgs' has no epochs. Use solver='adam' or 'sgd'.")
+        X_val = validate_data(self, X_val, accept_sparse=["csr", "csc"], reset=False,
+                              dtype=(np.float64, np.float32))
+        y_val = check_array(y_val, ensure_2d=False, dtype=None, input_name="y_val")
+        if y_val.ndim == 2 and y_val.shape[1] == 1:
+            y_val = column_or_1d(y_val, warn=True)
+        if y_val.shape[0] != X_val.shape[0]:
+            raise ValueError(f"X_val has {X_val.shape[0]} rows but y_val has {y_val.shape[0]}")
+        Y_val = np.ascontiguousarray(self._encode_validation_target(y_val, n_outputs),
+                                     dtype=dtype)
+        w_val = _check_weights(sample_weight_val, X_val.shape[0], dtype, "sample_weight_val")
+        w_val = self._weigh_classes(Y_val, w_val, dtype)
+        return X_val.astype(dtype, copy=False), Y_val, w_val
 
     def _initialize(self, Y, layer_units, hidden_acts, dtype, rng):
         self.n_iter_ = 0
@@ -482,20 +564,32 @@ class _BaseMLP(BaseEstimator):
         if result.status != 0:
             message = result.message.decode() if isinstance(result.message, bytes) else str(
                 result.message)
+            if "EVALUATIONS" in message:
+                advice = (f"Try more function evaluations (max_fun={self.max_fun} now, e.g. "
+                          f"{2 * self.max_fun})"
+                          + _scaling_advice(X, getattr(self, "feature_names_in_", None)) + ".")
+            else:
+                advice = self._convergence_advice(X)
             warnings.warn(
                 f"lbfgs failed to converge after {self.n_iter_} iteration(s) (status="
-                f"{result.status}): {message}. Increase the number of iterations (max_iter) or "
-                f"scale the data.", ConvergenceWarning, stacklevel=5)
+                f"{result.status}): {message}. {advice}", ConvergenceWarning, stacklevel=5)
 
-    def _fit_stochastic(self, network, X, Y, sample_weight, incremental, rng):
+    def _fit_stochastic(self, network, X, Y, sample_weight, incremental, rng, validation=None):
         """Configure the loop (optimiser, schedule, early stopping, verbose output, the
-        user's callbacks) and run it for ``max_iter`` epochs, or one for ``partial_fit``."""
+        user's callbacks) and run it for ``max_iter`` epochs, or one for ``partial_fit``.
+
+        ``validation`` is the user's ``(X_val, Y_val, w_val)``, checked: early
+        stopping monitors it instead of a split of ``X``. A divergence with
+        early stopping ends the run with the best validation weights and a
+        ``ConvergenceWarning``; without, it raises."""
         if incremental and self._optimizer is not None:
             optimizer, schedule = self._optimizer, self._schedule  # partial_fit carries on
         else:
             optimizer, schedule = self._make_optimizer(), self._make_schedule()
-        validation = None
-        if self.early_stopping:
+            if (isinstance(schedule, Adaptive) and isinstance(self._schedule, Adaptive)
+                    and not self._schedule.finished):
+                schedule = self._schedule  # warm_start: the rate goes on from where it fell to
+        if validation is None and self.early_stopping:
             X, Y, sample_weight, *validation = self._validation_split(X, Y, sample_weight, rng)
         stopper = self._early_stopping(schedule)
         history = copy.deepcopy(self.history_)
@@ -504,16 +598,25 @@ class _BaseMLP(BaseEstimator):
         trainer = Trainer(network, optimizer, batch_size=self._batch_size(X.shape[0]),
                           shuffle=self.shuffle, rng=rng, callbacks=self._callbacks(stopper),
                           history=history)
-        trainer.fit(X, Y, 1 if incremental else self.max_iter, sample_weight=sample_weight,
-                    schedule=schedule, validation_data=validation)
+        diverged = None
+        try:
+            trainer.fit(X, Y, 1 if incremental else self.max_iter, sample_weight=sample_weight,
+                        schedule=schedule, validation_data=validation)
+        except TrainingDivergedError as exc:
+            # the loop has put back the best validation weights (on_train_end)
+            if not self.early_stopping or stopper.best_weights is None:
+                raise
+            diverged = exc
+            history.stopped_early = True
         # scikit-learn's fitted attributes, from what the loop recorded
         self.history_ = history
         self.n_iter_ = len(history.epoch) - done
         self.t_ = history.samples_seen
         self.loss_ = history.loss[-1]
         self.loss_curve_ = self.loss_curve_ + history.loss[done:]
+        if validation is not None:
+            self.validation_scores_ = (self.validation_scores_ or []) + history.val_score[done:]
         if self.early_stopping:
-            self.validation_scores_ = self.validation_scores_ + history.val_score[done:]
             self.best_validation_score_ = stopper.best
             self._best_weights = stopper.best_weights
         else:
@@ -521,12 +624,21 @@ class _BaseMLP(BaseEstimator):
         counter = schedule.plateau if isinstance(schedule, Adaptive) else stopper.plateau
         self._no_improvement_count = counter.bad_epochs
         self._optimizer, self._schedule = optimizer, schedule
-        if trainer.interrupted:
+        if diverged is not None:
+            warnings.warn(
+                f"{_NON_FINITE} Training stopped in epoch {self.n_iter_ + 1} ({diverged}) and the "
+                f"estimator keeps the weights of the best validation score "
+                f"({self.best_validation_score_:.6g}, epoch {(history.best_epoch or 0) + 1}). "
+                f"Try a smaller learning_rate_init (now {self.learning_rate_init:g})"
+                f"{_scaling_advice(X, getattr(self, 'feature_names_in_', None))}.",
+                ConvergenceWarning, stacklevel=5)
+        elif trainer.interrupted:
             warnings.warn("Training interrupted by user.", stacklevel=5)
         elif not incremental and not trainer.stop and self.n_iter_ == self.max_iter:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
-                          f"and the optimization hasn't converged yet.", ConvergenceWarning,
-                          stacklevel=5)
+                          f"and the optimization hasn't converged yet. "
+                          f"{self._convergence_advice(X, self.learning_rate_init)}",
+                          ConvergenceWarning, stacklevel=5)
 
     def _callbacks(self, stopper):
         """The loop's callbacks: early stopping, verbose output, then the user's."""
@@ -547,6 +659,8 @@ class _BaseMLP(BaseEstimator):
             parts = train_test_split(*arrays, random_state=seed, test_size=self.validation_fraction,
                                      stratify=stratify)
         except ValueError:
+            if stratify is not None and Y.shape[1] == 1:
+                self._refuse_small_classes(Y)
             # too few members of some class to stratify: fall back to a plain split
             parts = train_test_split(*arrays, random_state=seed,
                                      test_size=self.validation_fraction)
@@ -557,8 +671,34 @@ class _BaseMLP(BaseEstimator):
                              "or the size of your dataset.")
         return X_train, Y_train, w_train, X_val, Y_val, w_val
 
+    def _refuse_small_classes(self, Y):
+        """scikit-learn's error, with the labels themselves, for a binary target with a
+        one-member class (its stratified split cannot hold it out)."""
+        labels = self._label_binarizer.inverse_transform(Y[:, 0])
+        present, counts = np.unique(labels, return_counts=True)
+        few = present[counts < 2]
+        if not len(few):
+            return
+        detail = ", ".join(f"{label!r}: {count} member" for label, count in
+                           zip(present.tolist(), counts) if count < 2)
+        raise ValueError(
+            f"The least populated classes in y have only {counts.min()} member, which is too "
+            f"few. The minimum number of groups for any class cannot be less than 2. Classes "
+            f"with too few members are: {few.tolist()} ({detail}). early_stopping=True holds out "
+            f"a stratified validation_fraction of the rows, which needs 2 members of each "
+            f"class: add rows of these classes, pass your own X_val/y_val, or set "
+            f"early_stopping=False.")
+
+    def _convergence_advice(self, X, lr=None):
+        """What to try when the solver stopped before converging."""
+        tips = [f"more iterations (max_iter={self.max_iter} now, e.g. {2 * self.max_iter})"]
+        if lr is not None:
+            tips.append(f"a larger learning_rate_init (now {lr:g}, e.g. {lr * 10:g})")
+        advice = "Try " + " or ".join(tips)
+        return advice + _scaling_advice(X, getattr(self, "feature_names_in_", None)) + "."
+
     # -- prediction -------------------------------------------------------------
-    def _forward(self, X):
+    def _forward(self, X, keep=False):
         check_is_fitted(self)
         if not self._plain_input(X):
             X = validate_data(self, X, accept_sparse=["csr", "csc"], reset=False,
@@ -566,9 +706,34 @@ class _BaseMLP(BaseEstimator):
         network = self._network(self.coefs_, self.intercepts_, self._hidden_activations(),
                                 gradients=False)
         A = X
-        for layer in network.layers:
+        outputs = [X]
+        layers = network.layers
+        for i, layer in enumerate(layers):
             A = layer.apply(A)
-        return A
+            if keep and (i + 1 == len(layers) or isinstance(layers[i + 1], Dense)):
+                outputs.append(A)
+        return outputs if keep else A
+
+    def activations(self, X):
+        """Every layer's output for ``X``: ``[A0, A1, …, AL]``, input to output.
+
+        ``A0`` is ``X`` itself (as validated), ``Al = g_l(A(l−1) @ W_l + b_l)``
+        the ``l``-th layer's output (after batch normalisation when
+        ``batch_norm=True``; dropout is off, as in prediction), and ``AL`` what
+        ``predict_proba`` / ``predict`` read. ``len(activations(X)) == n_layers_``;
+        ``Al`` has shape ``(n_samples, coefs_[l-1].shape[1])``.
+        """
+        return self._forward(X, keep=True)
+
+    def transform(self, X):
+        """The last hidden layer's output, ``(n_samples, hidden_layer_sizes[-1])``: the
+        features the output layer sees, so a fitted estimator can sit in a
+        ``Pipeline`` as a feature extractor."""
+        return self._forward(X, keep=True)[-2]
+
+    def fit_transform(self, X, y, **fit_params):
+        """``fit(X, y, **fit_params).transform(X)``."""
+        return self.fit(X, y, **fit_params).transform(X)
 
     def _plain_input(self, X):
         """True when ``X`` needs none of ``validate_data``'s conversions: a finite 2-D
@@ -586,7 +751,14 @@ class _BaseMLP(BaseEstimator):
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
         tags.input_tags.sparse = True
+        tags.transformer_tags = TransformerTags()  # transform(): the last hidden layer
         return tags
+
+
+def _shared_params(values):
+    """The constructor arguments that :class:`_BaseMLP` takes, out of a subclass's ``locals()``
+    (scikit-learn needs each estimator to spell out its own signature)."""
+    return {name: values[name] for name in _BaseMLP._get_param_names()}
 
 
 class _Verbose(Callback):
@@ -648,6 +820,51 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     True
     """
 
+    def __init__(self, hidden_layer_sizes=(100,), activation="relu", *,
+                 solver="adam", alpha=0.0001, batch_size="auto", learning_rate="constant",
+                 learning_rate_init=0.001, power_t=0.5, max_iter=200, shuffle=True,
+                 random_state=None, tol=1e-4, verbose=False, warm_start=False, momentum=0.9,
+                 nesterovs_momentum=True, early_stopping=False, validation_fraction=0.1,
+                 beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
+                 schedule=None, init=None, dtype=None, callbacks=None, dropout=0.0,
+                 batch_norm=False, l1=0.0, class_weight=None):
+        super().__init__(**_shared_params(locals()))
+        self.class_weight = class_weight
+
+    def _check_params(self):
+        cw = self.class_weight
+        if not (cw is None or (isinstance(cw, str) and cw == "balanced") or isinstance(cw, dict)):
+            raise ValueError(f"The 'class_weight' parameter of MLPClassifier must be None, "
+                             f"'balanced' or a dict mapping classes to weights. Got {cw!r} "
+                             f"instead.")
+        return super()._check_params()
+
+    def _weigh_classes(self, Y, sample_weight, dtype):
+        """``sample_weight`` times each row's class weight (``class_weight``), as
+        ``LogisticRegression`` does: ``'balanced'`` gives class ``c`` the weight
+        ``n_samples / (n_classes · n_c)`` (counted in the rows being fitted)."""
+        if self.class_weight is None:
+            return sample_weight
+        if self._label_binarizer.y_type_ == "multilabel-indicator":
+            raise ValueError("class_weight is not supported for multilabel targets; pass "
+                             "sample_weight instead")
+        labels = self._label_binarizer.inverse_transform(Y if Y.shape[1] > 1 else Y[:, 0])
+        present = np.unique(labels)
+        weights = compute_class_weight(self.class_weight, classes=present, y=labels)
+        rows = weights[np.searchsorted(present, labels)]
+        if sample_weight is not None:
+            rows = rows * sample_weight
+        return rows.astype(dtype)
+
+    def _encode_validation_target(self, y_val, n_outputs):
+        labels = unique_labels(y_val)
+        if self._label_binarizer.y_type_ != "multilabel-indicator" and len(
+                np.setdiff1d(labels, self.classes_)):
+            raise ValueError(f"y_val has classes not in the training y: "
+                             f"{list(np.setdiff1d(labels, self.classes_))}; the classes are "
+                             f"{list(self.classes_)}")
+        return self._label_binarizer.transform(y_val)
+
     def _loss_name(self):
         return ("categorical_cross_entropy" if self.out_activation_ == "softmax"
                 else "binary_cross_entropy")
@@ -681,9 +898,8 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             elif len(np.setdiff1d(labels, self.classes_, assume_unique=True)):
                 raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
                                  f"{self.classes_}. 'y' has {labels}.")
-        if len(self.classes_) < 2 and self._label_binarizer.y_type_ != "multilabel-indicator":
-            raise ValueError(f"The number of classes has to be greater than one; got "
-                             f"{len(self.classes_)} class")
+        # a single class fits too (as in scikit-learn): one sigmoid unit trained
+        # towards 0, which the label binarizer reads back as that class
         Y = self._label_binarizer.transform(y)
         return X, Y
 
@@ -744,16 +960,7 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
                  beta_1=0.9, beta_2=0.999, epsilon=1e-8, n_iter_no_change=10, max_fun=15000,
                  schedule=None, init=None, dtype=None, callbacks=None, dropout=0.0,
                  batch_norm=False, l1=0.0):
-        super().__init__(
-            hidden_layer_sizes=hidden_layer_sizes, activation=activation, solver=solver,
-            alpha=alpha, batch_size=batch_size, learning_rate=learning_rate,
-            learning_rate_init=learning_rate_init, power_t=power_t, max_iter=max_iter,
-            shuffle=shuffle, random_state=random_state, tol=tol, verbose=verbose,
-            warm_start=warm_start, momentum=momentum, nesterovs_momentum=nesterovs_momentum,
-            early_stopping=early_stopping, validation_fraction=validation_fraction,
-            beta_1=beta_1, beta_2=beta_2, epsilon=epsilon, n_iter_no_change=n_iter_no_change,
-            max_fun=max_fun, schedule=schedule, init=init, dtype=dtype, callbacks=callbacks,
-            dropout=dropout, batch_norm=batch_norm, l1=l1)
+        super().__init__(**_shared_params(locals()))
         self.loss = loss
 
     def _check_params(self):
@@ -767,6 +974,14 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
 
     def _output_activation(self):
         return "exp" if self.loss == "poisson" else "identity"
+
+    def _encode_validation_target(self, y_val, n_outputs):
+        y_val = check_array(y_val, ensure_2d=False, dtype=np.float64, input_name="y_val")
+        if y_val.ndim == 1:
+            y_val = y_val.reshape(-1, 1)
+        if y_val.shape[1] != n_outputs:
+            raise ValueError(f"y_val has {y_val.shape[1]} output(s), y has {n_outputs}")
+        return y_val
 
     def _validate_input(self, X, y, incremental, reset, classes=None):
         X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,

@@ -47,6 +47,10 @@ class Optimizer:
         """``lr`` under scikit-learn's name (its estimators' ``_optimizer.learning_rate``)."""
         return self.lr
 
+    @learning_rate.setter
+    def learning_rate(self, value):
+        self.lr = value
+
     def _init_state(self, params):
         """Allocate per-parameter state arrays; subclasses name the slots."""
         return [{name: np.zeros_like(p) for name in self.slots} for p in params]

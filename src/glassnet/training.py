@@ -89,6 +89,12 @@ class History:
     interrupted: bool = False
     best_epoch: int | None = None
 
+    def __getitem__(self, key):
+        """``history["val_loss"]`` is ``history.val_loss`` (a dict-like view, as in Keras)."""
+        if not isinstance(key, str) or key.startswith("_") or not hasattr(self, key):
+            raise KeyError(key)
+        return getattr(self, key)
+
     def as_dict(self):
         return {k: (list(v) if isinstance(v, list) else v) for k, v in vars(self).items()}
 

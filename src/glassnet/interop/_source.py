@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass, field
 
-from ..layers import Activation, Dense, Dropout
 from ..network import Network
 
 __all__ = ["Source", "describe", "describe_network", "engine_network", "missing_extra"]
@@ -59,39 +58,11 @@ def _is_sklearn_mlp(obj):
 
 
 def engine_network(estimator):
-    """The engine :class:`Network` of a fitted glassnet estimator.
-
-    Its layers hold the estimator's own ``coefs_``/``intercepts_`` arrays (no
-    copies): training one trains the other.
-    """
-    network = getattr(estimator, "network_", None)
-    if network is not None:
-        return network
+    """The engine :class:`Network` of a fitted glassnet estimator (its ``network_``:
+    layers that share the estimator's arrays)."""
     if not hasattr(estimator, "coefs_"):
         raise ValueError(f"this {type(estimator).__name__} is not fitted yet: call fit first")
-    n_hidden = len(estimator.coefs_) - 1
-    hidden = estimator.activation
-    hidden = list(hidden) if isinstance(hidden, (list, tuple)) else [hidden] * n_hidden
-    output = estimator.out_activation_
-    # each hidden layer is Dense(f) or, with batch_norm, Dense → BatchNorm → Activation(f),
-    # followed by a Dropout with dropout > 0; the output layer is Dense(output)
-    norms = list(getattr(estimator, "batch_norm_layers_", None) or [None] * n_hidden)
-    dropout = getattr(estimator, "dropout", 0.0)
-    layers = []
-    for i, (W, b) in enumerate(zip(estimator.coefs_, estimator.intercepts_)):
-        if i == n_hidden:
-            layers.append(Dense.from_arrays(W, b, output))
-        elif norms[i] is None:
-            layers.append(Dense.from_arrays(W, b, hidden[i]))
-        else:
-            layers += [Dense.from_arrays(W, b, "identity"), norms[i], Activation(hidden[i])]
-        if i < n_hidden and dropout:
-            layers.append(Dropout(dropout))
-    if output in ("softmax", "logistic"):
-        loss = "categorical_cross_entropy" if output == "softmax" else "binary_cross_entropy"
-    else:
-        loss = "poisson" if output == "exp" else "half_squared_error"
-    return Network(layers, loss=loss, alpha=estimator.alpha, l1=getattr(estimator, "l1", 0.0))
+    return estimator.network_
 
 
 def describe(obj):
