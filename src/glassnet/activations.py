@@ -231,7 +231,24 @@ ACTIVATIONS = {
 
 def get_activation(spec):
     """Return an :class:`Activation` for a name (``'relu'``), an instance, or a
-    config dict such as ``{'name': 'leaky_relu', 'slope': 0.1}``."""
+    config dict such as ``{'name': 'leaky_relu', 'slope': 0.1}``.
+
+    Examples
+    --------
+    The sigmoid and its derivative ``s·(1 − s)``, which peaks at 1/4:
+
+    >>> import numpy as np
+    >>> from glassnet.activations import get_activation
+    >>> sigmoid = get_activation("sigmoid")
+    >>> Z = np.array([[-2.0, 0.0, 2.0]])
+    >>> A = sigmoid.forward(Z)
+    >>> A.round(4)
+    array([[0.1192, 0.5   , 0.8808]])
+    >>> sigmoid.backward(np.ones_like(A), A).round(4)   # dZ = dA · s·(1 − s)
+    array([[0.105, 0.25 , 0.105]])
+    >>> get_activation({"name": "leaky_relu", "slope": 0.1}).forward(Z)
+    array([[-0.2,  0. ,  2. ]])
+    """
     if isinstance(spec, Activation):
         return spec
     if isinstance(spec, dict):

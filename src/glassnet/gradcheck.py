@@ -95,7 +95,8 @@ def gradient_check(network, X, y, sample_weight=None, h=1e-6):
         Checked at its current weights (restored afterwards) and in its current
         mode (training or evaluation; see the module docstring). Use float64:
         float32 has too few digits for a tight check.
-    X, y : the data, as for :func:`glassnet.train`.
+    X, y : array-like
+        The data, as for :func:`glassnet.train`.
     h : float, default 1e-6
         The finite-difference step.
 
@@ -104,6 +105,18 @@ def gradient_check(network, X, y, sample_weight=None, h=1e-6):
     GradientCheck
         ``relative_errors[i]`` for ``network.parameter_names()[i]``; below
         ~1e-6 in float64 means the analytic gradient is right.
+
+    Examples
+    --------
+    >>> import glassnet as gn
+    >>> from glassnet.datasets import load_wisconsin
+    >>> X, y = load_wisconsin(return_X_y=True)
+    >>> net = gn.Network.from_sizes([9, 15, 1], seed=1)
+    >>> check = gn.gradient_check(net, X[:20] / 10, y[:20])
+    >>> check.names
+    ['W1', 'b1', 'W2', 'b2']
+    >>> check.passed(1e-6)
+    True
     """
     X, Y, sample_weight = network.check_data(X, y, sample_weight)
     replay = Replay(network)

@@ -153,7 +153,10 @@ class Dense(Layer):
 
     Attributes
     ----------
-    W, b : the parameters.  dW, db : their gradients after ``backward``.
+    W, b : numpy.ndarray
+        The parameters, of shapes ``(n_inputs, n_units)`` and ``(n_units,)``.
+    dW, db : numpy.ndarray
+        Their gradients after ``backward``.
     """
 
     _cached = ("X", "A")

@@ -587,6 +587,21 @@ def train(network, X, y, *, optimizer="sgd", lr=0.01, epochs=100, batch_size=Non
         modified.
     TrainingDivergedError
         The loss became non-finite; the network keeps its last finite weights.
+
+    Examples
+    --------
+    Full-batch gradient descent on XOR, the minimal tutorial's network:
+
+    >>> import glassnet as gn
+    >>> from glassnet.datasets import load_xor
+    >>> X, y = load_xor(return_X_y=True)
+    >>> net = gn.Network.from_sizes([3, 4, 1], activation="sigmoid", loss="sse",
+    ...                             init="uniform", bias=False, seed=1)
+    >>> history = gn.train(net, X, y, lr=1.0, epochs=1500)
+    >>> round(history.loss[0], 4), history.loss[-1] < 0.01
+    (1.3285, True)
+    >>> net.output(X).ravel().round(2)
+    array([0.01, 0.97, 0.97, 0.03])
     """
     X, Y, sample_weight = network.check_data(X, y, sample_weight)
     if validation_data is not None:

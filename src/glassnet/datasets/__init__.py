@@ -156,9 +156,19 @@ def load_wisconsin(missing="drop", return_X_y=False):
 
     Returns
     -------
-    Bunch with ``data`` (float64, 683 × 9 or 699 × 9), ``target`` (0 benign,
-    1 malignant), ``feature_names``, ``target_names``, ``DESCR``, ``frame``;
-    or ``(data, target)``.
+    Bunch or tuple
+        A Bunch with ``data`` (float64, 683 × 9 or 699 × 9), ``target`` (0
+        benign, 1 malignant), ``feature_names``, ``target_names``, ``DESCR``,
+        ``frame``; or ``(data, target)``.
+
+    Examples
+    --------
+    >>> from glassnet.datasets import load_wisconsin
+    >>> data = load_wisconsin()
+    >>> data.data.shape, int(data.target.sum()), data.target_names.tolist()
+    ((683, 9), 239, ['benign', 'malignant'])
+    >>> load_wisconsin(missing="median", return_X_y=True)[0].shape
+    (699, 9)
     """
     if missing not in ("drop", "median"):
         raise ValueError(f"missing must be 'drop' or 'median', got {missing!r}")
@@ -223,8 +233,10 @@ def load_heart(one_hot=False, return_X_y=False):
 
     Returns
     -------
-    Bunch with ``data`` (270 × 13, or 270 × 22 one-hot), ``target`` (0 absence,
-    1 presence), ``feature_names``, ``target_names``, ``DESCR``, ``frame``.
+    Bunch or tuple
+        A Bunch with ``data`` (270 × 13, or 270 × 22 one-hot), ``target`` (0
+        absence, 1 presence), ``feature_names``, ``target_names``, ``DESCR``,
+        ``frame``; or ``(data, target)``.
     """
     text = verify("heart.dat").decode("ascii")
     table = np.array([[float(v) for v in line.split()] for line in text.splitlines()

@@ -653,7 +653,11 @@ def load_csv(path, target=None, sep=None, header="auto", one_hot=False, missing=
         See :func:`read_table` for the formats.
     target : str or int, optional
         The target column's name or index; the last column by default.
-    sep, header : see :func:`read_table`.
+    sep : str, optional
+        ``','``, ``';'``, ``'\\t'`` or ``' '``; detected when omitted (see
+        :func:`read_table`).
+    header : 'auto', True or False
+        ``'auto'``: the first row is a header when none of its cells is a number.
     one_hot : bool, default False
         Encode text (categorical) feature columns as one indicator column per
         value; without it a text column is an error.
@@ -667,10 +671,11 @@ def load_csv(path, target=None, sep=None, header="auto", one_hot=False, missing=
 
     Returns
     -------
-    Bunch with ``data`` (float64), ``target`` (int64 for whole numbers, float64,
-    or str), ``feature_names`` (after encoding), ``target_name``, ``schema``
-    (how to encode new files), ``columns`` (the file's column names);
-    or ``(data, target)``.
+    Bunch or tuple
+        A Bunch with ``data`` (float64), ``target`` (int64 for whole numbers,
+        float64, or str), ``feature_names`` (after encoding), ``target_name``,
+        ``schema`` (how to encode new files), ``columns`` (the file's column
+        names); or ``(data, target)``.
 
     Raises
     ------

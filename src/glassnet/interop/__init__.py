@@ -1,16 +1,14 @@
 """Take a glassnet model anywhere, and bring other models into the glass box.
 
-================================  ==================================================
-``to_onnx(model)``                an ONNX graph with the preprocessing, run anywhere
-                                  ``onnxruntime`` runs (extra ``onnx``)
-``to_torch(network)``             a ``torch.nn.Sequential`` with the same weights
-                                  (extra ``torch``)
-``from_torch(sequential)``        a glassnet ``Network`` from ``Linear`` layers and
-                                  activations
-``to_sklearn(estimator)``         a fitted scikit-learn ``MLPClassifier``/``MLPRegressor``
-                                  (extra ``sklearn``)
-``from_sklearn(mlp)``             a fitted glassnet estimator from scikit-learn's
-================================  ==================================================
+- ``to_onnx(model)``: an ONNX graph with the preprocessing, run anywhere
+  ``onnxruntime`` runs (extra ``onnx``);
+- ``to_torch(network)``: a ``torch.nn.Sequential`` with the same weights
+  (extra ``torch``);
+- ``from_torch(sequential)``: a glassnet ``Network`` from ``Linear`` layers and
+  activations;
+- ``to_sklearn(estimator)``: a fitted scikit-learn ``MLPClassifier``/``MLPRegressor``
+  (extra ``sklearn``);
+- ``from_sklearn(mlp)``: a fitted glassnet estimator from scikit-learn's.
 
 Each converter lives in its own module and imports its library only when
 called; the names are re-exported here and by :mod:`glassnet.io`. Weights

@@ -313,6 +313,8 @@ def to_onnx(model, *, name="glassnet"):
     name : str
         The graph's name.
 
+    Notes
+    -----
     Save it with ``onnx.save(proto, "model.onnx")`` and run it with
     ``onnxruntime.InferenceSession("model.onnx").run(None, {"X": X})``, where
     ``X`` is a float32 array. Needs the ``onnx`` extra.

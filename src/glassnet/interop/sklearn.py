@@ -78,6 +78,8 @@ def to_sklearn(estimator, classes=None):
     classes : sequence, optional
         Class labels for a network's output units (ignored for estimators).
 
+    Notes
+    -----
     Training settings scikit-learn lacks (``solver='rmsprop'``/``'adamw'``,
     ``schedule``, ``init``, ``dtype``, ``callbacks``) shaped the weights but are
     not part of the network; they are left at scikit-learn's defaults. A

@@ -140,6 +140,8 @@ def to_torch(network, dtype=None):
         Default: the network's own (``torch.float64`` for a float64 network),
         so the initial weights carry over bit for bit.
 
+    Notes
+    -----
     The parameters are copies: training one does not change the other. The
     Sequential comes in evaluation mode, computing what glassnet's ``output``
     and ``predict`` compute (``BatchNorm1d`` on the running statistics,
