@@ -223,7 +223,9 @@ def _truth_note(landscape):
     if not landscape.drawn:
         fractions = [np.mean(f[f > 0]) if np.any(f > 0) else 0.0
                      for f in landscape.off_plane.values()]
-        return (f"paths not drawn: on average {min(fractions):.0%}–{max(fractions):.0%} of "
+        low, high = f"{min(fractions):.0%}", f"{max(fractions):.0%}"
+        share = low if low == high else f"{low}–{high}"
+        return (f"paths not drawn: on average {share} of "
                 f"each path's displacement lies off a random plane")
     worst = landscape.worst_gap
     off = np.mean(np.concatenate([landscape.off_plane[n][1:] for n in landscape.drawn]))
