@@ -5,6 +5,8 @@ import re
 import signal
 import subprocess
 import sys
+import time
+import urllib.request
 from pathlib import Path
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
@@ -40,3 +42,18 @@ def stop(process, timeout=20):
         if process.poll() is None:
             process.kill()
     return process.returncode, out, err
+
+
+def wait_until_serving(url, timeout=30):
+    """Return once ``url`` answers 200: the server has finished starting."""
+    deadline = time.monotonic() + timeout
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # never via a proxy
+    while True:
+        try:
+            with opener.open(url, timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+        time.sleep(0.05)

@@ -17,7 +17,7 @@ pytest.importorskip("httpx")
 with warnings.catch_warnings():  # newer Starlette prefers another HTTP client for its tests
     warnings.simplefilter("ignore")
     from starlette.testclient import TestClient
-from _playground_process import environment, start, stop
+from _playground_process import environment, start, stop, wait_until_serving
 from starlette.websockets import WebSocketDisconnect
 
 from glassnet.io import load_model
@@ -245,10 +245,14 @@ def test_ctrl_c_stops_the_server_cleanly_while_a_page_trains():
 
 
 def test_another_host_prints_a_warning():
-    process, _ = start("--host", "0.0.0.0")
-    code, _, err = stop(process)
+    process, url = start("--host", "0.0.0.0")
+    try:
+        wait_until_serving(url)  # it answers on the loopback address it printed
+    finally:
+        code, out, err = stop(process)
     assert "warning: serving on 0.0.0.0" in err and "127.0.0.1" in err
-    assert code == 0 and "Traceback" not in err
+    assert code == 0, (out, err)
+    assert "Traceback" not in err, err
 
 
 def test_a_busy_port_is_one_error_line():
