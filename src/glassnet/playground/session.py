@@ -425,7 +425,6 @@ class Session:
 
     def frame(self):
         """A snapshot of the run for the page (JSON-ready, a few tens of KB)."""
-        net = self.network
         metrics, train_outputs = self.metrics()
         grid_outputs = self._forward_all(self.grid_inputs)
         units = []
