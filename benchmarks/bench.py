@@ -15,6 +15,10 @@ mnist      MNIST-shaped: 60,000 x 784 float32, 784-256-256-10 ReLU, softmax
            cross-entropy, batches of 256, one reshuffled epoch of plain SGD;
            vs PyTorch and scikit-learn, and vs the float32 GEMM rate of the
            same matrix products measured here.
+fit        the same epoch through ``MLPClassifier.fit``, as a user calls it,
+           with plain SGD, Nesterov momentum 0.9 and Adam, each beside PyTorch's
+           eager loop with the matching torch.optim optimiser, scikit-learn and
+           the matrix products alone; rotated order, median of five rounds.
 inference  predict_proba: latency for 1 row and throughput for 100,000 rows.
 scaling    one epoch at 10k, 100k and 1M rows (100 features, 128-128 hidden,
            float32, batches of 256) in fresh processes, with peak memory.
@@ -75,51 +79,65 @@ def best_of(function, repeat=3):
     return min(times)
 
 
+def rotated_medians(runs, rounds=5):
+    """Median wall time of each of ``runs`` (name -> callable) over ``rounds``
+    rounds. Every round calls each once, the order rotated by one place per
+    round, so no implementation always runs first (cold) or right after the
+    same neighbour; the median ignores a round that other work disturbed."""
+    names = list(runs)
+    times = {name: [] for name in names}
+    for r in range(rounds):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            started = time.perf_counter()
+            runs[name]()
+            times[name].append(time.perf_counter() - started)
+    return {name: float(np.median(t)) for name, t in times.items()}
+
+
 def ratio(peer, ours):
     return "missing" if peer is None else f"{peer / ours:.2f}x"
 
 
 # -- 1. the tutorial's workload --------------------------------------------------
 def tutorial(quick):
+    """Each implementation in turn, the order rotated, median of five rounds."""
     from tutorial_numpy import TutorialNet
 
     X, y = load_wisconsin(return_X_y=True)
     X = (X - X.min(axis=0)) / (X.max(axis=0) - X.min(axis=0))
     n_iter = 300 if quick else 3000
-    results = {}
+    runs = {}
 
     def engine():
         net = gn.Network.from_sizes([9, 15, 1], activation="relu", output_activation="sigmoid",
                                     init="scaled_normal", seed=1)
         gn.train(net, X, y, lr=0.07, epochs=n_iter)
 
-    results["glassnet engine (gn.train)"] = best_of(engine) / n_iter
+    runs["glassnet engine (gn.train)"] = engine
 
     def estimator():
-        gn.MLPClassifier((15,), solver="sgd", momentum=0.0, learning_rate_init=0.07,
-                         batch_size=len(X), shuffle=False, alpha=0.0, tol=0.0,
-                         n_iter_no_change=n_iter + 1, max_iter=n_iter, random_state=0).fit(X, y)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            gn.MLPClassifier((15,), solver="sgd", momentum=0.0, learning_rate_init=0.07,
+                             batch_size=len(X), shuffle=False, alpha=0.0, tol=0.0,
+                             n_iter_no_change=n_iter + 1, max_iter=n_iter,
+                             random_state=0).fit(X, y)
 
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        results["glassnet MLPClassifier"] = best_of(estimator) / n_iter
-    ours = results["glassnet engine (gn.train)"]
+    runs["glassnet MLPClassifier"] = estimator
 
     def tutorial_code():
         TutorialNet(X.T, y[None, :].astype(float)).gd(n_iter)
 
-    results["(a) tutorial NumPy, samples as columns"] = best_of(tutorial_code) / n_iter
+    runs["(a) tutorial NumPy, samples as columns"] = tutorial_code
     if sklearn is not None:
         def scikit():
-            SkMLP((15,), solver="sgd", momentum=0.0, learning_rate_init=0.07,
-                  batch_size=len(X), shuffle=False, alpha=0.0, tol=0.0,
-                  n_iter_no_change=n_iter + 1, max_iter=n_iter, random_state=0).fit(X, y)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                SkMLP((15,), solver="sgd", momentum=0.0, learning_rate_init=0.07,
+                      batch_size=len(X), shuffle=False, alpha=0.0, tol=0.0,
+                      n_iter_no_change=n_iter + 1, max_iter=n_iter, random_state=0).fit(X, y)
 
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            results["(b) scikit-learn MLPClassifier"] = best_of(scikit) / n_iter
-    else:
-        results["(b) scikit-learn MLPClassifier"] = None
+        runs["(b) scikit-learn MLPClassifier"] = scikit
     if torch is not None:
         Xt = torch.tensor(X)
         Yt = torch.tensor(y, dtype=torch.float64)[:, None]
@@ -137,13 +155,21 @@ def tutorial(quick):
                 optimizer.step()
                 loss.item()  # the loss curve, as the others record it
 
-        results["(c) PyTorch eager"] = best_of(pytorch) / n_iter
-    else:
-        results["(c) PyTorch eager"] = None
-    rows = [(name, "missing" if t is None else f"{t * 1e6:.1f}", ratio(t, ours))
-            for name, t in results.items()]
-    table(f"Tutorial workload: 9-15-1 full-batch GD on 683 rows, float64 ({n_iter} iterations)",
-          ["implementation", "µs per iteration", "peer / glassnet engine"], rows)
+        runs["(c) PyTorch eager"] = pytorch
+    for run in runs.values():  # warm up: imports, BLAS threads, allocator
+        run()
+    results = rotated_medians(runs, rounds=2 if quick else 5)
+    results.setdefault("(b) scikit-learn MLPClassifier", None)
+    results.setdefault("(c) PyTorch eager", None)
+    results = {name: None if t is None else t / n_iter for name, t in results.items()}
+    ours = results["glassnet engine (gn.train)"]
+    estimator_time = results["glassnet MLPClassifier"]
+    rows = [(name, "missing" if t is None else f"{t * 1e6:.1f}", ratio(t, ours),
+             ratio(t, estimator_time)) for name, t in results.items()]
+    table(f"Tutorial workload: 9-15-1 full-batch GD on 683 rows, float64 ({n_iter} iterations, "
+          f"median of {2 if quick else 5} rotated rounds)",
+          ["implementation", "µs per iteration", "peer / glassnet engine",
+           "peer / glassnet MLPClassifier"], rows)
     return results
 
 
@@ -159,9 +185,10 @@ def mnist_data(n, seed=0):
     return X, y
 
 
-def gemm_time(batch, sizes, repeat=20):
-    """Time of the float32 matrix products one SGD step needs, at these shapes:
-    per layer Z = A·W (forward), dW = Aᵀ·dZ, and dA = dZ·Wᵀ for all but the first."""
+def gemm_products(batch, sizes):
+    """``(run, flops)``: ``run()`` does the float32 matrix products one SGD step
+    needs, at these shapes: per layer Z = A·W (forward), dW = Aᵀ·dZ, and
+    dA = dZ·Wᵀ for all but the first."""
     rng = np.random.default_rng(0)
     products = []
     for i, (fan_in, fan_out) in enumerate(itertools.pairwise(sizes)):
@@ -178,6 +205,12 @@ def gemm_time(batch, sizes, repeat=20):
         for a, b, out in products:
             np.matmul(a, b, out=out)
 
+    return run, flops
+
+
+def gemm_time(batch, sizes, repeat=20):
+    """Fastest time of one step's matrix products (see :func:`gemm_products`), and their flops."""
+    run, flops = gemm_products(batch, sizes)
     run()
     seconds = min(best_of(run, 1) for _ in range(repeat))
     return seconds, flops
@@ -249,6 +282,93 @@ def mnist(quick):
           f"(GEMM rate {flops / step_gemm / 1e9:.1f} GFLOP/s)",
           ["implementation", "epoch (s)", "samples / s", "peer / glassnet engine"], rows)
     return results
+
+
+# -- 2b. MNIST-shaped, through the estimator --------------------------------------
+FIT_SOLVERS = [  # label, glassnet/scikit-learn options, PyTorch optimiser
+    ("SGD", dict(solver="sgd", momentum=0.0, learning_rate_init=0.05),
+     lambda params: torch.optim.SGD(params, lr=0.05)),
+    ("SGD, Nesterov momentum 0.9", dict(solver="sgd", momentum=0.9, learning_rate_init=0.05),
+     lambda params: torch.optim.SGD(params, lr=0.05, momentum=0.9, nesterov=True)),
+    ("Adam", dict(solver="adam", learning_rate_init=0.001),
+     lambda params: torch.optim.Adam(params, lr=0.001)),
+]
+
+
+def fit(quick):
+    """One epoch through the estimator a user calls, per solver: glassnet's
+    ``MLPClassifier.fit``, PyTorch's eager loop with the matching ``torch.optim``
+    optimiser, scikit-learn's ``MLPClassifier.fit``, and the same matrix
+    products alone. Every round runs each in turn, the order rotated; the
+    table shows medians of five rounds."""
+    n = 6000 if quick else 60000
+    X, y = mnist_data(n)
+    sizes, batch = [784, 256, 256, 10], 256
+    rounds = 2 if quick else 5
+    common = dict(batch_size=batch, alpha=0.0, max_iter=1, random_state=0)
+    Xt, yt = (torch.from_numpy(X), torch.from_numpy(y)) if torch is not None else (None, None)
+    step_products, flops = gemm_products(batch, sizes)
+    n_full, tail = divmod(n, batch)
+
+    def gemms():  # the epoch's matrix products alone, at the same shapes
+        for _ in range(n_full + (tail > 0)):
+            step_products()
+
+    for label, options, make_optimizer in FIT_SOLVERS:
+        runs = {}
+
+        def ours(options=options):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                gn.MLPClassifier((256, 256), **options, **common).fit(X, y)
+
+        runs["glassnet MLPClassifier"] = ours
+        if torch is not None:
+            def pytorch(make_optimizer=make_optimizer):
+                torch.manual_seed(0)
+                model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
+                                            torch.nn.Linear(256, 256), torch.nn.ReLU(),
+                                            torch.nn.Linear(256, 10))
+                optimizer = make_optimizer(model.parameters())
+                loss_fn = torch.nn.CrossEntropyLoss()
+                order = torch.randperm(n)
+                for start in range(0, n, batch):
+                    idx = order[start:start + batch]
+                    optimizer.zero_grad()
+                    loss = loss_fn(model(Xt[idx]), yt[idx])
+                    loss.backward()
+                    optimizer.step()
+                    loss.item()  # the loss curve, as the estimators record it
+
+            runs["PyTorch eager"] = pytorch
+        if sklearn is not None:
+            def scikit(options=options):
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore")
+                    SkMLP((256, 256), **options, **common).fit(X, y)
+
+            runs["scikit-learn MLPClassifier"] = scikit
+        runs["float32 GEMMs alone (same shapes)"] = gemms
+        for run in runs.values():  # warm up
+            run()
+        medians = rotated_medians(runs, rounds)
+        mine = medians["glassnet MLPClassifier"]
+        rows = []
+        for name, seconds in medians.items():
+            if name.startswith("float32"):
+                compare = f"glassnet reaches {seconds / mine:.0%} of it"
+            else:
+                compare = ratio(seconds, mine)
+            rows.append((name, f"{seconds:.3f}", f"{n / seconds:,.0f}", compare))
+        for name in ("PyTorch eager", "scikit-learn MLPClassifier"):
+            if name not in medians:
+                rows.append((name, "missing", "", "missing"))
+        gemm = medians["float32 GEMMs alone (same shapes)"]
+        step_flops = flops * (n_full + (tail > 0))
+        table(f"Through the estimator, {label}: MNIST-shaped {n:,} x 784 float32, "
+              f"784-256-256-10, batch {batch}, one epoch, median of {rounds} rotated rounds "
+              f"(GEMM rate {step_flops / gemm / 1e9:.1f} GFLOP/s)",
+              ["implementation", "epoch (s)", "samples / s", "peer / glassnet"], rows)
 
 
 # -- 3. inference ------------------------------------------------------------------
@@ -506,7 +626,7 @@ def layers(quick):
            "PyTorch vs plain", "PyTorch / glassnet"], rows)
 
 
-SECTIONS = {"tutorial": tutorial, "mnist": mnist, "inference": inference, "scaling": scaling,
+SECTIONS = {"tutorial": tutorial, "mnist": mnist, "fit": fit, "inference": inference, "scaling": scaling,
             "defaults": defaults, "landscape": landscape, "layers": layers}
 
 

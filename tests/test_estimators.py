@@ -15,6 +15,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import GridSearchCV, cross_val_score
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
+from sklearn.utils import estimator_checks
 from sklearn.utils.estimator_checks import check_estimator
 
 import glassnet as gn
@@ -32,6 +33,29 @@ def test_check_estimator(estimator):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         check_estimator(estimator)
+
+
+# scikit-learn's own checks for transformers' feature names and set_output, which
+# check_estimator leaves to scikit-learn's test suite
+TRANSFORMER_CHECKS = ["check_get_feature_names_out_error",
+                      "check_transformer_get_feature_names_out",
+                      "check_transformer_get_feature_names_out_pandas",
+                      "check_set_output_transform", "check_set_output_transform_pandas",
+                      "check_global_output_transform_pandas",
+                      "check_set_output_transform_polars",
+                      "check_global_set_output_transform_polars"]
+
+
+@pytest.mark.parametrize("check", TRANSFORMER_CHECKS)
+@pytest.mark.parametrize("estimator", [gn.MLPClassifier(max_iter=20),
+                                       gn.MLPRegressor(hidden_layer_sizes=(3, 4), max_iter=20)],
+                         ids=["classifier", "regressor"])
+def test_feature_names_and_set_output_pass_sklearn_checks(estimator, check):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        # the checks mix frames and arrays on purpose (PCA warns the same)
+        warnings.filterwarnings("ignore", message="X (has|does not have valid) feature names")
+        getattr(estimator_checks, check)(type(estimator).__name__, estimator)
 
 
 def targets(kind, rng, n):

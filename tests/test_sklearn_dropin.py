@@ -9,13 +9,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn import neural_network as sk
+from sklearn.compose import ColumnTransformer
 from sklearn.datasets import load_iris
-from sklearn.exceptions import ConvergenceWarning
+from sklearn.exceptions import ConvergenceWarning, NotFittedError
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import r2_score
 from sklearn.model_selection import GridSearchCV
-from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import StandardScaler
+from sklearn.pipeline import FeatureUnion, Pipeline, make_pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils.class_weight import compute_class_weight
 
 import glassnet as gn
 
@@ -201,6 +203,30 @@ def test_class_weight_equals_matching_sample_weight(class_weight, iris):
     assert gn.MLPClassifier(class_weight="balanced").get_params()["class_weight"] == "balanced"
 
 
+def test_partial_fit_refuses_balanced_and_takes_a_dict(iris):
+    X, y = iris
+    clf = gn.MLPClassifier(hidden_layer_sizes=(4,), class_weight="balanced", random_state=0)
+    with pytest.raises(ValueError, match=r"class_weight='balanced' is not supported by "
+                                         r"partial_fit.*compute_class_weight\('balanced'.*"
+                                         r"class_weight=dict\(zip\(classes, weights\)\)"):
+        clf.partial_fit(X, y, classes=[0, 1, 2])
+    assert not hasattr(clf, "coefs_")
+    # the fix the message names (weights over the whole target, as a dict), and a dict
+    # naming some classes only: a batch that lacks a class still trains, each row
+    # weighted by its class's weight (1 for a class the dict leaves out)
+    balanced = compute_class_weight("balanced", classes=np.arange(3), y=y[:120])
+    params = {"hidden_layer_sizes": (4,), "random_state": 0, "shuffle": False}
+    for weights in (dict(zip([0, 1, 2], balanced)), {2: 3.0}):
+        a = gn.MLPClassifier(class_weight=weights, **params)
+        b = gn.MLPClassifier(**params)
+        for batch in (np.arange(0, 60), np.arange(60, 120)):  # the first: classes 0, 1 only
+            a.partial_fit(X[batch], y[batch], classes=[0, 1, 2])
+            b.partial_fit(X[batch], y[batch], classes=[0, 1, 2],
+                          sample_weight=np.array([weights.get(c, 1.0) for c in y[batch]]))
+        for Wa, Wb in zip(a.coefs_, b.coefs_):
+            np.testing.assert_allclose(Wa, Wb, rtol=0, atol=1e-12)
+
+
 # -- a validation set of one's own -------------------------------------------------
 def test_x_val_is_monitored_and_recorded(iris):
     X, y = iris
@@ -260,6 +286,80 @@ def test_activations_match_a_manual_forward_pass_and_transform_in_a_pipeline(iri
         pipe.fit(X, y)
     assert pipe[:-1].transform(X).shape == (150, 6)
     assert pipe.predict(X).shape == (150,)
+
+
+@pytest.mark.parametrize("estimator", ["MLPClassifier", "MLPRegressor"])
+@pytest.mark.parametrize("sizes", [(), (3,), (7, 5), (4, 6, 2)])
+def test_feature_names_out_name_every_transform_column(estimator, sizes, iris):
+    X, y = iris
+    est = getattr(gn, estimator)(hidden_layer_sizes=sizes, max_iter=2, random_state=0)
+    with pytest.raises(NotFittedError):
+        est.get_feature_names_out()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        est.fit(X, y)
+    names = est.get_feature_names_out()
+    width = est.transform(X).shape[1]
+    assert width == (sizes[-1] if sizes else X.shape[1])
+    assert names.dtype == object
+    assert list(names) == [f"{estimator.lower()}{i}" for i in range(width)]
+    # input_features is checked against what fit saw, as in scikit-learn
+    assert list(est.get_feature_names_out([f"x{i}" for i in range(4)])) == list(names)
+    with pytest.raises(ValueError, match="input_features should have length equal to"):
+        est.get_feature_names_out(["a", "b"])
+
+
+def test_set_output_pandas_names_columns_keeps_index_and_leaves_predict_alone(iris):
+    X, y = iris
+    frame = pd.DataFrame(X, columns=["sl", "sw", "pl", "pw"], index=np.arange(150) * 3 + 7)
+    clf = gn.MLPClassifier(hidden_layer_sizes=(5,), max_iter=3, random_state=0)
+    assert clf.set_output(transform="pandas") is clf
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        out = clf.fit_transform(frame, y)
+    expected = [f"mlpclassifier{i}" for i in range(5)]
+    for got in (out, clf.transform(frame)):
+        assert isinstance(got, pd.DataFrame)
+        assert list(got.columns) == expected
+        assert got.index.equals(frame.index)
+        np.testing.assert_array_equal(got.to_numpy(), clf.activations(frame)[1])
+    with pytest.raises(ValueError, match="input_features is not equal to feature_names_in_"):
+        clf.get_feature_names_out(["a", "b", "c", "d"])
+    assert isinstance(clf.predict_proba(frame), np.ndarray)
+    assert isinstance(clf.predict(frame), np.ndarray)
+    assert isinstance(clf.set_output(transform="default").transform(frame), np.ndarray)
+
+
+def test_set_output_pandas_in_column_transformer_pipeline_and_feature_union(iris):
+    X, y = iris
+    frame = pd.DataFrame(X, columns=["sl", "sw", "pl", "pw"], index=np.arange(150) + 100)
+    frame["colour"] = np.array(["red", "green", "blue"])[np.arange(150) % 3]
+    features = ColumnTransformer([
+        ("mlp", gn.MLPClassifier(hidden_layer_sizes=(4,), max_iter=3, random_state=0),
+         ["sl", "sw", "pl", "pw"]),
+        ("onehot", OneHotEncoder(sparse_output=False), ["colour"]),
+    ])
+    pipe = make_pipeline(features, LogisticRegression()).set_output(transform="pandas")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pipe.fit(frame, y)
+    out = pipe[:-1].transform(frame)
+    assert isinstance(out, pd.DataFrame) and out.index.equals(frame.index)
+    assert list(out.columns) == [f"mlp__mlpclassifier{i}" for i in range(4)] + [
+        "onehot__colour_blue", "onehot__colour_green", "onehot__colour_red"]
+    assert list(pipe[-1].feature_names_in_) == list(out.columns)
+    assert pipe.predict(frame).shape == (150,)
+    union = FeatureUnion([
+        ("clf", gn.MLPClassifier(hidden_layer_sizes=(3,), max_iter=3, random_state=0)),
+        ("reg", gn.MLPRegressor(hidden_layer_sizes=(2,), max_iter=3, random_state=0)),
+    ]).set_output(transform="pandas")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        both = union.fit_transform(frame[["sl", "sw", "pl", "pw"]], y)
+    assert list(both.columns) == ["clf__mlpclassifier0", "clf__mlpclassifier1",
+                                  "clf__mlpclassifier2", "reg__mlpregressor0",
+                                  "reg__mlpregressor1"]
+    assert both.index.equals(frame.index)
 
 
 # -- convergence advice -------------------------------------------------------------

@@ -40,8 +40,11 @@ What differs, on purpose:
 
 Also glassnet's: ``class_weight`` on :class:`MLPClassifier` (``None``,
 ``'balanced'`` or a dict, as in ``LogisticRegression``: the same as the
-matching ``sample_weight``); ``fit(..., X_val=, y_val=, sample_weight_val=)``,
-a validation set of one's own; ``activations(X)`` and ``transform(X)``; a
+matching ``sample_weight``; ``partial_fit`` refuses ``'balanced'``, as
+``SGDClassifier`` does); ``fit(..., X_val=, y_val=, sample_weight_val=)``,
+a validation set of one's own; ``activations(X)`` and ``transform(X)`` (the
+last hidden layer, named by ``get_feature_names_out()`` and returned as a
+``DataFrame`` after ``set_output(transform="pandas")``); a
 ``ConvergenceWarning`` that names what to try.
 
 How a fit runs: the stochastic solvers configure glassnet's one training
@@ -97,7 +100,14 @@ import warnings
 
 import numpy as np
 import scipy.optimize
-from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin, is_classifier
+from sklearn.base import (
+    BaseEstimator,
+    ClassifierMixin,
+    ClassNamePrefixFeaturesOutMixin,
+    RegressorMixin,
+    TransformerMixin,
+    is_classifier,
+)
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.preprocessing import LabelBinarizer
@@ -108,6 +118,7 @@ from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
 from .initializers import get_initializer
+from .flat import pack
 from .layers import Activation, BatchNorm, Dense, Dropout
 from .network import Network
 from .optimizers import get_optimizer
@@ -146,12 +157,20 @@ def _check_weights(weights, n_samples, dtype, name):
     return weights
 
 
-def _unscaled_columns(X, limit=10.0):
+def _unscaled_columns(X, limit=10.0, rows=20_000):
     """Indices of the columns whose values reach beyond ``±limit``: neither
-    standardised nor min-max scaled features get there."""
-    biggest = abs(X).max(axis=0)
-    biggest = np.asarray(biggest.todense() if hasattr(biggest, "todense") else biggest).ravel()
-    return np.flatnonzero(biggest > limit)
+    standardised nor min-max scaled features get there.
+
+    A hint for a warning, so it looks at up to ``rows`` rows spread evenly
+    over ``X`` (all of them when there are fewer): on 60,000 x 784 float32
+    rows, scanning everything took a sixth of a one-epoch fit."""
+    if X.shape[0] > rows:
+        X = X[::-(-X.shape[0] // rows)]
+    top, bottom = X.max(axis=0), X.min(axis=0)
+    if hasattr(top, "todense"):  # scipy.sparse
+        top, bottom = top.todense(), bottom.todense()
+    top, bottom = np.asarray(top).ravel(), np.asarray(bottom).ravel()
+    return np.flatnonzero((top > limit) | (bottom < -limit))
 
 
 def _scaling_advice(X, names=None):
@@ -165,6 +184,14 @@ def _scaling_advice(X, names=None):
             f"{', '.join(shown)}{more} reach beyond ±10")
 
 
+def _laid_out(coefs, intercepts):
+    """Copies of ``coefs`` and ``intercepts`` laid end to end in one buffer, in the
+    network's parameter order ``W1, b1, W2, b2, …`` (see :mod:`glassnet.flat`):
+    the optimiser then updates them all with a few operations per step."""
+    _, views = pack([a for pair in zip(coefs, intercepts) for a in pair])
+    return views[0::2], views[1::2]
+
+
 def _rng_from(random_state):
     """A ``numpy.random.Generator`` from ``random_state`` (None, int, Generator or RandomState)."""
     if isinstance(random_state, np.random.RandomState):
@@ -172,7 +199,7 @@ def _rng_from(random_state):
     return np.random.default_rng(random_state)
 
 
-class _BaseMLP(BaseEstimator):
+class _BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared fitting machinery; use :class:`MLPClassifier` or :class:`MLPRegressor`."""
 
     def __init__(self, hidden_layer_sizes=(100,), activation="relu", *, solver="adam",
@@ -312,7 +339,8 @@ class _BaseMLP(BaseEstimator):
                 layers += [norm, Activation(act)]
             if self.dropout and gradients and i < len(hidden_activations):
                 layers.append(Dropout(self.dropout))
-        return Network(layers, loss=self._loss_name(), alpha=self.alpha, l1=self.l1, seed=rng)
+        network = Network(layers, loss=self._loss_name(), alpha=self.alpha, l1=self.l1, seed=rng)
+        return network.pack(parameters=False) if gradients else network
 
     def _hidden_activations(self):
         n = len(self.coefs_) - 1
@@ -336,7 +364,7 @@ class _BaseMLP(BaseEstimator):
                 b = np.zeros(fan_out)
             coefs.append(np.ascontiguousarray(W, dtype=dtype))
             intercepts.append(b.astype(dtype))
-        return coefs, intercepts
+        return _laid_out(coefs, intercepts)
 
     @property
     def network_(self):
@@ -477,8 +505,9 @@ class _BaseMLP(BaseEstimator):
                 raise ValueError(f"warm_start/partial_fit needs the same batch_norm as before "
                                  f"({not self.batch_norm}), got {self.batch_norm}")
             # train on copies, so a failure leaves the fitted weights untouched
-            self.coefs_ = [W.astype(dtype, copy=True) for W in self.coefs_]
-            self.intercepts_ = [b.astype(dtype, copy=True) for b in self.intercepts_]
+            self.coefs_, self.intercepts_ = _laid_out(
+                [np.asarray(W, dtype) for W in self.coefs_],
+                [np.asarray(b, dtype) for b in self.intercepts_])
             self.batch_norm_layers_ = [copy.deepcopy(norm).astype(dtype)
                                        for norm in self.batch_norm_layers_]
         network = self._network(self.coefs_, self.intercepts_, hidden_acts, rng=rng)
@@ -757,6 +786,27 @@ class _BaseMLP(BaseEstimator):
         """``fit(X, y, **fit_params).transform(X)``."""
         return self.fit(X, y, **fit_params).transform(X)
 
+    @property
+    def _n_features_out(self):
+        """Width of ``transform``'s output: the fan-in of the output layer (the
+        last hidden layer's width; ``n_features_in_`` without hidden layers)."""
+        return self.coefs_[-1].shape[0]
+
+    def get_feature_names_out(self, input_features=None):
+        """Names of ``transform``'s output columns, scikit-learn's convention for
+        new features (as ``PCA``'s): the lowercased class name and the unit's
+        index, ``['mlpclassifier0', …, 'mlpclassifier{k-1}']`` for a last hidden
+        layer of ``k`` units.
+
+        ``input_features`` is only checked against the ``feature_names_in_`` /
+        ``n_features_in_`` seen in ``fit`` (scikit-learn's error when they
+        differ). With these names, ``set_output(transform="pandas")`` makes
+        ``transform`` and ``fit_transform`` return a ``DataFrame`` (the input's
+        index kept), in a ``ColumnTransformer`` or ``FeatureUnion`` too;
+        ``predict`` and ``predict_proba`` are unaffected.
+        """
+        return super().get_feature_names_out(input_features)
+
     def _plain_input(self, X):
         """True when ``X`` needs none of ``validate_data``'s conversions: a finite 2-D
         float array of the fitted width, and no column names were seen in ``fit``.
@@ -864,16 +914,20 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     def _weigh_classes(self, Y, sample_weight, dtype):
         """``sample_weight`` times each row's class weight (``class_weight``), as
         ``LogisticRegression`` does: ``'balanced'`` gives class ``c`` the weight
-        ``n_samples / (n_classes · n_c)`` (counted in the rows being fitted)."""
+        ``n_samples / (n_classes · n_c)`` (counted in the rows ``fit`` is given;
+        ``partial_fit`` refuses it), a dict its own weight to each class it
+        names and 1 to the others."""
         if self.class_weight is None:
             return sample_weight
         if self._label_binarizer.y_type_ == "multilabel-indicator":
             raise ValueError("class_weight is not supported for multilabel targets; pass "
                              "sample_weight instead")
         labels = self._label_binarizer.inverse_transform(Y if Y.shape[1] > 1 else Y[:, 0])
-        present = np.unique(labels)
-        weights = compute_class_weight(self.class_weight, classes=present, y=labels)
-        rows = weights[np.searchsorted(present, labels)]
+        # a dict is checked against every class (a partial_fit batch may lack some);
+        # 'balanced' counts the classes present in the rows fitted
+        classes = np.unique(labels) if self.class_weight == "balanced" else self.classes_
+        weights = compute_class_weight(self.class_weight, classes=classes, y=labels)
+        rows = weights[np.searchsorted(classes, labels)]
         if sample_weight is not None:
             rows = rows * sample_weight
         return rows.astype(dtype)
@@ -927,7 +981,22 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
 
     @available_if(_check_solver)
     def partial_fit(self, X, y, sample_weight=None, classes=None):
-        """One epoch over ``(X, y)``; ``classes`` (all labels) is required on the first call."""
+        """One epoch over ``(X, y)``; ``classes`` (all labels) is required on the first call.
+
+        ``class_weight='balanced'`` is refused, as in ``SGDClassifier``: one
+        batch's class counts are not the data's. Compute the weights once over
+        the whole target and pass them as a dict::
+
+            weights = compute_class_weight("balanced", classes=classes, y=y_all)
+            clf.set_params(class_weight=dict(zip(classes, weights)))
+        """
+        if isinstance(self.class_weight, str) and self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' is not supported by partial_fit: it would weigh "
+                "each class by its count in one batch, not in the whole data. Compute the "
+                "weights once over the whole target (or a large sample of it) with "
+                "sklearn.utils.class_weight.compute_class_weight('balanced', classes=classes, "
+                "y=y) and pass them as a dict: class_weight=dict(zip(classes, weights)).")
         first_call = not hasattr(self, "classes_")
         if first_call and classes is None:
             raise ValueError("classes must be passed on the first call to partial_fit.")

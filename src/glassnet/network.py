@@ -38,6 +38,7 @@ from itertools import pairwise
 import numpy as np
 
 from .layers import Activation, BatchNorm, Dense, Dropout
+from .flat import pack, span
 from .losses import get_loss, sample_normaliser
 
 __all__ = ["Network"]
@@ -172,7 +173,7 @@ class Network:
                                     bias=bias, rng=rng, dtype=dtype))
             if hidden and dropouts[i]:
                 layers.append(Dropout(dropouts[i]))
-        return cls(layers, loss=loss, alpha=alpha, l1=l1, seed=rng)
+        return cls(layers, loss=loss, alpha=alpha, l1=l1, seed=rng).pack()
 
     # -- description ----------------------------------------------------------
     @property
@@ -312,9 +313,36 @@ class Network:
         _copy_into(names, self.parameters() + self.buffers(), [arrays[n] for n in names])
 
     def astype(self, dtype):
-        """Convert every layer to ``dtype`` (float32 or float64); returns self."""
+        """Convert every layer to ``dtype`` (float32 or float64), laid out as
+        :meth:`pack` lays them; returns self."""
         for layer in self.layers:
             layer.astype(dtype)
+        return self.pack()
+
+    def pack(self, parameters=True, gradients=True):
+        """Lay the parameters end to end in one buffer, and the gradients in
+        another (see :mod:`glassnet.flat`); returns self.
+
+        The values are kept; each layer's arrays (``W``, ``b``, ``dW``, …)
+        become views of the new buffers, so an array taken from a layer
+        before is no longer that layer's. An optimiser then updates every
+        parameter with a few whole-buffer operations per step instead of a
+        few per array. :meth:`from_sizes` and :meth:`astype` pack; the
+        scikit-learn estimators lay out their own ``coefs_`` and
+        ``intercepts_`` and pack only the gradients (``parameters=False``).
+        Already-packed arrays are left alone.
+        """
+        owners = [(layer, name) for layer in self.layers for name in layer.parameter_names()]
+        chosen = [parameters, gradients]
+        for wanted, prefix in zip(chosen, ("", "d")):
+            if not wanted or not owners:
+                continue
+            arrays = [getattr(layer, prefix + name) for layer, name in owners]
+            if any(a is None for a in arrays) or span(arrays) is not None:
+                continue
+            _, views = pack(arrays)
+            for (layer, name), view in zip(owners, views):
+                setattr(layer, prefix + name, view)
         return self
 
     # -- the math -------------------------------------------------------------

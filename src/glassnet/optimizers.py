@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .flat import SpanCache, pack
+
 __all__ = [
     "PRESETS",
     "SGD",
@@ -31,7 +33,15 @@ __all__ = [
 
 
 class Optimizer:
-    """Base class: ``lr`` (and ``initial_lr``), per-parameter ``state`` and the step counter ``t``."""
+    """Base class: ``lr`` (and ``initial_lr``), per-parameter ``state`` and the step counter ``t``.
+
+    Every update rule is element by element, so when the parameters and the
+    gradients are each laid end to end in one buffer (as
+    :meth:`glassnet.Network.pack` lays them, see :mod:`glassnet.flat`) a step
+    applies the rule once to the whole buffer, with the state kept the same
+    way; ``state[i]`` are then views of it. Otherwise it applies the rule to
+    each array in turn. Both give the same numbers.
+    """
 
     def __init__(self, lr):
         lr = float(lr)
@@ -41,6 +51,9 @@ class Optimizer:
         self.initial_lr = lr
         self.t = 0
         self.state = None
+        self._flat_state = None
+        self._params_span = SpanCache()
+        self._grads_span = SpanCache()
 
     @property
     def learning_rate(self):
@@ -52,8 +65,26 @@ class Optimizer:
         self.lr = value
 
     def _init_state(self, params):
-        """Allocate per-parameter state arrays; subclasses name the slots."""
-        return [{name: np.zeros_like(p) for name in self.slots} for p in params]
+        """Allocate the state: per slot, one zeroed buffer laid out like the
+        parameters (``state[i][slot]`` its views), or separate arrays when the
+        parameters differ in dtype."""
+        zeros = {name: [np.zeros_like(p) for p in params] for name in self.slots}
+        if len({p.dtype for p in params}) != 1:
+            self._flat_state = None
+            return [{name: zeros[name][i] for name in self.slots} for i in range(len(params))]
+        return self._lay_out_state(zeros)
+
+    def _lay_out_state(self, columns):
+        """Copy each slot's arrays (``columns[slot]``, aligned with the
+        parameters) end to end into one buffer; returns ``state`` of views."""
+        state = [{} for _ in next(iter(columns.values()))]
+        self._flat_state = {}
+        for name, arrays in columns.items():
+            buffer, views = pack(arrays)
+            self._flat_state[name] = buffer
+            for slots, view in zip(state, views):
+                slots[name] = view
+        return state
 
     slots = ("buffer",)
 
@@ -62,6 +93,12 @@ class Optimizer:
         if self.state is None or len(self.state) != len(params):
             self.state = self._init_state(params)
         self.t += 1
+        if self._flat_state is not None:
+            whole_params, whole_grads = self._params_span(params), self._grads_span(grads)
+            if (whole_params is not None and whole_grads is not None
+                    and whole_params.shape == next(iter(self._flat_state.values())).shape):
+                self._update(whole_params, whole_grads, self._flat_state)
+                return
         for p, g, s in zip(params, grads, self.state):
             self._update(p, g, s)
 
@@ -69,13 +106,29 @@ class Optimizer:
         raise NotImplementedError
 
     def config(self):
-        keys = [k for k in vars(self) if k not in ("state", "t", "initial_lr")]
+        keys = [k for k in vars(self)
+                if k not in ("state", "t", "initial_lr") and not k.startswith("_")]
         return {"name": self.name, **{k: getattr(self, k) for k in keys}}
 
     def __repr__(self):
         cfg = self.config()
         cfg.pop("name")
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in cfg.items())})"
+
+    def __getstate__(self):
+        # a copy (pickle, deepcopy) stores the per-parameter state; views of one
+        # buffer would come back as separate arrays, so the buffer is rebuilt
+        state = {k: v for k, v in vars(self).items()
+                 if k not in ("_flat_state", "_params_span", "_grads_span")}
+        return state
+
+    def __setstate__(self, state):
+        vars(self).update(state)
+        self._params_span, self._grads_span = SpanCache(), SpanCache()
+        self._flat_state = None
+        if self.state and self.slots and len({s[self.slots[0]].dtype for s in self.state}) == 1:
+            self.state = self._lay_out_state(
+                {name: [slots[name] for slots in self.state] for name in self.slots})
 
 
 class SGD(Optimizer):
@@ -212,14 +265,14 @@ class Adam(Optimizer):
         np.multiply(g, g, out=scratch)
         scratch *= 1.0 - self.beta2
         v += scratch  # v ← β2·v + (1 − β2)·g²
-        correction1 = 1.0 - self.beta1 ** self.t
-        correction2 = 1.0 - self.beta2 ** self.t
+        # lr·m̂/(√v̂ + ε) = m/d with d = (√v/√c2 + ε)/k, k = lr/c1, c_i = 1 − β_i^t:
+        # the same quotient with the two scalings folded into one pass over d
+        k = self.lr / (1.0 - self.beta1 ** self.t)
         np.sqrt(v, out=scratch)
-        scratch /= np.sqrt(correction2)
-        scratch += self.eps  # √v̂ + ε
+        scratch *= 1.0 / (k * np.sqrt(1.0 - self.beta2 ** self.t))
+        scratch += self.eps / k  # d
         np.divide(m, scratch, out=scratch)
-        scratch *= self.lr / correction1  # lr·m̂/(√v̂ + ε)
-        p -= scratch
+        p -= scratch  # θ ← θ − lr·m̂/(√v̂ + ε)
 
 
 class AdamW(Adam):

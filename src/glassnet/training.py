@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from .flat import SpanCache
 from .losses import sample_normaliser
 from .optimizers import get_optimizer
 from .schedules import Plateau, check_monitor, get_schedule
@@ -302,6 +303,7 @@ class Trainer:
         self._interrupted = False
         self._backup = None  # the weights of the last step whose loss was finite
         self._have_backup = False
+        self._params_span = SpanCache()
         self._batch_buffers = None
 
     @property
@@ -325,7 +327,8 @@ class Trainer:
         network = self.network
         loss = network.loss_and_gradients(X, Y, sample_weight)
         params = network.parameters()
-        saved = params + network.buffers()
+        whole = self._params_span(params)  # one copy for all when they share a buffer
+        saved = ([whole] if whole is not None else params) + network.buffers()
         if not math.isfinite(loss):
             self._restore_backup(saved)
             step = self.history.n_steps
@@ -335,7 +338,7 @@ class Trainer:
                 f"(e.g. {self.optimizer.lr / 10:g}). The network keeps the weights of "
                 f"iteration {max(step - 1, 0)}, the last with a finite loss.",
                 iteration=step, history=self.history)
-        if self._backup is None or len(self._backup) != len(saved):
+        if self._backup is None or [b.shape for b in self._backup] != [p.shape for p in saved]:
             self._backup = [np.empty_like(p) for p in saved]
         for backup, p in zip(self._backup, saved):
             np.copyto(backup, p)
