@@ -148,6 +148,8 @@ def test_an_uploaded_csv_is_checked_as_glassnet_train_checks_it(tmp_path):
     "data=moons&batch=7&opt=nesterov&sched=plateau",
     "data=heart&batch=16&onehot=1&opt=rmsprop&lr=0.001&l2=0.01&l1=0.003",
     "data=bumps&batch=full&act=relu,relu&opt=momentum&lr=0.05&sched=exponential",
+    # 250 training rows in batches of 3: the lone last row joins the batch before it
+    "data=moons&hidden=5,4&dropout=0.3&batchnorm=1&batch=3&opt=adam&lr=0.01",
 ])
 def test_the_snippet_reproduces_the_page_with_glassnet_train(query):
     s = session(query)
@@ -160,6 +162,8 @@ def test_the_snippet_reproduces_the_page_with_glassnet_train(query):
     namespace = {}
     exec(compile(code, "playground_run.py", "exec"), namespace)  # noqa: S102 - the point
     assert weights_equal(namespace["net"], s.network)
+    assert all(np.array_equal(a, b) for a, b in zip(namespace["net"].buffers(),
+                                                     s.network.buffers()))
     assert np.array_equal(namespace["X_train"], s.X_train)
 
 
@@ -322,6 +326,132 @@ def test_the_formulas_on_the_page_are_the_docstrings():
         assert formula in owner.__doc__, (formula, owner)
 
 
+def _rng_state(s):
+    return s.network.rng.bit_generator.state["state"]["state"]
+
+
+def test_dropout_and_batch_norm_train_in_training_mode_and_are_drawn_in_evaluation_mode(
+        tmp_path):
+    query = "data=moons&hidden=6,4&dropout=0.5&batchnorm=1&batch=3"
+    s = session(query)
+    assert [type(layer).__name__ for layer in s.network.layers] == [
+        "Dense", "BatchNorm", "Activation", "Dropout"] * 2 + ["Dense"]
+    assert "dropout=0.5&batchnorm=1" in s.config.to_query()
+    assert Config.from_query(s.config.to_query()) == s.config
+    assert s.apply({"dropout": "0.2"}) == "network"
+    assert [layer.p for layer in s.network.layers if type(layer).__name__ == "Dropout"] == [
+        0.2, 0.2]
+    assert s.apply({"dropout": "0.5"}) == "network" and s.steps == 0
+    # one epoch step by step is one Trainer epoch: 250 rows in 83 batches, the last of 4
+    assert s.steps_per_epoch == 83
+    whole = session(query)
+    while s.epoch == 0:
+        s.step()
+    whole.run_epoch()
+    assert s.steps == whole.steps == 83
+    assert s.network.state_dict().keys() == whole.network.state_dict().keys()
+    assert all(np.array_equal(a, b) for a, b in zip(s.network.state_dict().values(),
+                                                     whole.network.state_dict().values()))
+    # the steps ran in training mode: masks drawn, running statistics moved
+    assert _rng_state(s) != _rng_state(session(query))
+    assert not np.allclose(s.network.layers[1].running_mean, 0.0)
+    # what the page shows is evaluation mode, and drawing it draws no masks
+    state = _rng_state(s)
+    frame = s.frame()
+    s.landscape(resolution=9)
+    s.inspect("worst")
+    assert _rng_state(s) == state
+    net, eps = s.network, np.finfo(float).eps
+    assert frame["test_loss"] == pytest.approx(net.compute_loss(s.X_test, s.Y_test), rel=1e-12)
+    proba = net.output(s.grid_inputs)[:, 0]
+    assert np.array_equal(decode(frame["output"]["value"]), np.round(proba * 255))
+    hidden = np.tanh(s.network.layers[1].apply(s.grid_inputs @ net.layers[0].W))
+    tile = decode(frame["units"][0][1]["tile"]).reshape(25, 25)
+    expected = np.round((hidden[:, 1].reshape(100, 100)[::4, ::4] + 1) * 127.5)
+    assert np.abs(tile.astype(float) - expected).max() <= 1
+    assert frame["biases"][0] is None and frame["biases"][2] is not None  # β replaces b
+    # the model file predicts the test loss the page shows
+    path = tmp_path / "model.glassnet"
+    path.write_bytes(model_bytes(s))
+    Y = s.Y_test[:, 0]
+    p = np.clip(load_model(path).predict_proba(s.data.X[s.data.test])[:, 1], eps, 1 - eps)
+    log_loss = -np.mean(Y * np.log(p) + (1 - Y) * np.log(1 - p))
+    assert log_loss == pytest.approx(frame["test_loss"], abs=1e-9)
+    # seeded: the same seed gives the same run, another seed another one
+    again, other = session(query), session(query + "&seed=1")
+    for run in (again, other):
+        while run.epoch == 0:
+            run.step()
+    assert all(np.array_equal(a, b) for a, b in zip(again.network.state_dict().values(),
+                                                     s.network.state_dict().values()))
+    assert not weights_equal(other.network, s.network)
+
+
+@pytest.mark.parametrize("query, message", [
+    ("batchnorm=1&batch=1", "batch norm needs at least 2 rows per batch"),
+    ("dropout=0.25", "dropout must be one of"),
+])
+def test_dropout_and_batch_norm_settings_are_checked(query, message):
+    with pytest.raises(ConfigError, match=message):
+        Config.from_query(query)
+
+
+def test_the_step_inspector_shows_the_dropout_masks_it_then_applies():
+    s = session("hidden=5,4&dropout=0.5&lr=0.1")
+    s.run_epoch()
+    row = int(s.data.train[7])
+    record = s.inspect(row)
+    assert record["mode"] == "train" and record["formulas"]["dropout"] == formulas.DROPOUT
+    layers = record["layers"]
+    for layer in layers[:-1]:
+        mask, F, A = (np.array(layer[k]) for k in ("mask", "F", "A"))
+        assert set(np.unique(mask)) <= {0.0, 2.0} and layer["dropout"] == 0.5
+        assert np.allclose(A, F * mask, rtol=1e-3)  # Y = X ⊙ M
+        assert np.allclose(layer["dF"], np.array(layer["dA"]) * mask, rtol=1e-3)  # dX = dY ⊙ M
+        assert np.allclose(layer["dZ"], np.array(layer["dF"]) * (1 - F ** 2), rtol=1e-3,
+                           atol=1e-9)
+    for i, layer in enumerate(layers):
+        A_prev = np.array(layer["A_prev"])
+        assert np.allclose(layer["dW"], np.outer(A_prev, layer["dZ"]), rtol=1e-3, atol=1e-8)
+        if i:
+            assert np.allclose(layers[i - 1]["A"], A_prev)
+    masks = [np.array(layer["mask"]) for layer in layers[:-1]]
+    before = [layer.W.copy() for layer in s.network.layers[::2]]
+    s.apply_inspected()  # the real step draws the same masks
+    drops = [layer for layer in s.network.layers if type(layer).__name__ == "Dropout"]
+    assert all(np.array_equal(d.mask[0], m) for d, m in zip(drops, masks))
+    for layer, was, now in zip(layers, before, s.network.layers[::2]):
+        assert np.allclose(now.W - was, layer["delta_W"], rtol=1e-3, atol=1e-8)
+
+
+def test_with_batch_norm_the_step_inspector_shows_the_evaluation_pass():
+    s = session("hidden=4&batchnorm=1&dropout=0.1")
+    for _ in range(2):
+        s.run_epoch()
+    row = int(s.data.train[3])
+    record = s.inspect(row)
+    assert record["mode"] == "eval" and record["loss_after"] is None
+    assert record["formulas"]["batch_norm"] == formulas.BATCH_NORM
+    hidden, out = record["layers"]
+    norm = hidden["norm"]
+    assert hidden["mask"] is None and hidden["delta_W"] is None and hidden["b"] is None
+    s_ = np.sqrt(np.array(norm["var"]) + norm["eps"])
+    x_hat = (np.array(hidden["Z"]) - norm["mean"]) / s_  # x̂ = (x − μ)/s, running statistics
+    assert np.allclose(norm["x_hat"], x_hat, rtol=1e-3)
+    assert np.allclose(norm["y"], np.array(norm["gamma"]) * x_hat + norm["beta"], rtol=1e-3)
+    assert np.allclose(hidden["A"], np.tanh(norm["y"]), rtol=1e-3)
+    X = s.data.Xs[row:row + 1]
+    assert np.allclose(record["yhat"], s.network.output(X)[0], rtol=1e-4)
+    # dX = dY·γ/s, and dW read from the engine matches Xᵀ·dZ
+    assert np.allclose(hidden["dZ"], np.array(hidden["dY"]) * norm["gamma"] / s_, rtol=1e-3)
+    assert np.allclose(hidden["dW"], np.outer(hidden["A_prev"], hidden["dZ"]), rtol=1e-3,
+                       atol=1e-9)
+    assert np.allclose(norm["dbeta"], hidden["dY"], rtol=1e-3)
+    assert out["delta_W"] is None
+    with pytest.raises(ValueError, match="batch norm is on"):
+        s.apply_inspected()
+
+
 def test_the_landscape_of_the_run():
     s = session("batch=full&lr=0.3")
     with pytest.raises(ValueError, match="train a few steps first"):
@@ -385,7 +515,8 @@ def test_the_model_file_loads_and_predicts_what_the_page_shows(tmp_path, capsys)
     assert len(out) == 1 + 683
 
 
-@pytest.mark.parametrize("query", ["hidden=&data=moons", "data=bumps&hidden=5,5",
+@pytest.mark.parametrize("query", ["hidden=&data=moons", "data=bumps&hidden=5,5&batchnorm=1",
+                                   "data=moons&dropout=0.3&batchnorm=1",
                                    "data=heart&onehot=1&hidden=4", "data=wisconsin&missing=median"])
 def test_every_kind_of_run_exports_a_model_that_loads(tmp_path, query):
     s = session(query)

@@ -228,6 +228,41 @@ def test_a_regression_target_is_standardised_with_a_switch(page, server, artifac
     assert not page.problems, page.problems
 
 
+def test_dropout_and_batch_norm_train_and_the_page_draws_in_evaluation_mode(page, server,
+                                                                           artifacts):
+    open_page(page, server, "data=moons&hidden=8,8&speed=2&opt=adam&lr=0.01&batch=16")
+    page.select_option(sel("dropout"), "0.2")
+    page.wait_for_function("() => location.hash.includes('dropout=0.2&')", timeout=TIMEOUT)
+    page.check(sel("batchnorm"))
+    page.wait_for_function("() => location.hash.includes('batchnorm=1&')", timeout=TIMEOUT)
+    assert "batch norm after each hidden X·W · dropout p = 0.2" in page.inner_text(
+        "#network-summary")
+    page.wait_for_function("() => document.querySelector('[data-testid=train-loss]').dataset.value",
+                           timeout=TIMEOUT)
+    before = number(page, "train-loss")
+    page.click(sel("play"))
+    page.wait_for_function("() => Number(document.querySelector('[data-testid=epoch]').textContent)"
+                           " > 60", timeout=TIMEOUT)
+    pause(page)
+    after = number(page, "train-loss")
+    assert after < 0.6 * before, (before, after)
+    pixels = page.evaluate(BOUNDARY_PIXELS)
+    assert pixels["colours"] > 50 and pixels["orange"] > 300 and pixels["blue"] > 300, pixels
+    # the inspector says which pass it shows, with batch norm's running statistics
+    page.click("#inspect-worst")
+    page.wait_for_selector(".inspector-body .steps", timeout=TIMEOUT)
+    text = page.text_content("#inspector")
+    assert "Forward pass (evaluation mode)" in text and "μ = running_mean" in text
+    assert "dropout p = 0.2 is off in evaluation mode" in text
+    assert page.is_disabled("#inspect-apply")
+    page.evaluate("() => window.scrollTo(0, 0)")
+    page.screenshot(path=str(artifacts / "playground-dropout-batchnorm.png"),
+                    clip={"x": 0, "y": 0, "width": 1400, "height": 905})
+    page.screenshot(path=str(artifacts / "playground-dropout-batchnorm-full.png"), full_page=True)
+    assert page.inner_text(sel("error")) == ""
+    assert not page.problems, page.problems
+
+
 def test_the_frame_rate_benchmark_runs(server):
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "playground_fps.py"),
                              "--quick", "--url", server], capture_output=True, text=True,

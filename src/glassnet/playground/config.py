@@ -18,6 +18,7 @@ from urllib.parse import parse_qsl, quote
 __all__ = [
     "ACTIVATIONS",
     "DATASETS",
+    "DROPOUTS",
     "FEATURES",
     "INITIALIZERS",
     "LIMITS",
@@ -65,6 +66,8 @@ OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "exponential", "step", "cosine", "invscaling", "plateau")
 SCALERS = ("standard", "minmax", "none")
 MISSING = ("error", "drop", "median")
+# the dropout rates offered (probability of dropping a hidden unit in training)
+DROPOUTS = (0.0, 0.1, 0.2, 0.3, 0.5)
 # epochs per screen update; 0 means a single step (one batch) per update
 SPEEDS = (0, 1, 2, 5, 10, 20, 50, 100)
 
@@ -106,7 +109,11 @@ class Config:
     with more than two inputs), ``scale``, ``scaletarget`` (standardise a
     regression target on the training rows, as ``glassnet train`` does).
     Network: ``hidden`` (units per hidden layer), ``act`` (one activation per
-    hidden layer), ``init``, ``seed``.
+    hidden layer), ``init``, ``seed``, ``dropout`` (a rate in :data:`DROPOUTS`:
+    a ``Dropout(p)`` after each hidden layer's activation) and ``batchnorm``
+    (a ``BatchNorm`` between each hidden layer's ``X·W`` and its activation),
+    built by :meth:`glassnet.Network.from_sizes` as its ``dropout=`` and
+    ``batch_norm=`` do.
     Training: ``opt``, ``lr``, ``sched``, ``batch`` (0 = full batch), ``l2`` and
     ``l1`` (the penalties' ``α`` and ``λ``).
     Page: ``speed`` (epochs per screen update, 0 = one step), ``showtest``,
@@ -130,6 +137,8 @@ class Config:
     act: tuple = ("tanh", "tanh")
     init: str = "glorot_uniform"
     seed: int = 0
+    dropout: float = 0.0
+    batchnorm: bool = False
     opt: str = "sgd"
     lr: float = 0.03
     sched: str = "constant"
@@ -317,6 +326,10 @@ def _validate(c):
     for name in c.act:
         _check_choice("act", name, ACTIVATIONS)
     _check_choice("init", c.init, INITIALIZERS)
+    _check_choice("dropout", c.dropout, DROPOUTS)
+    if c.batchnorm and c.batch == 1:
+        raise ConfigError("batch: batch norm needs at least 2 rows per batch (the variance of "
+                          "one row is 0); pick a batch size of 2 or more, or turn batch norm off")
     _check_choice("opt", c.opt, OPTIMIZERS)
     _check_range("lr", c.lr)
     _check_choice("sched", c.sched, SCHEDULES)
@@ -339,6 +352,7 @@ def schema():
                      for key, (label, column) in FEATURES.items()],
         "activations": list(ACTIVATIONS),
         "initializers": list(INITIALIZERS),
+        "dropouts": list(DROPOUTS),
         "optimizers": list(OPTIMIZERS),
         "schedules": [{"name": name, "options": schedule_options(name)} for name in SCHEDULES],
         "scalers": list(SCALERS),

@@ -49,7 +49,8 @@ def model_metadata(session):
         # the settings that fix the network use the estimators' names, which
         # load_model checks against the architecture; the rest are the page's
         "params": {"hidden_layer_sizes": list(c.hidden), "activation": list(c.act),
-                   "alpha": c.l2, "l1": c.l1, "init": c.init, "optimizer": c.opt, "lr": c.lr,
+                   "alpha": c.l2, "l1": c.l1, "dropout": c.dropout, "batch_norm": c.batchnorm,
+                   "init": c.init, "optimizer": c.opt, "lr": c.lr,
                    "schedule": c.sched, "batch_size": c.batch or "full", "seed": c.seed,
                    "scale": c.scale, "steps": session.steps, "playground": c.to_query(),
                    **({"scale_target": data.target_scaler is not None}
@@ -181,7 +182,9 @@ def snippet(session):
               f"net = gn.Network.from_sizes({net.sizes!r}, activation={list(c.act)!r},",
               (f"                            output_activation={data.output_activation!r}, "
                f"init={c.init!r},"),
-              f"                            alpha={c.l2!r}, l1={c.l1!r}, seed={c.seed})"]
+              (f"                            alpha={c.l2!r}, l1={c.l1!r}, "
+               + (f"dropout={c.dropout!r}, " if c.dropout else "")
+               + ("batch_norm=True, " if c.batchnorm else "") + f"seed={c.seed})")]
     options = schedule_options(c.sched)
     schedule = "None" if c.sched == "constant" else \
         f"gn.get_schedule({c.sched!r}{''.join(f', {k}={v!r}' for k, v in options.items())})"

@@ -7,7 +7,8 @@ never tell two stories.
 
 from __future__ import annotations
 
-__all__ = ["ACTIVATION", "L1", "L2", "LAYER", "LOSS", "OPTIMIZER", "for_network", "sources"]
+__all__ = ["ACTIVATION", "BATCH_NORM", "DROPOUT", "L1", "L2", "LAYER", "LOSS", "OPTIMIZER",
+           "for_network", "sources"]
 
 # activation -> (value, derivative), from glassnet.activations
 ACTIVATION = {
@@ -37,6 +38,25 @@ LAYER = {
     "dX": "dX = dZ·Wᵀ",
 }
 
+# inverted dropout in training, from glassnet.layers.Dropout
+DROPOUT = {
+    "M": "M_ij = [u_ij >= p] / (1 − p)",
+    "Y": "Y = X ⊙ M",
+    "dX": "dX = dY ⊙ M",
+}
+
+# batch normalisation in evaluation mode, from glassnet.layers.BatchNorm
+BATCH_NORM = {
+    "stats": "μ = running_mean",
+    "var": "σ² = running_var",
+    "s": "s  = √(σ² + eps)",
+    "x_hat": "x̂_i = (x_i − μ) / s",
+    "y": "y_i = γ·x̂_i + β",
+    "dbeta": "dβ = Σ_i dy_i",
+    "dgamma": "dγ = Σ_i dy_i·x̂_i",
+    "dX": "dX = dY·γ/s",
+}
+
 # the penalties and their gradients, from glassnet.network (N: the rows in the batch)
 L2 = ("L += α/(2N)·Σ_l ‖W_l‖²", "dW_l += (α/N)·W_l")
 L1 = ("L += (λ/N)·Σ_l Σ_ij |W_l,ij|", "dW_l += (λ/N)·sign(W_l)")
@@ -56,7 +76,10 @@ OPTIMIZER = {
 
 def for_network(network, optimizer_name):
     """The formulas that apply to ``network`` trained by ``optimizer_name`` (JSON-ready)."""
-    names = sorted({layer.activation.name for layer in network.layers})
+    from ..layers import BatchNorm, Dropout
+
+    names = sorted({layer.activation.name for layer in network.layers
+                    if hasattr(layer, "activation")})
     return {
         "layer": LAYER,
         "activation": {name: list(ACTIVATION[name]) for name in names if name in ACTIVATION},
@@ -64,6 +87,10 @@ def for_network(network, optimizer_name):
         "l2": list(L2) if network.alpha else None,
         "l1": list(L1) if network.l1 else None,
         "optimizer": OPTIMIZER[optimizer_name],
+        "dropout": DROPOUT if any(isinstance(layer, Dropout) for layer in network.layers)
+        else None,
+        "batch_norm": BATCH_NORM if any(isinstance(layer, BatchNorm)
+                                        for layer in network.layers) else None,
     }
 
 
@@ -91,5 +118,7 @@ def sources():
                 classes.get(name, optimizers.Adam)
             pairs.append((formula, owner))
     pairs += [(formula, layers) for formula in LAYER.values()]
+    pairs += [(formula, layers.Dropout) for formula in DROPOUT.values()]
+    pairs += [(formula, layers.BatchNorm) for formula in BATCH_NORM.values()]
     pairs += [(formula, network) for formula in L2 + L1]
     return pairs

@@ -27,6 +27,7 @@ import numpy as np
 
 from ..dynamics import inactive_fraction
 from ..landscape import flatten, landscape_from_paths
+from ..layers import Activation, BatchNorm, Dense, Dropout
 from ..network import Network
 from ..optimizers import get_optimizer
 from ..schedules import get_schedule
@@ -35,7 +36,7 @@ from . import formulas
 from .config import FEATURES, Config, schedule_options
 from .data import build_data, view_plane
 
-__all__ = ["RESOLUTION", "TILE", "Session"]
+__all__ = ["RESOLUTION", "TILE", "Block", "Session", "blocks"]
 
 RESOLUTION = 100  # pixels per side of the output image
 TILE = 25  # pixels per side of a unit's tile (every 4th pixel of the output image)
@@ -45,7 +46,7 @@ MAX_TRAJECTORY = 400
 # which settings rebuild what
 DATA_FIELDS = {"data", "noise", "points", "train", "dseed", "features", "target", "upload",
                "onehot", "missing", "scale", "scaletarget"}
-NETWORK_FIELDS = {"hidden", "act", "init", "seed"}
+NETWORK_FIELDS = {"hidden", "act", "init", "seed", "dropout", "batchnorm"}
 LIVE_FIELDS = {"opt", "lr", "sched", "batch", "l2", "l1"}
 VIEW_FIELDS = {"view"}
 
@@ -79,6 +80,41 @@ def tile_bytes(values):
     s = max(1.0, top)
     q = np.round((np.clip(np.where(finite, values, 0.0) / s, -1, 1) + 1) * 127.5)
     return _b64(q), s
+
+
+class Block:
+    """One dense layer of the page and the engine layers that follow it: ``Dense``,
+    or ``Dense → BatchNorm → Activation``, then an optional ``Dropout``.
+
+    Attributes: ``dense``, ``norm`` (``BatchNorm`` or None), ``activation`` (the
+    activation function ``f``), ``dropout`` (``Dropout`` or None), ``layers`` (all
+    of them, in order).
+    """
+
+    def __init__(self, dense):
+        self.dense, self.norm, self.dropout = dense, None, None
+        self.activation = dense.activation
+        self.layers = [dense]
+
+    def add(self, layer):
+        self.layers.append(layer)
+        if isinstance(layer, BatchNorm):
+            self.norm = layer
+        elif isinstance(layer, Activation):
+            self.activation = layer.activation
+        elif isinstance(layer, Dropout):
+            self.dropout = layer
+
+
+def blocks(network):
+    """The network's layers grouped into one :class:`Block` per dense layer."""
+    groups = []
+    for layer in network.layers:
+        if isinstance(layer, Dense):
+            groups.append(Block(layer))
+        else:
+            groups[-1].add(layer)
+    return groups
 
 
 class Session:
@@ -134,12 +170,14 @@ class Session:
         sizes = [data.X.shape[1], *c.hidden, data.n_outputs]
         return Network.from_sizes(sizes, activation=list(c.act),
                                   output_activation=data.output_activation, init=c.init,
-                                  alpha=c.l2, l1=c.l1, seed=c.seed)
+                                  alpha=c.l2, l1=c.l1, dropout=c.dropout,
+                                  batch_norm=c.batchnorm, seed=c.seed)
 
     def reset(self):
         """Fresh weights from the seed; the epoch counter, curves and path start again."""
         self.network = self._make_network()
         net, data = self.network, self.data
+        self.blocks = blocks(net)
         self.X_train, self.Y_train, _ = net.check_data(data.Xs[data.train], data.Y[data.train])
         if len(data.test):
             self.X_test, self.Y_test, _ = net.check_data(data.Xs[data.test], data.Y[data.test])
@@ -233,9 +271,19 @@ class Session:
         n = len(self.X_train)
         return n if not self.config.batch else min(self.config.batch, n)
 
+    def _batch_bounds(self):
+        """Where the epoch's batches start and stop, as :meth:`Trainer.run_epoch
+        <glassnet.training.Trainer.run_epoch>` cuts them: a lone last row joins the
+        batch before it when the network needs 2 rows (batch normalisation)."""
+        n, b = len(self.X_train), self.batch_size
+        bounds = [*range(0, n, b), n]
+        if len(bounds) > 2 and bounds[-1] - bounds[-2] < self.network.min_batch_rows:
+            del bounds[-2]
+        return bounds
+
     @property
     def steps_per_epoch(self):
-        return math.ceil(len(self.X_train) / self.batch_size)
+        return len(self._batch_bounds()) - 1
 
     def _start_epoch(self, shuffle=True):
         # what Trainer.fit does before each epoch, and (for steps taken one at
@@ -262,6 +310,8 @@ class Session:
             self._start_epoch()
         n, b = len(self.X_train), self.batch_size
         start, stop = self.position, min(self.position + b, n)
+        if 0 < n - stop < self.network.min_batch_rows:
+            stop = n  # a lone last row joins this batch, as in Trainer.run_epoch
         if self._order is None:
             Xb, Yb = self.X_train[start:stop], self.Y_train[start:stop]
         else:
@@ -332,10 +382,13 @@ class Session:
 
     # -- what the page draws ------------------------------------------------------------
     def _forward_all(self, X):
-        """Every layer's output for ``X`` (fresh arrays; the training caches stay)."""
+        """Each dense layer's activated output for ``X``, in evaluation mode (dropout
+        off, batch normalisation on its running statistics): fresh arrays, the
+        training caches and the dropout Generator untouched."""
         outputs, A = [], X
-        for layer in self.network.layers:
-            A = layer.apply(A)
+        for block in self.blocks:
+            for layer in block.layers:
+                A = layer.apply(A)
             outputs.append(A)
         return outputs
 
@@ -372,7 +425,6 @@ class Session:
 
     def frame(self):
         """A snapshot of the run for the page (JSON-ready, a few tens of KB)."""
-        net = self.network
         metrics, train_outputs = self.metrics()
         grid_outputs = self._forward_all(self.grid_inputs)
         units = []
@@ -384,9 +436,9 @@ class Session:
                 layer.append({"tile": encoded, "scale": round(s, 4)})
             units.append(layer)
         inactive_units = []
-        for layer, A in zip(net.layers[:-1], train_outputs[:-1]):
-            inactive_units.append([inactive_fraction(layer.activation, A[:, j:j + 1]) == 1.0
-                                   for j in range(layer.n_units)])
+        for block, A in zip(self.blocks[:-1], train_outputs[:-1]):
+            inactive_units.append([inactive_fraction(block.activation, A[:, j:j + 1]) == 1.0
+                                   for j in range(A.shape[1])])
         return {
             "type": "frame",
             "epoch": self.epoch,
@@ -396,10 +448,11 @@ class Session:
             **metrics,
             "output": self.output_image(grid_outputs[-1]),
             "units": units,
-            "weights": [_round(layer.W) for layer in net.layers],
-            "biases": [_round(layer.b) if layer.b is not None else None for layer in net.layers],
-            "gradient_norms": [_finite(np.linalg.norm(layer.dW)) if self.steps else None
-                               for layer in net.layers],
+            "weights": [_round(block.dense.W) for block in self.blocks],
+            "biases": [_round(block.dense.b) if block.dense.b is not None else None
+                       for block in self.blocks],
+            "gradient_norms": [_finite(np.linalg.norm(block.dense.dW)) if self.steps else None
+                               for block in self.blocks],
             "inactive": [sum(flags) for flags in inactive_units],
             "inactive_units": inactive_units,
         }
@@ -450,7 +503,8 @@ class Session:
                      "n_train": len(data.train), "n_test": len(data.test),
                      "feature_names": data.feature_names, "notes": notes},
             "network": {"sizes": net.sizes,
-                        "activations": [layer.activation.name for layer in net.layers],
+                        "activations": [block.activation.name for block in self.blocks],
+                        "dropout": c.dropout, "batch_norm": c.batchnorm,
                         "loss": net.loss.name, "init": c.init},
             "inputs": inputs,
             "plane": {"xlabel": data.plane.xlabel, "ylabel": data.plane.ylabel,
@@ -473,6 +527,15 @@ class Session:
         then takes that step for real. ``Z``, ``A``, ``dA`` and ``dZ`` are
         computed with the engine's own activation and loss functions; ``dW``,
         ``db`` and the update are read from the engine after its step.
+
+        With dropout the step runs in training mode, and each hidden layer shows
+        its mask ``M``: the copy draws it from the same Generator state the real
+        step then draws from, so :meth:`apply_inspected` drops the same units.
+        With batch normalisation a training step on one row is undefined (one
+        row's variance is 0, see :class:`~glassnet.layers.BatchNorm`), so the
+        inspector shows the evaluation-mode pass (``μ = running_mean``,
+        ``σ² = running_var``, dropout off) and its gradients, and no step
+        (``mode`` is ``'eval'``, the updates are ``None``).
         """
         data = self.data
         if row == "worst":
@@ -484,70 +547,110 @@ class Session:
         if row in set(data.test.tolist()):
             raise ValueError(f"sample {row} is a test row, and training never sees those; "
                              f"pick a training row (a filled point)")
-        X, Y, _ = self.network.check_data(data.Xs[row:row + 1], data.Y[row:row + 1])
-        net = copy.deepcopy(self.network)
+        real = self.network
+        X, Y, _ = real.check_data(data.Xs[row:row + 1], data.Y[row:row + 1])
+        net = copy.deepcopy(real)
         optimizer = copy.deepcopy(self.optimizer)
-        before = [p.copy() for p in net.parameters()]
-        # forward, layer by layer
+        training = all(block.norm is None for block in self.blocks)
+        # the engine's own step (or, with batch norm, its evaluation-mode gradients), on the copies
+        with np.errstate(over="ignore", invalid="ignore"):
+            if training:
+                loss = Trainer(net, optimizer, batch_size=None, shuffle=False).step(X, Y)
+            else:
+                net.eval()
+                loss = net.loss_and_gradients(X, Y)
+        stepped = blocks(net)
+        masks = [None if b.dropout is None or b.dropout.mask is None else b.dropout.mask.copy()
+                 for b in stepped]
+        # forward, layer by layer, at the weights before the step (the real network's)
         forward, A = [], X
-        for layer in net.layers:
-            Z = A @ layer.W + (layer.b if layer.b is not None else 0.0)
-            A_out = layer.activation.forward(Z.copy())
-            forward.append({"A_prev": A, "Z": Z, "A": A_out})
-            A = A_out
+        for block, M in zip(self.blocks, masks):
+            dense = block.dense
+            Z = A @ dense.W + (dense.b if dense.b is not None else 0.0)
+            entry = {"A_prev": A, "Z": Z, "M": M, "norm": None}
+            pre = Z
+            if block.norm is not None:  # evaluation mode: the running statistics
+                bn = block.norm
+                s = np.sqrt(bn.running_var + bn.eps)
+                x_hat = (Z - bn.running_mean) / s
+                pre = bn.gamma * x_hat + bn.beta
+                entry["norm"] = {"mean": bn.running_mean, "var": bn.running_var, "eps": bn.eps,
+                                 "s": s, "gamma": bn.gamma, "beta": bn.beta,
+                                 "x_hat": x_hat, "y": pre}
+            F = block.activation.forward(pre.copy())
+            entry["F"] = F
+            A = F if M is None else F * M  # dropout: Y = X ⊙ M
+            entry["A"] = A
+            forward.append(entry)
         Yhat = A
         with np.errstate(over="ignore", invalid="ignore"):
             data_loss = net.loss.value(Y, Yhat)
         # backward with the engine's functions: dL/dZ at the output, then down
         if net.fused:
             dZ = net.loss.delta(Y, Yhat)
-            dA_out = None
+            dA = None
         else:
-            dA_out = net.loss.gradient(Y, Yhat)
-            dZ = net.layers[-1].activation.backward(dA_out, Yhat)
-        backward = [None] * len(net.layers)
-        dA = dA_out  # dL/dA of the layer being visited (None where the output is fused)
-        for i in range(len(net.layers) - 1, -1, -1):
-            backward[i] = {"dZ": dZ, "dA": dA}
+            dA = net.loss.gradient(Y, Yhat)
+            dZ = self.blocks[-1].activation.backward(dA, Yhat)
+        backward = [None] * len(self.blocks)
+        dF = dY = None  # dL/d(f's output) before dropout, dL/d(batch norm's output)
+        for i in range(len(self.blocks) - 1, -1, -1):
+            backward[i] = {"dA": dA, "dF": dF, "dY": dY, "dZ": dZ}
             if i:
-                dA = dZ @ net.layers[i].W.T  # dX = dZ·Wᵀ, the layer below's dA
-                dZ = net.layers[i - 1].activation.backward(dA, forward[i - 1]["A"])
-        # the engine's own step, on the copies
-        trainer = Trainer(net, optimizer, batch_size=None, shuffle=False)
-        with np.errstate(over="ignore", invalid="ignore"):
-            loss = trainer.step(X, Y)
-        after = net.parameters()
-        with np.errstate(over="ignore", invalid="ignore"):
-            loss_after = net.loss.value(Y, net.output(X)) + net.penalty(1)
-        layers, k = [], 0
-        for i, layer in enumerate(net.layers):
-            W0 = before[k]
-            dW, db = layer.dW, layer.db
-            entry = {
+                below, f = self.blocks[i - 1], forward[i - 1]
+                dA = dZ @ self.blocks[i].dense.W.T  # dX = dZ·Wᵀ, the layer below's dA
+                dF = dA if f["M"] is None else dA * f["M"]  # dropout: dX = dY ⊙ M
+                dZ = below.activation.backward(dF, f["F"])
+                dY = None
+                if below.norm is not None:  # evaluation mode: dX = dY·γ/s
+                    dY = dZ
+                    dZ = dY * (below.norm.gamma / f["norm"]["s"])
+                if f["M"] is None:
+                    dF = None
+        loss_after = None
+        if training:
+            with np.errstate(over="ignore", invalid="ignore"):
+                loss_after = net.loss.value(Y, net.output(X)) + net.penalty(1)
+
+        def rounded(array):
+            return None if array is None else _round(array[0] if np.ndim(array) == 2 else array)
+
+        layers = []
+        for i, (block, after) in enumerate(zip(self.blocks, stepped)):
+            dense, f, b = block.dense, forward[i], backward[i]
+            norm = f["norm"]
+            layers.append({
                 "index": i + 1,
-                "activation": layer.activation.name,
-                "A_prev": _round(forward[i]["A_prev"][0]),
-                "W": _round(W0),
-                "b": None,
-                "Z": _round(forward[i]["Z"][0]),
-                "A": _round(forward[i]["A"][0]),
-                "dA": None if backward[i]["dA"] is None else _round(backward[i]["dA"][0]),
-                "dZ": _round(backward[i]["dZ"][0]),
-                "dW": _round(dW),
-                "db": None if db is None else _round(db),
-                "delta_W": _round(after[k] - W0),
-                "delta_b": None,
-            }
-            k += 1
-            if layer.b is not None:
-                entry["b"] = _round(before[k])
-                entry["delta_b"] = _round(after[k] - before[k])
-                k += 1
-            layers.append(entry)
-        self.inspected_row = row
+                "activation": block.activation.name,
+                "A_prev": rounded(f["A_prev"]),
+                "W": _round(dense.W),
+                "b": rounded(dense.b),
+                "Z": rounded(f["Z"]),
+                "norm": None if norm is None else {
+                    "mean": rounded(norm["mean"]), "var": rounded(norm["var"]),
+                    "eps": norm["eps"], "gamma": rounded(norm["gamma"]),
+                    "beta": rounded(norm["beta"]), "x_hat": rounded(norm["x_hat"]),
+                    "y": rounded(norm["y"]),
+                    "dgamma": rounded(after.norm.dgamma), "dbeta": rounded(after.norm.dbeta)},
+                "dropout": None if block.dropout is None else block.dropout.p,
+                "F": rounded(f["F"]) if f["M"] is not None else None,
+                "mask": rounded(f["M"]),
+                "A": rounded(f["A"]),
+                "dA": rounded(b["dA"]),
+                "dF": rounded(b["dF"]),
+                "dY": rounded(b["dY"]),
+                "dZ": rounded(b["dZ"]),
+                "dW": _round(after.dense.dW),
+                "db": rounded(after.dense.db),
+                "delta_W": _round(after.dense.W - dense.W) if training else None,
+                "delta_b": _round(after.dense.b - dense.b)
+                if training and dense.b is not None else None,
+            })
+        self.inspected_row = row if training else None
         return {
             "type": "inspect",
             "row": row,
+            "mode": "train" if training else "eval",
             "x_raw": _round(data.X[row]),
             "x": _round(X[0]),
             "feature_names": data.feature_names,
@@ -555,7 +658,7 @@ class Session:
             "yhat": _round(Yhat[0]),
             "loss": _finite(loss),
             "data_loss": _finite(data_loss),
-            "loss_after": _finite(loss_after),
+            "loss_after": None if loss_after is None else _finite(loss_after),
             "loss_name": net.loss.name,
             "fused": bool(net.fused),
             "alpha": net.alpha,
@@ -577,6 +680,10 @@ class Session:
 
     def apply_inspected(self):
         """Take the inspected single-sample step for real: one Trainer step on that row."""
+        if self.config.batchnorm:
+            raise ValueError("batch norm is on: a training step on one row is undefined (the "
+                             "variance of one row is 0), so the inspector shows the "
+                             "evaluation-mode pass and takes no step")
         if self.inspected_row is None:
             raise ValueError("pick a sample first")
         row = self.inspected_row

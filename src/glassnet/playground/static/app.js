@@ -162,6 +162,7 @@ function buildStaticControls() {
   fillSelect($("l2"), L2_RATES);
   fillSelect($("l1"), L2_RATES);
   fillSelect($("init"), sc.initializers, (v) => v.replace("_", " "));
+  fillSelect($("dropout"), sc.dropouts, (v) => (v === 0 ? "off" : String(v)));
   fillSelect($("speed"), sc.speeds, (v) => (v === 0 ? "1 step" : `${v} epoch${v > 1 ? "s" : ""}`));
   fillSelect($("scale"), sc.scalers, (v) => SCALE_LABELS[v] || v);
   fillSelect($("missing"), sc.missing, (v) => MISSING_LABELS[v] || v);
@@ -212,6 +213,8 @@ function renderControls() {
   all.disabled = c.hidden.length === 0;
   ensureOption($("l2"), c.l2);
   ensureOption($("l1"), c.l1);
+  ensureOption($("dropout"), c.dropout);
+  $("batchnorm").checked = c.batchnorm;
   $("init").value = c.init; $("seed").value = c.seed; $("speed").value = String(c.speed);
   $("dataset").value = c.data;
   for (const b of document.querySelectorAll(".thumb")) b.classList.toggle("selected", b.dataset.name === c.data);
@@ -262,7 +265,10 @@ function renderControls() {
   $("remove-layer").disabled = c.hidden.length === 0;
   const net = sc.network;
   $("network-summary").textContent = `${net.sizes.join("–")} network · output ${net.activations[net.activations.length - 1]}` +
-    ` with ${LOSS_LABELS[net.loss] || net.loss} (chosen from the task) · ${sc.data.task}`;
+    ` with ${LOSS_LABELS[net.loss] || net.loss} (chosen from the task) · ${sc.data.task}` +
+    (net.batch_norm ? " · batch norm after each hidden X·W" : "") +
+    (net.dropout ? ` · dropout p = ${net.dropout} after each hidden layer` : "") +
+    (net.batch_norm || net.dropout ? " (training only; everything drawn is in evaluation mode)" : "");
   updatePredictHint();
 }
 
@@ -271,7 +277,7 @@ function wireControls() {
   $("step").addEventListener("click", () => send({ type: "step" }));
   $("reset").addEventListener("click", () => send({ type: "reset" }));
   $("regenerate").addEventListener("click", () => send({ type: "regenerate" }));
-  for (const id of ["lr", "opt", "sched", "batch", "l2", "l1", "init", "speed", "scale"]) {
+  for (const id of ["lr", "opt", "sched", "batch", "l2", "l1", "dropout", "init", "speed", "scale"]) {
     $(id).addEventListener("change", (e) => set({ [id]: e.target.value }));
   }
   for (const id of ["target", "onehot", "missing"]) {
@@ -298,6 +304,7 @@ function wireControls() {
   $("showtest").addEventListener("change", (e) => { set({ showtest: e.target.checked }); S.config.showtest = e.target.checked; redraw(); });
   $("discrete").addEventListener("change", (e) => { set({ discrete: e.target.checked }); S.config.discrete = e.target.checked; redraw(); });
   $("scaletarget").addEventListener("change", (e) => set({ scaletarget: e.target.checked }));
+  $("batchnorm").addEventListener("change", (e) => set({ batchnorm: e.target.checked }));
   for (const id of ["train", "noise", "points"]) {
     const input = $(id);
     input.addEventListener("input", () => {
@@ -524,7 +531,7 @@ function nodeTooltip() {
   const act = sc.network.activations[h.layer - 1];
   const rows = incoming.map((w, i) => `${escapeHtml(names[i])}: <span class="mono">${formatNumber(w, 4)}</span>`).join("<br>");
   showTooltip(h.box, `<b>${isOutput ? "output" : `layer ${h.layer}`}, unit ${h.unit + 1}</b> (${act})<br>` +
-    `bias b = <span class="mono">${b ? formatNumber(b[h.unit], 4) : "none"}</span><br>incoming weights W[:, ${h.unit}]:<br>${rows}` +
+    `bias b = <span class="mono">${b ? formatNumber(b[h.unit], 4) : (sc.network.batch_norm && !isOutput ? "none (batch norm's β shifts instead)" : "none")}</span><br>incoming weights W[:, ${h.unit}]:<br>${rows}` +
     `<br><i>its output over the plane is drawn on the right</i>`);
 }
 
@@ -903,21 +910,39 @@ function eq(kind, formula, where, value) {
 }
 
 function renderInspector(r) {
-  $("inspect-apply").disabled = false;
+  const training = r.mode === "train";
+  $("inspect-apply").disabled = !training;
   $("inspect-row").value = r.row;
   const F = r.formulas;
   const L = r.layers.length;
   const act = (name) => F.activation[name] || [name, ""];
   const names = r.feature_names;
-  const forward = el("div", { class: "stepcol" }, el("h3", { text: "Forward pass" }));
+  const forward = el("div", { class: "stepcol" }, el("h3", { text: training ? "Forward pass" : "Forward pass (evaluation mode)" }));
   forward.append(eq("forward", "A⁰ = x (scaled)", `raw ${r.x_raw.map((v) => formatNumber(v, 3)).join(", ")}`, matrix(r.x, { colNames: names })));
   r.layers.forEach((layer, i) => {
     const l = i + 1;
     const isOut = l === L;
-    forward.append(eq("forward", F.layer.Z, `layer ${l}: X = A${sup(l - 1)}; W${sup(l)} (a row per input, a column per unit), then b${sup(l)}`,
+    const N = layer.norm;
+    forward.append(eq("forward", F.layer.Z, `layer ${l}: X = A${sup(l - 1)}; W${sup(l)} (a row per input, a column per unit)` + (layer.b ? `, then b${sup(l)}` : N ? "; no b: batch norm's β shifts instead" : ""),
       el("div", {}, matrix(layer.W), layer.b ? el("div", { style: "margin-top:3px" }, matrix(layer.b)) : null)));
-    forward.append(eq("forward", `Z${sup(l)} = A${sup(l - 1)}·W${sup(l)} + b${sup(l)}`, "", matrix(layer.Z)));
-    forward.append(eq("forward", `${F.layer.A}:  ${act(layer.activation)[0]}`, isOut ? "the prediction ŷ" : `A${sup(l)}`, matrix(layer.A)));
+    forward.append(eq("forward", `Z${sup(l)} = A${sup(l - 1)}·W${sup(l)}` + (layer.b ? ` + b${sup(l)}` : ""), "", matrix(layer.Z)));
+    if (N) {
+      const B = F.batch_norm;
+      forward.append(eq("forward", `${B.stats},  ${B.var}`, `batch norm ${l}, evaluation mode: the running statistics (x = Z${sup(l)}, eps = ${N.eps})`,
+        matrix([N.mean, N.var], { rowNames: ["μ", "σ²"] })));
+      forward.append(eq("forward", `${B.s},  ${B.x_hat}`, `x̂${sup(l)}`, matrix(N.x_hat)));
+      forward.append(eq("forward", B.y, `γ, β and y${sup(l)}`, matrix([N.gamma, N.beta, N.y], { rowNames: ["γ", "β", "y"] })));
+    }
+    const input = N ? `; Z here is batch norm's y${sup(l)}` : "";
+    if (layer.mask) {
+      const D = F.dropout;
+      forward.append(eq("forward", `${F.layer.A}:  ${act(layer.activation)[0]}`, `f(·) before dropout${input}`, matrix(layer.F)));
+      forward.append(eq("forward", D.M, `dropout p = ${layer.dropout}: this step's mask M${sup(l)}, drawn from the network's seeded Generator`, matrix(layer.mask)));
+      forward.append(eq("forward", D.Y, `A${sup(l)} = f(·) ⊙ M${sup(l)}`, matrix(layer.A)));
+    } else {
+      const off = layer.dropout ? `; dropout p = ${layer.dropout} is off in evaluation mode` : "";
+      forward.append(eq("forward", `${F.layer.A}:  ${act(layer.activation)[0]}`, (isOut ? "the prediction ŷ" : `A${sup(l)}`) + input + off, matrix(layer.A)));
+    }
   });
   forward.append(eq("forward", F.loss[0], `m = 1, y = ${r.y.map((v) => formatNumber(v, 3)).join(", ")}`,
     el("span", { class: "scalar", text: `L = ${formatNumber(r.data_loss, 5)}` })));
@@ -925,9 +950,10 @@ function renderInspector(r) {
   if (F.l1) forward.append(eq("forward", F.l1[0], `λ = ${r.l1}, N = 1`, null));
   if (F.l2 || F.l1) forward.append(eq("forward", "L with the penalties", "", el("span", { class: "scalar", text: `L = ${formatNumber(r.loss, 5)}` })));
 
-  const backward = el("div", { class: "stepcol" }, el("h3", { text: "Backward pass" }));
+  const backward = el("div", { class: "stepcol" }, el("h3", { text: training ? "Backward pass" : "Backward pass (evaluation mode)" }));
   for (let i = L - 1; i >= 0; i--) {
     const layer = r.layers[i], l = i + 1;
+    const N = layer.norm;
     if (l === L) {
       if (r.fused) backward.append(eq("backward", F.loss[1], `output and loss fused: dZ${sup(l)}`, matrix(layer.dZ)));
       else {
@@ -936,24 +962,41 @@ function renderInspector(r) {
       }
     } else {
       backward.append(eq("backward", F.layer.dX, `dA${sup(l)} = dZ${sup(l + 1)}·W${sup(l + 1)}ᵀ`, matrix(layer.dA)));
-      backward.append(eq("backward", `${F.layer.dZ}:  ${act(layer.activation)[1]}`, `dZ${sup(l)}`, matrix(layer.dZ)));
+      if (layer.mask) backward.append(eq("backward", F.dropout.dX, `through dropout: dA${sup(l)} ⊙ M${sup(l)}, the same mask`, matrix(layer.dF)));
+      if (N) {
+        const B = F.batch_norm;
+        backward.append(eq("backward", `${F.layer.dZ}:  ${act(layer.activation)[1]}`, `dy${sup(l)}, into batch norm's output`, matrix(layer.dY)));
+        backward.append(eq("backward", B.dX, `evaluation mode, μ and s fixed: dZ${sup(l)} = dy${sup(l)}·γ/s`, matrix(layer.dZ)));
+        backward.append(eq("backward", `${B.dgamma},  ${B.dbeta}`, "read from the engine", matrix([N.dgamma, N.dbeta], { rowNames: ["dγ", "dβ"] })));
+      } else {
+        backward.append(eq("backward", `${F.layer.dZ}:  ${act(layer.activation)[1]}`, `dZ${sup(l)}`, matrix(layer.dZ)));
+      }
     }
     backward.append(eq("backward", F.layer.dW + (F.l2 ? `,  ${F.l2[1]}` : "") + (F.l1 ? `,  ${F.l1[1]}` : ""), `dW${sup(l)} = A${sup(l - 1)}ᵀ·dZ${sup(l)}, read from the engine`, matrix(layer.dW)));
     if (layer.db) backward.append(eq("backward", F.layer.db, `db${sup(l)}`, matrix(layer.db)));
   }
 
-  const update = el("div", { class: "stepcol" }, el("h3", { text: `Update: ${OPT_LABELS[r.optimizer] || r.optimizer}, lr ${formatNumber(r.lr, 3)}` }));
-  update.append(eq("update", F.optimizer.join("\n"), "g is dW or db; Δθ read from the engine after its step", null));
-  update.lastChild.querySelector(".formula").style.whiteSpace = "pre";
-  r.layers.forEach((layer, i) => {
-    const l = i + 1;
-    update.append(eq("update", `ΔW${sup(l)}`, "", matrix(layer.delta_W)));
-    if (layer.delta_b) update.append(eq("update", `Δb${sup(l)}`, "", matrix(layer.delta_b)));
-  });
+  const update = el("div", { class: "stepcol" }, el("h3", { text: training ? `Update: ${OPT_LABELS[r.optimizer] || r.optimizer}, lr ${formatNumber(r.lr, 3)}` : "No update" }));
+  if (training) {
+    update.append(eq("update", F.optimizer.join("\n"), "g is dW or db; Δθ read from the engine after its step", null));
+    update.lastChild.querySelector(".formula").style.whiteSpace = "pre";
+    r.layers.forEach((layer, i) => {
+      const l = i + 1;
+      update.append(eq("update", `ΔW${sup(l)}`, "", matrix(layer.delta_W)));
+      if (layer.delta_b) update.append(eq("update", `Δb${sup(l)}`, "", matrix(layer.delta_b)));
+    });
+  } else {
+    update.append(el("p", { class: "hint", text: "Batch norm is on, and a training step on one row is undefined: the variance of one row is 0, " +
+      "so x̂ = 0 and every output would be β. Training steps use whole batches (batch statistics, dropout masks); " +
+      "this inspector shows the evaluation-mode pass the page draws with, and its gradients, and takes no step." }));
+  }
   const summary = el("p", { class: "summary-line" });
-  summary.innerHTML = `Training row <b>${r.row}</b>: target <b>${r.y.map((v) => formatNumber(v, 3)).join(", ")}</b>, ` +
-    `prediction <b>${r.yhat.map((v) => formatNumber(v, 4)).join(", ")}</b>; its loss <b>${formatNumber(r.loss, 5)}</b> becomes ` +
-    `<b>${formatNumber(r.loss_after, 5)}</b> after this one step.`;
+  const target = `Training row <b>${r.row}</b>: target <b>${r.y.map((v) => formatNumber(v, 3)).join(", ")}</b>, ` +
+    `prediction <b>${r.yhat.map((v) => formatNumber(v, 4)).join(", ")}</b>`;
+  const masked = r.layers.some((layer) => layer.mask) ? " (with this step's dropout masks)" : "";
+  summary.innerHTML = training
+    ? `${target}${masked}; its loss <b>${formatNumber(r.loss, 5)}</b> becomes <b>${formatNumber(r.loss_after, 5)}</b> after this one step.`
+    : `${target} in evaluation mode (batch norm on its running statistics, dropout off); its loss <b>${formatNumber(r.loss, 5)}</b>.`;
   $("inspector").replaceChildren(summary, el("div", { class: "steps" }, forward, backward, update));
   redraw();
 }
