@@ -54,6 +54,7 @@ class Optimizer:
         self._flat_state = None
         self._params_span = SpanCache()
         self._grads_span = SpanCache()
+        self._pieces_cache = None
 
     @property
     def learning_rate(self):
@@ -78,7 +79,7 @@ class Optimizer:
         """Copy each slot's arrays (``columns[slot]``, aligned with the
         parameters) end to end into one buffer; returns ``state`` of views."""
         state = [{} for _ in next(iter(columns.values()))]
-        self._flat_state = {}
+        self._flat_state, self._pieces_cache = {}, None
         for name, arrays in columns.items():
             buffer, views = pack(arrays)
             self._flat_state[name] = buffer
@@ -97,7 +98,8 @@ class Optimizer:
             whole_params, whole_grads = self._params_span(params), self._grads_span(grads)
             if (whole_params is not None and whole_grads is not None
                     and whole_params.shape == next(iter(self._flat_state.values())).shape):
-                self._update(whole_params, whole_grads, self._flat_state)
+                for piece in self._pieces(whole_params, whole_grads):
+                    self._update(*piece)
                 return
         for p, g, s in zip(params, grads, self.state):
             self._update(p, g, s)
@@ -115,17 +117,34 @@ class Optimizer:
         cfg.pop("name")
         return f"{type(self).__name__}({', '.join(f'{k}={v!r}' for k, v in cfg.items())})"
 
+    #: Elements per piece of a whole-buffer step: the rule runs on one piece of
+    #: the parameters, gradients and state at a time, so that its several
+    #: passes find the piece still in the core's cache (on the MNIST-shaped
+    #: fit this made Adam's update about a tenth faster; plain SGD, with two
+    #: passes, gains nothing and loses nothing).
+    piece_size = 32768
+
+    def _pieces(self, whole_params, whole_grads):
+        """``(params, grads, state)`` slices of the buffers, ``piece_size`` elements each."""
+        cached = self._pieces_cache
+        if cached is None or cached[0][0] is not whole_params or cached[0][1] is not whole_grads:
+            pieces = [(whole_params[a:a + self.piece_size], whole_grads[a:a + self.piece_size],
+                       {k: v[a:a + self.piece_size] for k, v in self._flat_state.items()})
+                      for a in range(0, whole_params.size, self.piece_size)]
+            self._pieces_cache = cached = ((whole_params, whole_grads), pieces)
+        return cached[1]
+
     def __getstate__(self):
         # a copy (pickle, deepcopy) stores the per-parameter state; views of one
         # buffer would come back as separate arrays, so the buffer is rebuilt
         state = {k: v for k, v in vars(self).items()
-                 if k not in ("_flat_state", "_params_span", "_grads_span")}
+                 if k not in ("_flat_state", "_params_span", "_grads_span", "_pieces_cache")}
         return state
 
     def __setstate__(self, state):
         vars(self).update(state)
         self._params_span, self._grads_span = SpanCache(), SpanCache()
-        self._flat_state = None
+        self._flat_state = self._pieces_cache = None
         if self.state and self.slots and len({s[self.slots[0]].dtype for s in self.state}) == 1:
             self.state = self._lay_out_state(
                 {name: [slots[name] for slots in self.state] for name in self.slots})
