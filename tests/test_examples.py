@@ -49,9 +49,29 @@ def test_benchmark_script_quick_mode_runs():
                             text=True, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     for heading in ("Tutorial workload", "MNIST-shaped", "Inference", "Scaling",
-                    "Default MLPClassifier", "Loss landscape", "The cost of each layer"):
+                    "Default MLPClassifier", "Loss landscape", "The cost of each layer",
+                    "Through the estimator, SGD:", "Through the estimator, Adam:"):
         assert heading in result.stdout
     assert "glassnet engine (gn.train)" in result.stdout
+
+
+def test_profile_script_splits_a_fit_by_kind_of_work():
+    import subprocess
+    import sys
+
+    script = EXAMPLES.parent / "benchmarks" / "profile_fit.py"
+    result = subprocess.run([sys.executable, str(script), "--rows", "3000", "--repeat", "1",
+                             "--solver", "adam"], capture_output=True, text=True, timeout=300,
+                            check=False)
+    assert result.returncode == 0, result.stderr
+    rows = {line.split(" | ")[0].strip("| "): line for line in result.stdout.splitlines()
+            if line.startswith("| ")}
+    assert "optimiser update" in rows and "**the whole fit (profiled)**" in rows
+    seconds = [float(line.split(" | ")[1].strip("* ")) for name, line in rows.items()
+               if name not in ("work", "---", "**the whole fit (profiled)**")
+               and not name.startswith("-")]
+    whole = float(rows["**the whole fit (profiled)**"].split(" | ")[1].strip("* "))
+    assert abs(sum(seconds) - whole) <= 0.01 * whole + 0.002  # the kinds add up to the fit
 
 
 def test_parity_script_quick_mode_runs():
