@@ -216,6 +216,26 @@ def gemm_time(batch, sizes, repeat=20):
     return seconds, flops
 
 
+def torch_epoch(Xt, yt, batch, make_optimizer):
+    """One reshuffled epoch of PyTorch's eager loop on the MNIST-shaped 784-256-256-10
+    network, the optimiser from ``make_optimizer(parameters)``."""
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
+                                torch.nn.Linear(256, 256), torch.nn.ReLU(),
+                                torch.nn.Linear(256, 10))
+    optimizer = make_optimizer(model.parameters())
+    loss_fn = torch.nn.CrossEntropyLoss()
+    n = len(Xt)
+    order = torch.randperm(n)
+    for start in range(0, n, batch):
+        idx = order[start:start + batch]
+        optimizer.zero_grad()
+        loss = loss_fn(model(Xt[idx]), yt[idx])
+        loss.backward()
+        optimizer.step()
+        loss.item()  # the loss curve, as glassnet and scikit-learn record it
+
+
 def mnist(quick):
     n = 6000 if quick else 60000
     X, y = mnist_data(n)
@@ -241,20 +261,7 @@ def mnist(quick):
         Xt, yt = torch.from_numpy(X), torch.from_numpy(y)
 
         def pytorch():
-            torch.manual_seed(0)
-            model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
-                                        torch.nn.Linear(256, 256), torch.nn.ReLU(),
-                                        torch.nn.Linear(256, 10))
-            optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-            loss_fn = torch.nn.CrossEntropyLoss()
-            order = torch.randperm(n)
-            for start in range(0, n, batch):
-                idx = order[start:start + batch]
-                optimizer.zero_grad()
-                loss = loss_fn(model(Xt[idx]), yt[idx])
-                loss.backward()
-                optimizer.step()
-                loss.item()
+            torch_epoch(Xt, yt, batch, lambda params: torch.optim.SGD(params, lr=0.05))
 
         results["PyTorch eager"] = best_of(pytorch, 2)
     else:
@@ -286,11 +293,12 @@ def mnist(quick):
 
 # -- 2b. MNIST-shaped, through the estimator --------------------------------------
 FIT_SOLVERS = [  # label, glassnet/scikit-learn options, PyTorch optimiser
-    ("SGD", dict(solver="sgd", momentum=0.0, learning_rate_init=0.05),
+    ("SGD", {"solver": "sgd", "momentum": 0.0, "learning_rate_init": 0.05},
      lambda params: torch.optim.SGD(params, lr=0.05)),
-    ("SGD, Nesterov momentum 0.9", dict(solver="sgd", momentum=0.9, learning_rate_init=0.05),
+    ("SGD, Nesterov momentum 0.9",
+     {"solver": "sgd", "momentum": 0.9, "learning_rate_init": 0.05},
      lambda params: torch.optim.SGD(params, lr=0.05, momentum=0.9, nesterov=True)),
-    ("Adam", dict(solver="adam", learning_rate_init=0.001),
+    ("Adam", {"solver": "adam", "learning_rate_init": 0.001},
      lambda params: torch.optim.Adam(params, lr=0.001)),
 ]
 
@@ -305,7 +313,7 @@ def fit(quick):
     X, y = mnist_data(n)
     sizes, batch = [784, 256, 256, 10], 256
     rounds = 2 if quick else 5
-    common = dict(batch_size=batch, alpha=0.0, max_iter=1, random_state=0)
+    common = {"batch_size": batch, "alpha": 0.0, "max_iter": 1, "random_state": 0}
     Xt, yt = (torch.from_numpy(X), torch.from_numpy(y)) if torch is not None else (None, None)
     step_products, flops = gemm_products(batch, sizes)
     n_full, tail = divmod(n, batch)
@@ -325,20 +333,7 @@ def fit(quick):
         runs["glassnet MLPClassifier"] = ours
         if torch is not None:
             def pytorch(make_optimizer=make_optimizer):
-                torch.manual_seed(0)
-                model = torch.nn.Sequential(torch.nn.Linear(784, 256), torch.nn.ReLU(),
-                                            torch.nn.Linear(256, 256), torch.nn.ReLU(),
-                                            torch.nn.Linear(256, 10))
-                optimizer = make_optimizer(model.parameters())
-                loss_fn = torch.nn.CrossEntropyLoss()
-                order = torch.randperm(n)
-                for start in range(0, n, batch):
-                    idx = order[start:start + batch]
-                    optimizer.zero_grad()
-                    loss = loss_fn(model(Xt[idx]), yt[idx])
-                    loss.backward()
-                    optimizer.step()
-                    loss.item()  # the loss curve, as the estimators record it
+                torch_epoch(Xt, yt, batch, make_optimizer)
 
             runs["PyTorch eager"] = pytorch
         if sklearn is not None:

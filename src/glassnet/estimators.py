@@ -117,8 +117,8 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.multiclass import type_of_target, unique_labels
 from sklearn.utils.validation import check_array, check_is_fitted, column_or_1d, validate_data
 
-from .initializers import get_initializer
 from .flat import pack
+from .initializers import get_initializer
 from .layers import Activation, BatchNorm, Dense, Dropout
 from .network import Network
 from .optimizers import get_optimizer

@@ -37,8 +37,8 @@ from itertools import pairwise
 
 import numpy as np
 
-from .layers import Activation, BatchNorm, Dense, Dropout
 from .flat import pack, span
+from .layers import Activation, BatchNorm, Dense, Dropout
 from .losses import get_loss, sample_normaliser
 
 __all__ = ["Network"]
