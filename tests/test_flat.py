@@ -4,6 +4,7 @@ optimiser step gives exactly the numbers of the per-array one."""
 import copy
 import pickle
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -117,3 +118,24 @@ def test_packing_keeps_the_values_and_the_training():
     gn.train(loose, X, y, optimizer="adam", lr=0.01, epochs=20, batch_size=10, seed=0)
     for a, b in zip(packed.parameters(), loose.parameters()):
         assert np.array_equal(a, b)
+
+
+def test_loaded_and_imported_networks_are_laid_out(tmp_path):
+    from glassnet.io import Scaler, load_model, save_model
+
+    old = Path(__file__).parent / "data" / "models-0.1.0" / "binary.glassnet"  # format 1
+    network = load_model(old).network
+    assert span(network.parameters()) is not None and span(network.gradients()) is not None
+    net = gn.Network.from_sizes([2, 4, 1], batch_norm=True, dropout=0.2, seed=0)  # format 2
+    scaler = Scaler("standard").fit(np.random.default_rng(0).normal(size=(10, 2)))
+    save_model(tmp_path / "m.glassnet", net, scaler,
+               {"task": "classification", "classes": ["a", "b"], "feature_names": ["p", "q"]})
+    loaded = load_model(tmp_path / "m.glassnet").network
+    assert span(loaded.parameters()) is not None
+    for a, b in zip(loaded.parameters(), net.parameters()):
+        assert np.array_equal(a, b)
+    torch = pytest.importorskip("torch")
+    from glassnet.interop import from_torch
+
+    sequential = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.ReLU(), torch.nn.Linear(5, 1))
+    assert span(from_torch(sequential, loss="mse").parameters()) is not None

@@ -363,6 +363,7 @@ def load_model(path):
         layers = [Dense.from_arrays(arrays[f"W{i}"], arrays.get(f"b{i}"), activation)
                   for i, activation in enumerate(arch["activations"], start=1)]
         network = Network(layers, loss=arch["loss"], alpha=arch["alpha"], l1=arch["l1"])
+    network.pack()  # the arrays are the file's own: laid out for training further
     scaler = Scaler(meta["scaler"], arrays["scaler_offset"], arrays["scaler_scale"])
     target_scaler = None
     if meta["target_scaler"] is not None:

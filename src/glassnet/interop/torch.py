@@ -310,4 +310,4 @@ def from_torch(sequential, loss=None, alpha=0.0):
     if len(dtypes) > 1:
         raise ValueError(f"the layers mix dtypes {sorted(map(str, dtypes))}; convert the "
                          f"Sequential with .double() or .float() first")
-    return Network(builder.layers, loss=loss, alpha=alpha)
+    return Network(builder.layers, loss=loss, alpha=alpha).pack()
