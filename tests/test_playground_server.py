@@ -255,6 +255,17 @@ def test_another_host_prints_a_warning():
     assert "Traceback" not in err, err
 
 
+def test_ctrl_c_the_moment_the_address_appears_stops_cleanly():
+    """Ctrl-C while uvicorn is still starting (or asyncio is still building its
+    loop) stops the server like any other Ctrl-C: no traceback, status 0."""
+    for _ in range(8):
+        process, _ = start()
+        code, out, err = stop(process)  # Ctrl-C as soon as the URL is printed
+        assert code == 0, (out, err)
+        assert "glassnet playground: stopped" in out
+        assert "Traceback" not in err and "Exception ignored" not in err, err
+
+
 def test_a_busy_port_is_one_error_line():
     process, url = start()
     try:

@@ -34,6 +34,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import sys
 import tempfile
@@ -449,17 +450,39 @@ def serve(host="127.0.0.1", port=0, open_browser=True, print_fn=print):
     app = create_app(allowed_hosts=_host_names(host))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2,
                                            lifespan="on"))
-    try:  # Ctrl-C at any moment, even while starting, stops cleanly
+    previous = _stop_on_ctrl_c(server)
+    try:
         print_fn(f"glassnet playground {__version__}: {url}  (Ctrl-C to stop)", flush=True)
         if open_browser:
             threading.Thread(target=_open_when_ready, args=(server, url), daemon=True).start()
         server.run(sockets=[sock])
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # serving from another thread: no handler of ours
         pass
     finally:
+        if previous is not None:
+            signal.signal(signal.SIGINT, previous)
         sock.close()
     print_fn("glassnet playground: stopped", flush=True)
     return 0
+
+
+def _stop_on_ctrl_c(server):
+    """Make Ctrl-C ask ``server`` to stop, at any moment, even before it has
+    started; returns the handler it replaced (None off the main thread).
+
+    Python's own handler would raise KeyboardInterrupt wherever the main thread
+    is: while asyncio builds its event loop that leaves a half-made loop whose
+    clean-up prints a traceback, and while uvicorn starts it cancels the server
+    task. This handler only sets ``should_exit``, which uvicorn checks once it
+    runs; while serving, uvicorn's handler takes over and puts this one back.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        return None
+
+    def stop(signum, frame):
+        server.should_exit = True
+
+    return signal.signal(signal.SIGINT, stop)
 
 
 def _one_blas_thread():
