@@ -139,3 +139,13 @@ def test_loaded_and_imported_networks_are_laid_out(tmp_path):
 
     sequential = torch.nn.Sequential(torch.nn.Linear(3, 5), torch.nn.ReLU(), torch.nn.Linear(5, 1))
     assert span(from_torch(sequential, loss="mse").parameters()) is not None
+
+
+def test_the_state_is_made_anew_for_parameters_of_other_shapes():
+    optimizer = get_optimizer("momentum", lr=0.1)
+    first = pack([np.zeros((2, 3)), np.zeros(3)])[1]
+    optimizer.step(first, pack([np.ones((2, 3)), np.ones(3)])[1])
+    other = pack([np.zeros((3, 2)), np.zeros(3)])[1]  # same count, same total size
+    optimizer.step(other, pack([np.ones((3, 2)), np.ones(3)])[1])
+    assert [s["velocity"].shape for s in optimizer.state] == [(3, 2), (3,)]
+    assert np.array_equal(other[0], np.full((3, 2), -0.1))  # v started again at g

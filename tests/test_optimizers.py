@@ -80,3 +80,19 @@ def test_registry_names_build_their_optimisers():
         assert isinstance(get_optimizer(name, lr=0.1), preset.optimizer), name
     with pytest.raises(ValueError, match="unknown optimizer 'adagrad'; valid names: adam, adamw"):
         get_optimizer("adagrad")
+
+
+@pytest.mark.parametrize("name", ["adam", "adamw", "sgd", "momentum", "rmsprop"])
+def test_a_rate_of_zero_moves_the_state_but_not_the_parameters(name):
+    """A schedule may take lr to exactly 0 (cosine's default floor)."""
+    optimizer = get_optimizer(name, lr=0.1)
+    params = [np.ones((2, 2)), np.ones(2)]
+    optimizer.step(params, [np.ones((2, 2)), np.ones(2)])
+    before = [p.copy() for p in params]
+    state = [{k: v.copy() for k, v in s.items()} for s in optimizer.state]
+    optimizer.lr = 0.0
+    optimizer.step(params, [np.full((2, 2), 2.0), np.full(2, 2.0)])
+    assert all(np.array_equal(a, b) for a, b in zip(params, before))
+    moments = [k for k in state[0] if k != "scratch"]
+    for k in moments:
+        assert not np.array_equal(optimizer.state[0][k], state[0][k])

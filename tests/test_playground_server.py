@@ -266,6 +266,22 @@ def test_ctrl_c_the_moment_the_address_appears_stops_cleanly():
         assert "Traceback" not in err and "Exception ignored" not in err, err
 
 
+def test_the_ctrl_c_handler_asks_the_server_to_stop_and_puts_the_old_one_back():
+    import signal
+    from types import SimpleNamespace
+
+    server = SimpleNamespace(should_exit=False)
+    mine = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        restore = playground_server._stop_on_ctrl_c(server)
+        signal.raise_signal(signal.SIGINT)  # no KeyboardInterrupt: a request to stop
+        assert server.should_exit is True
+        restore()
+        assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, mine)
+
+
 def test_a_busy_port_is_one_error_line():
     process, url = start()
     try:

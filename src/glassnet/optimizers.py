@@ -55,6 +55,7 @@ class Optimizer:
         self._params_span = SpanCache()
         self._grads_span = SpanCache()
         self._pieces_cache = None
+        self._shapes = None  # of the parameters the state was made for
 
     @property
     def learning_rate(self):
@@ -91,8 +92,10 @@ class Optimizer:
 
     def step(self, params, grads):
         """Update every ``params[i]`` in place from ``grads[i]``."""
-        if self.state is None or len(self.state) != len(params):
+        shapes = [p.shape for p in params]
+        if self.state is None or self._shapes != shapes:
             self.state = self._init_state(params)
+            self._shapes = shapes
         self.t += 1
         if self._flat_state is not None:
             whole_params, whole_grads = self._params_span(params), self._grads_span(grads)
@@ -145,6 +148,9 @@ class Optimizer:
         vars(self).update(state)
         self._params_span, self._grads_span = SpanCache(), SpanCache()
         self._flat_state = self._pieces_cache = None
+        if "_shapes" not in state:  # pickled before the state remembered its shapes
+            self._shapes = [next(iter(s.values())).shape for s in self.state] if self.state \
+                else None
         if self.state and self.slots and len({s[self.slots[0]].dtype for s in self.state}) == 1:
             self.state = self._lay_out_state(
                 {name: [slots[name] for slots in self.state] for name in self.slots})
@@ -287,6 +293,8 @@ class Adam(Optimizer):
         # lr·m̂/(√v̂ + ε) = m/d with d = (√v/√c2 + ε)/k, k = lr/c1, c_i = 1 − β_i^t:
         # the same quotient with the two scalings folded into one pass over d
         k = self.lr / (1.0 - self.beta1 ** self.t)
+        if k == 0.0:  # a schedule may take lr to 0: the moments move, θ does not
+            return
         np.sqrt(v, out=scratch)
         scratch *= 1.0 / (k * np.sqrt(1.0 - self.beta2 ** self.t))
         scratch += self.eps / k  # d

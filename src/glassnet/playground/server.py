@@ -450,7 +450,7 @@ def serve(host="127.0.0.1", port=0, open_browser=True, print_fn=print):
     app = create_app(allowed_hosts=_host_names(host))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2,
                                            lifespan="on"))
-    previous = _stop_on_ctrl_c(server)
+    restore = _stop_on_ctrl_c(server)
     try:
         print_fn(f"glassnet playground {__version__}: {url}  (Ctrl-C to stop)", flush=True)
         if open_browser:
@@ -459,8 +459,7 @@ def serve(host="127.0.0.1", port=0, open_browser=True, print_fn=print):
     except KeyboardInterrupt:  # serving from another thread: no handler of ours
         pass
     finally:
-        if previous is not None:
-            signal.signal(signal.SIGINT, previous)
+        restore()
         sock.close()
     print_fn("glassnet playground: stopped", flush=True)
     return 0
@@ -468,21 +467,25 @@ def serve(host="127.0.0.1", port=0, open_browser=True, print_fn=print):
 
 def _stop_on_ctrl_c(server):
     """Make Ctrl-C ask ``server`` to stop, at any moment, even before it has
-    started; returns the handler it replaced (None off the main thread).
+    started; returns a function that puts the previous handler back.
 
     Python's own handler would raise KeyboardInterrupt wherever the main thread
     is: while asyncio builds its event loop that leaves a half-made loop whose
     clean-up prints a traceback, and while uvicorn starts it cancels the server
     task. This handler only sets ``should_exit``, which uvicorn checks once it
     runs; while serving, uvicorn's handler takes over and puts this one back.
+    Off the main thread, where Python allows no handler, nothing changes.
     """
     if threading.current_thread() is not threading.main_thread():
-        return None
+        return lambda: None
 
     def stop(signum, frame):
         server.should_exit = True
 
-    return signal.signal(signal.SIGINT, stop)
+    previous = signal.signal(signal.SIGINT, stop)
+    # None: a handler installed from C, which Python cannot put back; the default then
+    return lambda: signal.signal(signal.SIGINT,
+                                 signal.default_int_handler if previous is None else previous)
 
 
 def _one_blas_thread():
