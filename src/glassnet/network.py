@@ -333,8 +333,7 @@ class Network:
         Already-packed arrays are left alone.
         """
         owners = [(layer, name) for layer in self.layers for name in layer.parameter_names()]
-        chosen = [parameters, gradients]
-        for wanted, prefix in zip(chosen, ("", "d")):
+        for wanted, prefix in ((parameters, ""), (gradients, "d")):
             if not wanted or not owners:
                 continue
             arrays = [getattr(layer, prefix + name) for layer, name in owners]

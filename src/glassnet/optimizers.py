@@ -55,7 +55,6 @@ class Optimizer:
         self._params_span = SpanCache()
         self._grads_span = SpanCache()
         self._pieces_cache = None
-        self._shapes = None  # of the parameters the state was made for
 
     @property
     def learning_rate(self):
@@ -92,10 +91,9 @@ class Optimizer:
 
     def step(self, params, grads):
         """Update every ``params[i]`` in place from ``grads[i]``."""
-        shapes = [p.shape for p in params]
-        if self.state is None or self._shapes != shapes:
+        if self.state is None or [p.shape for p in params] != [
+                next(iter(s.values())).shape for s in self.state]:  # made for other arrays
             self.state = self._init_state(params)
-            self._shapes = shapes
         self.t += 1
         if self._flat_state is not None:
             whole_params, whole_grads = self._params_span(params), self._grads_span(grads)
@@ -148,9 +146,6 @@ class Optimizer:
         vars(self).update(state)
         self._params_span, self._grads_span = SpanCache(), SpanCache()
         self._flat_state = self._pieces_cache = None
-        if "_shapes" not in state:  # pickled before the state remembered its shapes
-            self._shapes = [next(iter(s.values())).shape for s in self.state] if self.state \
-                else None
         if self.state and self.slots and len({s[self.slots[0]].dtype for s in self.state}) == 1:
             self.state = self._lay_out_state(
                 {name: [slots[name] for slots in self.state] for name in self.slots})
