@@ -96,3 +96,21 @@ def test_a_rate_of_zero_moves_the_state_but_not_the_parameters(name):
     moments = [k for k in state[0] if k != "scratch"]
     for k in moments:
         assert not np.array_equal(optimizer.state[0][k], state[0][k])
+
+
+@pytest.mark.parametrize("name", ["sgd", "nesterov", "adam"])
+def test_a_numpy_scalar_rate_steps_like_the_same_python_float(name):
+    # np.float64 is not a "weak" scalar: kept as is, it would do the float32
+    # update in float64 (slower, and rounded differently); the step stores a float
+    rng = np.random.default_rng(0)
+    theta = rng.standard_normal((5, 3)).astype(np.float32)
+    grads = [rng.standard_normal((5, 3)).astype(np.float32) for _ in range(3)]
+    results = []
+    for rate in (0.01, np.float64(0.01)):
+        opt, p = get_optimizer(name, lr=0.01), theta.copy()
+        for g in grads:
+            opt.lr = rate
+            opt.step([p], [g])
+        assert type(opt.lr) is float and p.dtype == np.float32
+        results.append(p)
+    np.testing.assert_array_equal(results[0], results[1])
