@@ -4,6 +4,8 @@ import signal
 import numpy as np
 import pytest
 
+from sklearn.exceptions import ConvergenceWarning
+
 import glassnet as gn
 from glassnet.datasets import load_wisconsin, load_xor
 from glassnet.schedules import get_schedule
@@ -128,6 +130,86 @@ def test_divergence_raises_and_keeps_last_finite_weights(rng):
     assert info.value.iteration > 0
     assert all(np.isfinite(p).all() for p in net.parameters())
     assert np.isfinite(net.compute_loss(X, y))
+
+
+class Poison(gn.Callback):
+    """Record the weights after every step; after step ``at`` make one NaN."""
+
+    def __init__(self, at):
+        self.at, self.seen = at, []
+
+    def on_step_end(self, trainer, step, loss):
+        params = trainer.network.parameters()
+        self.seen.append([p.copy() for p in params])
+        if step == self.at:
+            params[0][0, 0] = np.nan
+
+
+# 50 rows in batches of 10: five steps an epoch, so the steps alternate between
+# two parameter buffers; the poisoned step is mid-epoch, the last of an epoch (the
+# non-finite loss comes first thing in the next), and one in a two-step epoch
+@pytest.mark.parametrize("at,batch_size", [(7, 10), (4, 10), (9, 10), (3, 25)])
+@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+def test_divergence_mid_epoch_keeps_the_weights_of_the_step_before(rng, at, batch_size,
+                                                                   optimizer):
+    X, y = make_data(rng, m=50)
+    net = gn.Network.from_sizes([4, 6, 1], seed=0)
+    home = net.parameters()
+    poison = Poison(at)
+    with pytest.raises(gn.TrainingDivergedError, match=f"nan at iteration {at + 1}:") as info:
+        gn.train(net, X, y, optimizer=optimizer, lr=0.1, epochs=10, batch_size=batch_size,
+                 callbacks=[poison], seed=0)
+    assert info.value.iteration == at + 1
+    # the weights that gave the last finite loss: those after step at - 1, in
+    # the arrays the network had before training
+    assert all(a is b for a, b in zip(net.parameters(), home))
+    for kept, expected in zip(home, poison.seen[at - 1]):
+        np.testing.assert_array_equal(kept, expected)
+
+
+def test_two_buffers_take_the_same_steps_and_end_in_the_first(rng):
+    X, y = make_data(rng, m=50)
+    runs = []
+    for batch_size in (10, 10):  # the second run copies at every step instead
+        net = gn.Network.from_sizes([4, 6, 1], seed=0)
+        home = net.parameters()
+        trainer = gn.Trainer(net, gn.optimizers.get_optimizer("nesterov", lr=0.1),
+                             batch_size=batch_size, rng=0)
+        if runs:
+            trainer._two_buffers = lambda n_steps: None
+        seen = []
+
+        class Watch(gn.Callback):
+            def on_step_end(self, trainer, step, loss):
+                seen.append(trainer.network.parameters()[0] is home[0])
+
+        trainer.callbacks.append(Watch())
+        trainer.fit(X, y.reshape(-1, 1).astype(float), epochs=3)
+        assert all(a is b for a, b in zip(net.parameters(), home))
+        runs.append((trainer.history.loss, [p.copy() for p in home], seen))
+    (loss, weights, seen), (loss_copy, weights_copy, seen_copy) = runs
+    assert loss == loss_copy
+    for a, b in zip(weights, weights_copy):
+        np.testing.assert_array_equal(a, b)
+    assert seen[:5] == [False, True, False, True, False]  # the buffers took turns
+    assert all(seen_copy)
+
+
+def test_estimator_coefs_hold_the_last_steps_weights(rng):
+    X, y = make_data(rng, m=50)
+    record = Poison(at=None)  # records, poisons nothing
+    est = gn.MLPClassifier((6,), solver="adam", batch_size=10, max_iter=3, random_state=0,
+                           callbacks=[record])
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X, y)
+    assert len(record.seen) == 15  # five steps an epoch: each epoch ends in the other buffer
+    last = record.seen[-1]
+    for coef, intercept, W, b in zip(est.coefs_, est.intercepts_, last[::2], last[1::2]):
+        np.testing.assert_array_equal(coef, W)
+        np.testing.assert_array_equal(intercept, b)
+    assert all(a is b for a, b in zip(est.network_.parameters(),
+                                      [a for pair in zip(est.coefs_, est.intercepts_)
+                                       for a in pair]))
 
 
 def test_interrupt_stops_after_current_step(rng):

@@ -65,15 +65,17 @@ def span(arrays):
 
 
 class SpanCache:
-    """:func:`span` of the last list of arrays asked about, recomputed only when
-    the list holds other array objects (a step asks about the same list every time)."""
+    """:func:`span` of the last two lists of arrays asked about, recomputed only
+    for a list holding other array objects (a step asks about the same list
+    every time, or alternates between two when the loop keeps two buffers)."""
 
     def __init__(self):
-        self._arrays = ()
-        self._span = None
+        self._known = []  # [(arrays, span)], the most recent last
 
     def __call__(self, arrays):
-        known = self._arrays
-        if len(arrays) != len(known) or not all(map(operator.is_, arrays, known)):
-            self._arrays, self._span = tuple(arrays), span(arrays)
-        return self._span
+        for known, found in self._known:
+            if len(arrays) == len(known) and all(map(operator.is_, arrays, known)):
+                return found
+        found = span(arrays)
+        self._known = [*self._known[-1:], (tuple(arrays), found)]
+        return found

@@ -271,6 +271,15 @@ class Network:
         """``[W1, b1, W2, b2, ...]``: the live arrays, which optimisers update in place."""
         return [p for layer in self.layers for p in layer.parameters()]
 
+    def point_parameters_at(self, arrays):
+        """Make ``arrays`` (one per :meth:`parameters`, same shapes) the layers'
+        parameter arrays, values and all; the training loop's two buffers
+        take turns this way (see :meth:`glassnet.Trainer.step`)."""
+        arrays = iter(arrays)
+        for layer in self.layers:
+            for name in layer.parameter_names():
+                setattr(layer, name, next(arrays))
+
     def gradients(self):
         """``[dW1, db1, ...]``, aligned with :meth:`parameters`."""
         return [g for layer in self.layers for g in layer.gradients()]

@@ -55,6 +55,7 @@ class Optimizer:
         self._flat_state = None
         self._params_span = SpanCache()
         self._grads_span = SpanCache()
+        self._out_span = SpanCache()
         self._pieces_cache = None
 
     @property
@@ -90,8 +91,15 @@ class Optimizer:
 
     slots = ("buffer",)
 
-    def step(self, params, grads):
-        """Update every ``params[i]`` in place from ``grads[i]``."""
+    def step(self, params, grads, out=None):
+        """Update every ``params[i]`` in place from ``grads[i]``.
+
+        With ``out`` (arrays shaped like ``params``), the new values go there
+        instead and ``params`` keep the old ones, at no extra cost: the last
+        pass of every rule writes its result anyway. The training loop uses
+        this to alternate between two buffers, the one not in use holding the
+        weights of the step before (see :meth:`glassnet.Trainer.step`).
+        """
         if self.state is None or [p.shape for p in params] != [
                 next(iter(s.values())).shape for s in self.state]:  # made for other arrays
             self.state = self._init_state(params)
@@ -102,15 +110,19 @@ class Optimizer:
             self.lr = float(self.lr)
         if self._flat_state is not None:
             whole_params, whole_grads = self._params_span(params), self._grads_span(grads)
-            if (whole_params is not None and whole_grads is not None
+            whole_out = whole_params if out is None else self._out_span(out)
+            if (whole_params is not None and whole_grads is not None and whole_out is not None
                     and whole_params.shape == next(iter(self._flat_state.values())).shape):
-                for piece in self._pieces(whole_params, whole_grads):
+                for piece in self._pieces(whole_params, whole_grads, whole_out):
                     self._update(*piece)
                 return
-        for p, g, s in zip(params, grads, self.state):
-            self._update(p, g, s)
+        for p, g, s, o in zip(params, grads, self.state, params if out is None else out):
+            self._update(p, g, s, o)
 
-    def _update(self, p, g, s):  # pragma: no cover - interface
+    def _update(self, p, g, s, out):  # pragma: no cover - interface
+        """The rule on one array (or piece): read ``p``, ``g`` and the state
+        ``s`` (a dict of arrays by slot), update the state in place and write
+        the new ``p`` into ``out`` (which may be ``p``)."""
         raise NotImplementedError
 
     def config(self):
@@ -130,26 +142,37 @@ class Optimizer:
     #: passes, gains nothing and loses nothing).
     piece_size = 32768
 
-    def _pieces(self, whole_params, whole_grads):
-        """``(params, grads, state)`` slices of the buffers, ``piece_size`` elements each."""
-        cached = self._pieces_cache
-        if cached is None or cached[0][0] is not whole_params or cached[0][1] is not whole_grads:
-            pieces = [(whole_params[a:a + self.piece_size], whole_grads[a:a + self.piece_size],
-                       {k: v[a:a + self.piece_size] for k, v in self._flat_state.items()})
-                      for a in range(0, whole_params.size, self.piece_size)]
-            self._pieces_cache = cached = ((whole_params, whole_grads), pieces)
-        return cached[1]
+    def _pieces(self, whole_params, whole_grads, whole_out):
+        """``(params, grads, state, out)`` slices of the buffers, ``piece_size``
+        elements each; the last two sets asked for are kept (a loop that
+        alternates between two parameter buffers asks for two)."""
+        key = (id(whole_params), id(whole_grads), id(whole_out))
+        if self._pieces_cache is None:
+            self._pieces_cache = {}
+        pieces = self._pieces_cache.get(key)
+        if pieces is None:
+            size = self.piece_size
+            pieces = [(whole_params[a:a + size], whole_grads[a:a + size],
+                       {k: v[a:a + size] for k, v in self._flat_state.items()},
+                       whole_out[a:a + size])
+                      for a in range(0, whole_params.size, size)]
+            if len(self._pieces_cache) >= 2:
+                self._pieces_cache.clear()
+            # the slices keep their buffers alive, so these ids stay theirs
+            self._pieces_cache[key] = pieces
+        return pieces
 
     def __getstate__(self):
         # a copy (pickle, deepcopy) stores the per-parameter state; views of one
         # buffer would come back as separate arrays, so the buffer is rebuilt
         state = {k: v for k, v in vars(self).items()
-                 if k not in ("_flat_state", "_params_span", "_grads_span", "_pieces_cache")}
+                 if k not in ("_flat_state", "_params_span", "_grads_span", "_out_span",
+                              "_pieces_cache")}
         return state
 
     def __setstate__(self, state):
         vars(self).update(state)
-        self._params_span, self._grads_span = SpanCache(), SpanCache()
+        self._params_span, self._grads_span, self._out_span = SpanCache(), SpanCache(), SpanCache()
         self._flat_state = self._pieces_cache = None
         if self.state and self.slots and len({s[self.slots[0]].dtype for s in self.state}) == 1:
             self.state = self._lay_out_state(
@@ -188,7 +211,7 @@ class SGD(Optimizer):
     def slots(self):
         return ("velocity", "scratch") if self.momentum else ("scratch",)
 
-    def _update(self, p, g, s):
+    def _update(self, p, g, s, out):
         if self.weight_decay:
             g = g + self.weight_decay * p
         step = s["scratch"]
@@ -206,7 +229,7 @@ class SGD(Optimizer):
             else:
                 g = v
         np.multiply(g, self.lr, out=step)
-        p -= step  # θ ← θ − lr·g
+        np.subtract(p, step, out=out)  # θ ← θ − lr·g
 
 
 class RMSProp(Optimizer):
@@ -231,7 +254,7 @@ class RMSProp(Optimizer):
         self.eps = float(eps)
         self.weight_decay = float(weight_decay)
 
-    def _update(self, p, g, s):
+    def _update(self, p, g, s, out):
         if self.weight_decay:
             g = g + self.weight_decay * p
         sq, scratch = s["square_avg"], s["scratch"]
@@ -243,7 +266,7 @@ class RMSProp(Optimizer):
         scratch += self.eps
         np.divide(g, scratch, out=scratch)
         scratch *= self.lr
-        p -= scratch  # θ ← θ − lr·g/(√s + ε)
+        np.subtract(p, scratch, out=out)  # θ ← θ − lr·g/(√s + ε)
 
 
 class Adam(Optimizer):
@@ -276,10 +299,11 @@ class Adam(Optimizer):
         self.eps = float(eps)
         self.weight_decay = float(weight_decay)
 
-    def _update(self, p, g, s):
+    def _update(self, p, g, s, out):
         if self.weight_decay:
             if self.decoupled:
-                p *= 1.0 - self.lr * self.weight_decay  # AdamW: θ ← θ − lr·λ·θ
+                # AdamW: θ ← θ − lr·λ·θ, then the Adam step from there
+                p = np.multiply(p, 1.0 - self.lr * self.weight_decay, out=out)
             else:
                 g = g + self.weight_decay * p
         m, v, scratch = s["m"], s["v"], s["scratch"]
@@ -294,6 +318,8 @@ class Adam(Optimizer):
         # the same quotient with the two scalings folded into one pass over d
         k = self.lr / (1.0 - self.beta1 ** self.t)
         if k == 0.0:  # a schedule may take lr to 0: the moments move, θ does not
+            if out is not p:
+                np.copyto(out, p)
             return
         np.sqrt(v, out=scratch)
         # math.sqrt: a Python float keeps the pass in the array's dtype, where
@@ -301,7 +327,7 @@ class Adam(Optimizer):
         scratch *= 1.0 / (k * math.sqrt(1.0 - self.beta2 ** self.t))
         scratch += self.eps / k  # d
         np.divide(m, scratch, out=scratch)
-        p -= scratch  # θ ← θ − lr·m̂/(√v̂ + ε)
+        np.subtract(p, scratch, out=out)  # θ ← θ − lr·m̂/(√v̂ + ε)
 
 
 class AdamW(Adam):

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import operator
 import signal
 import threading
 import time
@@ -278,6 +279,59 @@ def _forward_eval(network, X):
         network.train(previous)
 
 
+class _TwoBuffers:
+    """A network's parameters in two buffers of one layout that take turns.
+
+    ``views[0]`` are the arrays the network had (its "home", what an
+    estimator's ``coefs_`` are), ``views[1]`` the same layout in a second
+    buffer; ``live`` says which the layers use. A step reads the live
+    arrays, has the optimiser write the new weights into the other ones and
+    :meth:`swap` points the layers at them, so the buffer not in use holds
+    the weights of the step before. See :meth:`Trainer.step`.
+    """
+
+    def __init__(self, network, params, whole):
+        self.network = network
+        other = np.empty_like(whole)
+        views, start = [], 0
+        for p in params:
+            views.append(other[start:start + p.size].reshape(p.shape))
+            start += p.size
+        self.buffers = (whole, other)
+        self.views = (list(params), views)
+        self.live = 0
+
+    def is_live(self, params):
+        return len(params) == len(self.views[self.live]) and all(
+            map(operator.is_, params, self.views[self.live]))
+
+    def is_home(self, params):
+        return self.live == 0 and self.is_live(params)
+
+    def other(self):
+        """The arrays not in use, for the new weights."""
+        return self.views[1 - self.live]
+
+    def swap(self):
+        """Point the layers at the other buffer."""
+        self.live = 1 - self.live
+        self.network.point_parameters_at(self.views[self.live])
+
+    def restore(self):
+        """Copy the weights of the step before into the arrays in use."""
+        np.copyto(self.buffers[self.live], self.buffers[1 - self.live])
+
+    def settle(self):
+        """Leave the weights in the home arrays, and the step before's in the other buffer."""
+        if self.live == 1:
+            home, other = self.buffers
+            latest = other.copy()
+            np.copyto(other, home)
+            np.copyto(home, latest)
+            self.live = 0
+            self.network.point_parameters_at(self.views[0])
+
+
 class Trainer:
     """Runs epochs of steps on a network with an optimiser: glassnet's one training loop.
 
@@ -301,8 +355,11 @@ class Trainer:
         self.schedule = None
         self.stop = False
         self._interrupted = False
-        self._backup = None  # the weights of the last step whose loss was finite
+        self._backup = None  # copies kept against a non-finite loss (see step)
         self._have_backup = False
+        self._backup_in_turns = False  # the weights' copy is the other of _turns' buffers
+        self._turns = None  # _TwoBuffers while an epoch alternates between them
+        self._last_turns = None  # kept from epoch to epoch, with the copy it holds
         self._params_span = SpanCache()
         self._batch_buffers = None
 
@@ -320,17 +377,34 @@ class Trainer:
     def step(self, X, Y, sample_weight=None):
         """One forward/backward/update on a batch; returns its loss.
 
-        Before updating, the current weights (and running statistics) are
-        copied aside so that a non-finite loss at the next step can put back
-        the last finite ones.
+        The weights of the step before are kept, so that a non-finite loss
+        at the next step can put back the last finite ones. Called on its
+        own, a step copies the weights (and running statistics) aside before
+        updating them in place. Within :meth:`run_epoch`, when the
+        parameters are laid out in one buffer, no copy is made: the
+        optimiser writes the new weights into a second buffer of the same
+        layout and the layers are pointed at it, so the buffers take turns
+        and the one not in use holds the weights of the step before. (A
+        callback that runs during an epoch reads the weights through the
+        network, ``network.parameters()`` or a layer's ``W``; at the end of
+        the epoch they are back in the arrays they started in.)
         """
         network = self.network
         loss = network.loss_and_gradients(X, Y, sample_weight)
         params = network.parameters()
-        whole = self._params_span(params)  # one copy for all when they share a buffer
-        saved = ([whole] if whole is not None else params) + network.buffers()
+        turns = self._turns
+        if turns is not None and not turns.is_live(params):
+            # a callback gave the network other arrays: copy from here on
+            if self._backup_in_turns:
+                self._have_backup = False
+            turns = self._turns = self._last_turns = None
+        if turns is None:
+            whole = self._params_span(params)  # one copy for all when they share a buffer
+            saved = ([whole] if whole is not None else params) + network.buffers()
+        else:
+            saved = network.buffers()
         if not math.isfinite(loss):
-            self._restore_backup(saved)
+            self._restore_backup()
             step = self.history.n_steps
             raise TrainingDivergedError(
                 f"the loss became {loss} at iteration {step}: the learning rate "
@@ -343,13 +417,28 @@ class Trainer:
         for backup, p in zip(self._backup, saved):
             np.copyto(backup, p)
         self._have_backup = True
-        self.optimizer.step(params, network.gradients())
+        self._backup_in_turns = turns is not None
+        if turns is None:
+            self.optimizer.step(params, network.gradients())
+        else:
+            self.optimizer.step(params, network.gradients(), out=turns.other())
+            turns.swap()
         return loss
 
-    def _restore_backup(self, params):
-        if self._have_backup:
-            for p, saved in zip(params, self._backup):
-                np.copyto(p, saved)
+    def _restore_backup(self):
+        """Put back the weights and running statistics of the step before."""
+        if not self._have_backup:
+            return
+        network = self.network
+        if self._backup_in_turns:  # the weights are in the buffer not in use
+            self._last_turns.restore()
+            targets = network.buffers()
+        else:
+            params = network.parameters()
+            whole = self._params_span(params)
+            targets = ([whole] if whole is not None else params) + network.buffers()
+        for p, saved in zip(targets, self._backup):
+            np.copyto(p, saved)
 
     # -- one epoch --------------------------------------------------------------
     def run_epoch(self, X, Y, sample_weight=None):
@@ -379,13 +468,42 @@ class Trainer:
         if batch_size >= n:
             return self._step_and_log(X, Y, sample_weight)
         order = self.rng.permutation(n) if self.shuffle else None
-        total = 0.0
-        is_array = isinstance(X, np.ndarray)
         bounds = [*range(0, n, batch_size), n]
         if bounds[-1] - bounds[-2] < self.network.min_batch_rows:
             del bounds[-2]  # a lone last row joins the batch before it
         widest = max(b - a for a, b in itertools.pairwise(bounds))
         buffers = self._gather_buffers(X, Y, widest) if order is not None else None
+        self._turns = self._two_buffers(len(bounds) - 1)
+        try:
+            return self._steps(X, Y, sample_weight, order, bounds, buffers)
+        finally:
+            if self._turns is not None:
+                self._turns.settle()
+                self._turns = None
+
+    def _two_buffers(self, n_steps):
+        """The :class:`_TwoBuffers` for an epoch of ``n_steps`` steps, or None
+        to copy the weights at every step instead: when the parameters are
+        not laid out in one buffer, or when the epoch is too short to repay
+        the copies made at its end."""
+        if n_steps < 4:
+            return None
+        params = self.network.parameters()
+        last = self._last_turns
+        if last is not None and last.is_home(params):
+            return last
+        whole = self._params_span(params)
+        if whole is None:
+            return None
+        if self._backup_in_turns:  # the copy kept is in the old pair: gone with it
+            self._have_backup = False
+        self._last_turns = _TwoBuffers(self.network, params, whole)
+        return self._last_turns
+
+    def _steps(self, X, Y, sample_weight, order, bounds, buffers):
+        n = X.shape[0]
+        total = 0.0
+        is_array = isinstance(X, np.ndarray)
         for start, stop in itertools.pairwise(bounds):
             rows = stop - start
             if order is None:
