@@ -3,7 +3,6 @@ import signal
 
 import numpy as np
 import pytest
-
 from sklearn.exceptions import ConvergenceWarning
 
 import glassnet as gn
@@ -180,10 +179,13 @@ def test_two_buffers_take_the_same_steps_and_end_in_the_first(rng):
         seen = []
 
         class Watch(gn.Callback):
-            def on_step_end(self, trainer, step, loss):
-                seen.append(trainer.network.parameters()[0] is home[0])
+            def __init__(self, seen, home):
+                self.seen, self.home = seen, home
 
-        trainer.callbacks.append(Watch())
+            def on_step_end(self, trainer, step, loss):
+                self.seen.append(trainer.network.parameters()[0] is self.home[0])
+
+        trainer.callbacks.append(Watch(seen, home))
         trainer.fit(X, y.reshape(-1, 1).astype(float), epochs=3)
         assert all(a is b for a, b in zip(net.parameters(), home))
         runs.append((trainer.history.loss, [p.copy() for p in home], seen))
