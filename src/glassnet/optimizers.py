@@ -57,6 +57,7 @@ class Optimizer:
         self._grads_span = SpanCache()
         self._out_span = SpanCache()
         self._pieces_cache = None
+        self._scratch_buffer = None
 
     @property
     def learning_rate(self):
@@ -75,12 +76,12 @@ class Optimizer:
         if len({p.dtype for p in params}) != 1:
             self._flat_state = None
             return [{name: zeros[name][i] for name in self.slots} for i in range(len(params))]
-        return self._lay_out_state(zeros)
+        return self._lay_out_state(zeros, len(params))
 
-    def _lay_out_state(self, columns):
+    def _lay_out_state(self, columns, n_params):
         """Copy each slot's arrays (``columns[slot]``, aligned with the
         parameters) end to end into one buffer; returns ``state`` of views."""
-        state = [{} for _ in next(iter(columns.values()))]
+        state = [{} for _ in range(n_params)]
         self._flat_state, self._pieces_cache = {}, None
         for name, arrays in columns.items():
             buffer, views = pack(arrays)
@@ -89,7 +90,22 @@ class Optimizer:
                 slots[name] = view
         return state
 
-    slots = ("buffer",)
+    #: The names of the state arrays kept from step to step, each shaped like
+    #: its parameter (``()``: none, as for plain SGD).
+    slots = ()
+
+    def _stale(self, params):
+        """True when the state was made for other arrays (or not yet made)."""
+        return self.state is None or len(self.state) != len(params) or any(
+            s and next(iter(s.values())).shape != p.shape for s, p in zip(self.state, params))
+
+    def _scratch(self, size, dtype):
+        """A work array of ``size`` elements, reused from step to step: one
+        piece's worth for a whole-buffer step, so that it stays in the cache."""
+        scratch = self._scratch_buffer
+        if scratch is None or scratch.size < size or scratch.dtype != dtype:
+            scratch = self._scratch_buffer = np.empty(size, dtype)
+        return scratch[:size]
 
     def step(self, params, grads, out=None):
         """Update every ``params[i]`` in place from ``grads[i]``.
@@ -100,8 +116,7 @@ class Optimizer:
         this to alternate between two buffers, the one not in use holding the
         weights of the step before (see :meth:`glassnet.Trainer.step`).
         """
-        if self.state is None or [p.shape for p in params] != [
-                next(iter(s.values())).shape for s in self.state]:  # made for other arrays
+        if self._stale(params):
             self.state = self._init_state(params)
         self.t += 1
         if type(self.lr) is not float:
@@ -111,18 +126,18 @@ class Optimizer:
         if self._flat_state is not None:
             whole_params, whole_grads = self._params_span(params), self._grads_span(grads)
             whole_out = whole_params if out is None else self._out_span(out)
-            if (whole_params is not None and whole_grads is not None and whole_out is not None
-                    and whole_params.shape == next(iter(self._flat_state.values())).shape):
+            if whole_params is not None and whole_grads is not None and whole_out is not None:
                 for piece in self._pieces(whole_params, whole_grads, whole_out):
                     self._update(*piece)
                 return
         for p, g, s, o in zip(params, grads, self.state, params if out is None else out):
-            self._update(p, g, s, o)
+            self._update(p, g, s, o, self._scratch(p.size, p.dtype).reshape(p.shape))
 
-    def _update(self, p, g, s, out):  # pragma: no cover - interface
+    def _update(self, p, g, s, out, scratch):  # pragma: no cover - interface
         """The rule on one array (or piece): read ``p``, ``g`` and the state
         ``s`` (a dict of arrays by slot), update the state in place and write
-        the new ``p`` into ``out`` (which may be ``p``)."""
+        the new ``p`` into ``out`` (which may be ``p``); ``scratch`` is a work
+        array shaped like ``p``, its contents undefined."""
         raise NotImplementedError
 
     def config(self):
@@ -143,18 +158,20 @@ class Optimizer:
     piece_size = 32768
 
     def _pieces(self, whole_params, whole_grads, whole_out):
-        """``(params, grads, state, out)`` slices of the buffers, ``piece_size``
-        elements each; the last two sets asked for are kept (a loop that
-        alternates between two parameter buffers asks for two)."""
+        """``(params, grads, state, out, scratch)`` slices of the buffers,
+        ``piece_size`` elements each, all sharing one piece-sized scratch
+        array; the last two sets asked for are kept (a loop that alternates
+        between two parameter buffers asks for two)."""
         key = (id(whole_params), id(whole_grads), id(whole_out))
         if self._pieces_cache is None:
             self._pieces_cache = {}
         pieces = self._pieces_cache.get(key)
         if pieces is None:
             size = self.piece_size
+            scratch = self._scratch(min(size, whole_params.size), whole_params.dtype)
             pieces = [(whole_params[a:a + size], whole_grads[a:a + size],
                        {k: v[a:a + size] for k, v in self._flat_state.items()},
-                       whole_out[a:a + size])
+                       whole_out[a:a + size], scratch[:min(size, whole_params.size - a)])
                       for a in range(0, whole_params.size, size)]
             if len(self._pieces_cache) >= 2:
                 self._pieces_cache.clear()
@@ -167,16 +184,21 @@ class Optimizer:
         # buffer would come back as separate arrays, so the buffer is rebuilt
         state = {k: v for k, v in vars(self).items()
                  if k not in ("_flat_state", "_params_span", "_grads_span", "_out_span",
-                              "_pieces_cache")}
+                              "_pieces_cache", "_scratch_buffer")}
         return state
 
     def __setstate__(self, state):
         vars(self).update(state)
         self._params_span, self._grads_span, self._out_span = SpanCache(), SpanCache(), SpanCache()
-        self._flat_state = self._pieces_cache = None
-        if self.state and self.slots and len({s[self.slots[0]].dtype for s in self.state}) == 1:
+        self._flat_state = self._pieces_cache = self._scratch_buffer = None
+        if self.state is None:
+            return
+        # (a file from before scratch arrays left the state has them as a slot)
+        self.state = [{name: slots[name] for name in self.slots} for slots in self.state]
+        if len({p.dtype for slots in self.state for p in slots.values()}) <= 1:
             self.state = self._lay_out_state(
-                {name: [slots[name] for slots in self.state] for name in self.slots})
+                {name: [slots[name] for slots in self.state] for name in self.slots},
+                len(self.state))
 
 
 class SGD(Optimizer):
@@ -209,12 +231,12 @@ class SGD(Optimizer):
 
     @property
     def slots(self):
-        return ("velocity", "scratch") if self.momentum else ("scratch",)
+        return ("velocity",) if self.momentum else ()
 
-    def _update(self, p, g, s, out):
+    def _update(self, p, g, s, out, scratch):
         if self.weight_decay:
             g = g + self.weight_decay * p
-        step = s["scratch"]
+        step = scratch
         if self.momentum:
             v = s["velocity"]
             if self.t == 1:
@@ -244,7 +266,7 @@ class RMSProp(Optimizer):
     """
 
     name = "rmsprop"
-    slots = ("square_avg", "scratch")
+    slots = ("square_avg",)
 
     def __init__(self, lr=0.01, rho=0.99, eps=1e-8, weight_decay=0.0):
         super().__init__(lr)
@@ -254,10 +276,10 @@ class RMSProp(Optimizer):
         self.eps = float(eps)
         self.weight_decay = float(weight_decay)
 
-    def _update(self, p, g, s, out):
+    def _update(self, p, g, s, out, scratch):
         if self.weight_decay:
             g = g + self.weight_decay * p
-        sq, scratch = s["square_avg"], s["scratch"]
+        sq = s["square_avg"]
         sq *= self.rho
         np.multiply(g, g, out=scratch)
         scratch *= 1.0 - self.rho
@@ -286,7 +308,7 @@ class Adam(Optimizer):
     """
 
     name = "adam"
-    slots = ("m", "v", "scratch")
+    slots = ("m", "v")
     decoupled = False
 
     def __init__(self, lr=0.001, beta1=0.9, beta2=0.999, eps=1e-8, weight_decay=0.0):
@@ -299,14 +321,14 @@ class Adam(Optimizer):
         self.eps = float(eps)
         self.weight_decay = float(weight_decay)
 
-    def _update(self, p, g, s, out):
+    def _update(self, p, g, s, out, scratch):
         if self.weight_decay:
             if self.decoupled:
                 # AdamW: θ ← θ − lr·λ·θ, then the Adam step from there
                 p = np.multiply(p, 1.0 - self.lr * self.weight_decay, out=out)
             else:
                 g = g + self.weight_decay * p
-        m, v, scratch = s["m"], s["v"], s["scratch"]
+        m, v = s["m"], s["v"]
         m *= self.beta1
         np.multiply(g, 1.0 - self.beta1, out=scratch)
         m += scratch  # m ← β1·m + (1 − β1)·g
