@@ -197,6 +197,24 @@ def test_two_buffers_take_the_same_steps_and_end_in_the_first(rng):
     assert all(seen_copy)
 
 
+def test_a_network_given_new_arrays_between_epochs_is_not_restored_from_the_old(rng):
+    X, y = make_data(rng, m=50)
+    Y = y.reshape(-1, 1).astype(float)
+    net = gn.Network.from_sizes([4, 6, 1], seed=0)
+    trainer = gn.Trainer(net, gn.optimizers.get_optimizer("sgd", lr=0.1), batch_size=10, rng=0)
+    trainer.fit(X, Y, epochs=1)  # five steps: the copy kept is in the second buffer
+    old = [p.copy() for p in net.parameters()]
+    old_arrays = net.parameters()
+    net.astype(np.float32)  # new arrays, laid out anew
+    net.parameters()[0][0, 0] = np.nan
+    trainer.batch_size = None  # one full-batch step, outside the two buffers
+    with pytest.raises(gn.TrainingDivergedError):
+        trainer.step(X.astype(np.float32), Y.astype(np.float32))
+    for a, b in zip(old_arrays, old):  # the arrays the network left are left alone
+        np.testing.assert_array_equal(a, b)
+    assert np.isnan(net.parameters()[0][0, 0])  # nothing of the old buffers copied in
+
+
 def test_estimator_coefs_hold_the_last_steps_weights(rng):
     X, y = make_data(rng, m=50)
     record = Poison(at=None)  # records, poisons nothing

@@ -394,10 +394,11 @@ class Trainer:
         params = network.parameters()
         turns = self._turns
         if turns is not None and not turns.is_live(params):
-            # a callback gave the network other arrays: copy from here on
-            if self._backup_in_turns:
-                self._have_backup = False
-            turns = self._turns = self._last_turns = None
+            turns = self._turns = None  # the network was given other arrays: copy from here on
+        if self._backup_in_turns and not self._last_turns.is_live(params):
+            # the weights of the step before were in the buffers the network left
+            self._have_backup = self._backup_in_turns = False
+            self._last_turns = None
         if turns is None:
             whole = self._params_span(params)  # one copy for all when they share a buffer
             saved = ([whole] if whole is not None else params) + network.buffers()
@@ -496,7 +497,7 @@ class Trainer:
         if whole is None:
             return None
         if self._backup_in_turns:  # the copy kept is in the old pair: gone with it
-            self._have_backup = False
+            self._have_backup = self._backup_in_turns = False
         self._last_turns = _TwoBuffers(self.network, params, whole)
         return self._last_turns
 
