@@ -262,7 +262,11 @@ class Dense(Layer):
         wide layer's (64 units or more) are row-major: there the rows are long
         enough, and OpenBLAS multiplies into row-major arrays faster (on the
         MNIST-shaped step, about 85 µs of its 1.4 ms of matrix products). The
-        results are the same either way; see :func:`_order_for`.
+        ``dX`` buffer goes down to the layer below and is laid out like that
+        layer's: an element-wise operation on a row-major and a column-major
+        array runs about five times slower than on two of one layout (the
+        ReLU derivative below a 10-unit softmax layer took 70 µs instead of
+        15). The results are the same either way; see :func:`_order_for`.
         """
         buffers = self._buffers.get(m)
         if buffers is None:
@@ -271,7 +275,9 @@ class Dense(Layer):
             shape, order = (m, self.n_units), _order_for(self.n_units)
             buffers = (np.empty(shape, self.dtype, order=order),
                        np.empty(shape, self.dtype, order=order),
-                       np.empty((m, self.n_inputs), self.dtype, order=order),
+                       # dX goes down to the layer below: laid out like its buffers
+                       np.empty((m, self.n_inputs), self.dtype,
+                                order=_order_for(self.n_inputs)),
                        np.ones(m, self.dtype))
             self._buffers[m] = buffers
         return buffers
