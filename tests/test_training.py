@@ -135,11 +135,12 @@ class Poison(gn.Callback):
     """Record the weights after every step; after step ``at`` make one NaN."""
 
     def __init__(self, at):
-        self.at, self.seen = at, []
+        self.at, self.seen, self.seen_buffers = at, [], []
 
     def on_step_end(self, trainer, step, loss):
         params = trainer.network.parameters()
         self.seen.append([p.copy() for p in params])
+        self.seen_buffers.append([b.copy() for b in trainer.network.buffers()])
         if step == self.at:
             params[0][0, 0] = np.nan
 
@@ -148,11 +149,12 @@ class Poison(gn.Callback):
 # two parameter buffers; the poisoned step is mid-epoch, the last of an epoch (the
 # non-finite loss comes first thing in the next), and one in a two-step epoch
 @pytest.mark.parametrize("at,batch_size", [(7, 10), (4, 10), (9, 10), (3, 25)])
-@pytest.mark.parametrize("optimizer", ["sgd", "adam"])
+@pytest.mark.parametrize("optimizer,batch_norm", [("sgd", False), ("adam", False),
+                                                  ("adam", True)])
 def test_divergence_mid_epoch_keeps_the_weights_of_the_step_before(rng, at, batch_size,
-                                                                   optimizer):
+                                                                   optimizer, batch_norm):
     X, y = make_data(rng, m=50)
-    net = gn.Network.from_sizes([4, 6, 1], seed=0)
+    net = gn.Network.from_sizes([4, 6, 1], batch_norm=batch_norm, seed=0)
     home = net.parameters()
     poison = Poison(at)
     with pytest.raises(gn.TrainingDivergedError, match=f"nan at iteration {at + 1}:") as info:
@@ -163,6 +165,10 @@ def test_divergence_mid_epoch_keeps_the_weights_of_the_step_before(rng, at, batc
     # the arrays the network had before training
     assert all(a is b for a, b in zip(net.parameters(), home))
     for kept, expected in zip(home, poison.seen[at - 1]):
+        np.testing.assert_array_equal(kept, expected)
+    # running statistics: as the step with the last finite loss left them
+    assert len(net.buffers()) == (2 if batch_norm else 0)
+    for kept, expected in zip(net.buffers(), poison.seen_buffers[at]):
         np.testing.assert_array_equal(kept, expected)
 
 

@@ -6,7 +6,10 @@ element by element (an optimiser's update, the copy kept against a diverging
 step) can run once over the whole buffer instead of once per array. The
 arithmetic is the same, element for element; what goes is the per-array
 Python and NumPy call overhead, which dominates for small networks (the idea
-behind the "multi-tensor" optimiser steps of PyTorch and others).
+behind the "multi-tensor" optimiser steps of PyTorch and others). A second
+buffer of the same layout lets the training loop keep the weights of the
+step before without copying them: the optimiser writes the new weights
+there and the two buffers take turns (see :meth:`glassnet.Trainer.step`).
 
 :func:`pack` lays arrays out this way; :func:`span` recognises such a layout
 and returns the 1-D view over it. Nothing depends on the layout for its
