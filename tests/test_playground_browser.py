@@ -205,6 +205,35 @@ def test_controls_edit_the_network_and_step_the_engine(page, server):
     assert not page.problems, page.problems
 
 
+SELECT_LABELS_THAT_DO_NOT_FIT = """() => {
+    const canvas = document.createElement('canvas').getContext('2d');
+    const cut = [];
+    for (const select of document.querySelectorAll('.controls select')) {
+        const style = getComputedStyle(select);
+        canvas.font = `${style.fontWeight} ${style.fontSize} ${style.fontFamily}`;
+        // the room for text: the box less its padding (the arrow is drawn in the right one)
+        const room = select.clientWidth - parseFloat(style.paddingLeft)
+            - parseFloat(style.paddingRight);
+        for (const option of select.options) {
+            if (canvas.measureText(option.text).width > room) cut.push(`${select.id}: ${option.text}`);
+        }
+    }
+    return cut;
+}"""
+
+
+def test_every_choice_in_the_control_bar_fits_its_box(page, server):
+    open_page(page, server)
+    assert page.evaluate(SELECT_LABELS_THAT_DO_NOT_FIT) == []
+    assert page.input_value("#init") == "glorot_uniform"
+    assert page.evaluate("document.getElementById('init').selectedOptions[0].text") == "Glorot U"
+    assert "fan_in + fan_out" in page.get_attribute("#init", "title")
+    page.select_option("#init", "he_normal")
+    page.wait_for_function("() => location.hash.includes('init=he_normal')", timeout=TIMEOUT)
+    page.wait_for_function("() => document.getElementById('init').title.startsWith('He normal')",
+                           timeout=TIMEOUT)
+
+
 def test_a_regression_target_is_standardised_with_a_switch(page, server, artifacts):
     open_page(page, server, "data=bumps&hidden=6,6&speed=2&lr=0.03")
     box = page.locator("#scaletarget")

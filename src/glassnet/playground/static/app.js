@@ -36,6 +36,14 @@ const SCHED_HELP = {
   plateau: "lr halves after 20 epochs without improvement",
 };
 const ACT_LABELS = { tanh: "Tanh", relu: "ReLU", leaky_relu: "Leaky ReLU", sigmoid: "Sigmoid", identity: "Linear" };
+// short enough for the control bar; the select's tooltip gives the rule
+const INIT_LABELS = {
+  glorot_uniform: ["Glorot U", "Glorot uniform: W ~ U(−r, r), r = √(6/(fan_in + fan_out))"],
+  glorot_normal: ["Glorot N", "Glorot normal: W ~ N(0, 2/(fan_in + fan_out))"],
+  he_normal: ["He N", "He normal: W ~ N(0, 2/fan_in)"],
+  he_uniform: ["He U", "He uniform: W ~ U(−r, r), r = √(6/fan_in)"],
+  scaled_normal: ["randn/√n", "The first tutorial's randn/√fan_in: W ~ N(0, 1/fan_in)"],
+};
 const SCALE_LABELS = { standard: "Standardise (z-score)", minmax: "Min-max to [0, 1]", none: "None" };
 const MISSING_LABELS = { error: "Stop with an error", drop: "Drop those rows", median: "Fill with the median" };
 const LOSS_LABELS = {
@@ -161,7 +169,7 @@ function buildStaticControls() {
   fillSelect($("act-all"), sc.activations, (v) => ACT_LABELS[v] || v);
   fillSelect($("l2"), L2_RATES);
   fillSelect($("l1"), L2_RATES);
-  fillSelect($("init"), sc.initializers, (v) => v.replace("_", " "));
+  fillSelect($("init"), sc.initializers, (v) => (INIT_LABELS[v] || [v.replace("_", " ")])[0]);
   fillSelect($("dropout"), sc.dropouts, (v) => (v === 0 ? "off" : String(v)));
   fillSelect($("speed"), sc.speeds, (v) => (v === 0 ? "1 step" : `${v} epoch${v > 1 ? "s" : ""}`));
   fillSelect($("scale"), sc.scalers, (v) => SCALE_LABELS[v] || v);
@@ -216,6 +224,7 @@ function renderControls() {
   ensureOption($("dropout"), c.dropout);
   $("batchnorm").checked = c.batchnorm;
   $("init").value = c.init; $("seed").value = c.seed; $("speed").value = String(c.speed);
+  $("init").title = (INIT_LABELS[c.init] || [c.init, c.init])[1];
   $("dataset").value = c.data;
   for (const b of document.querySelectorAll(".thumb")) b.classList.toggle("selected", b.dataset.name === c.data);
   $("train").value = c.train; $("train-value").textContent = `${c.train}%`;
