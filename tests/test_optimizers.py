@@ -114,3 +114,55 @@ def test_a_numpy_scalar_rate_steps_like_the_same_python_float(name):
         assert type(opt.lr) is float and p.dtype == np.float32
         results.append(p)
     np.testing.assert_array_equal(results[0], results[1])
+
+
+def test_a_step_into_fresh_out_arrays_writes_each_of_them():
+    # the whole-buffer step caches its pieces per (params, grads, out): the
+    # cache must hold those arrays themselves, so that arrays made after others
+    # were dropped are never mistaken for them
+    from glassnet.flat import pack, span
+    shapes = [(3, 4), (4,)]
+
+    def filled(value):
+        return pack([np.full(s, float(value)) for s in shapes])[1]
+
+    grads = filled(1.0)
+    for _ in range(100):
+        opt = SGD(lr=1.0)
+        P, Q = filled(10), filled(20)
+        first, X, Y = filled(0), filled(0), filled(0)
+        opt.step(P, grads, out=first)
+        opt.step(P, grads, out=X)
+        opt.step(Q, grads, out=first)
+        opt.step(Q, grads, out=Y)  # `first` leaves the optimiser's caches
+        del first
+        Z = filled(0)
+        opt.step(Q, grads, out=Z)
+        assert all((z == 19.0).all() for z in Z)
+        assert any(key[2] is opt._out_span(Z) for key, _ in opt._pieces_cache)
+        assert span(Z) is not None
+
+
+@pytest.mark.parametrize("lr", [0.0, 1e-45, 1e-300])
+def test_adam_at_a_rate_too_small_for_the_dtype_leaves_the_parameters(lr):
+    theta = np.array([[0.5, -1.0], [2.0, 0.25]], np.float32)
+    grads = np.array([[0.0, 1.0], [0.0, -2.0]], np.float32)  # zero gradients too
+    opt, p = Adam(lr=0.1), theta.copy()
+    opt.lr = lr
+    opt.step([p], [grads])
+    np.testing.assert_array_equal(p, theta)
+    assert np.isfinite(opt.state[0]["v"]).all()
+
+
+def test_copies_of_an_optimiser_with_no_parameters_and_of_mixed_dtypes():
+    import pickle
+    empty = Adam(0.1)
+    empty.step([], [])
+    assert pickle.loads(pickle.dumps(empty)).state == []
+    mixed = Adam(0.1)
+    params = [np.ones((2, 2), np.float32), np.ones(2)]
+    for _ in range(2):
+        mixed.step(params, [np.ones((2, 2), np.float32), np.ones(2)])
+    assert params[0].dtype == np.float32 and params[1].dtype == np.float64
+    np.testing.assert_allclose(params[0], params[1][0], rtol=1e-6)
+    assert sorted(str(d) for d in mixed._scratch_buffer) == ["float32", "float64"]

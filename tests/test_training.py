@@ -326,3 +326,42 @@ def test_predict_threshold_is_strict_like_scikit_learn():
     net.layers[0].b[:] = 1e-9
     assert net.predict(np.ones((1, 1))).tolist() == [1]
     assert net.predict(np.ones((1, 1)), threshold=0.9).tolist() == [0]
+
+
+def test_an_estimators_callbacks_see_current_coefs_at_every_step(rng):
+    X, y = make_data(rng, m=50)
+    mismatches = []
+
+    class Check(gn.Callback):
+        def __init__(self, est):
+            self.est = est
+
+        def on_step_end(self, trainer, step, loss):
+            live = trainer.network.parameters()
+            mismatches.extend(step for a, b in zip(self.est.coefs_, live[::2])
+                              if not np.array_equal(a, b))
+
+    est = gn.MLPClassifier((6,), solver="sgd", batch_size=10, max_iter=2, random_state=0)
+    est.set_params(callbacks=[Check(est)])
+    with pytest.warns(ConvergenceWarning):
+        est.fit(X, y)
+    assert mismatches == []
+
+
+def test_a_trainer_given_another_network_over_the_same_arrays_points_that_one(rng):
+    X, y = make_data(rng, m=50)
+    Y = y.reshape(-1, 1).astype(float)
+    net = gn.Network.from_sizes([4, 6, 1], seed=0)
+    twin = gn.Network.from_sizes([4, 6, 1], seed=0)
+    for layer, other in zip(twin.layers, net.layers):  # other layers, the same arrays
+        layer.W, layer.b = other.W, other.b
+    trainer = gn.Trainer(net, gn.optimizers.get_optimizer("sgd", lr=0.1), batch_size=10, rng=0)
+    trainer.fit(X, Y, epochs=1)
+    reference = gn.Trainer(gn.Network.from_sizes([4, 6, 1], seed=0),
+                           gn.optimizers.get_optimizer("sgd", lr=0.1), batch_size=10, rng=0)
+    reference.fit(X, Y, epochs=2)
+    trainer.network = twin
+    trainer.fit(X, Y, epochs=1)
+    assert trainer.history.loss == reference.history.loss
+    for a, b in zip(twin.parameters(), reference.network.parameters()):
+        np.testing.assert_array_equal(a, b)

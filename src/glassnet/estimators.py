@@ -65,7 +65,8 @@ picks an initialiser from :mod:`glassnet.initializers` (default:
 scikit-learn's Glorot-uniform weights *and* biases); ``dtype`` forces float32
 or float64 (default: follow ``X``); ``callbacks`` takes
 :class:`glassnet.Callback` objects, called by the loop after every step and
-epoch (the command line's progress bar is one). After fitting, ``history_``
+epoch (the command line's progress bar is one; with callbacks, ``coefs_`` is
+current at every step, see :class:`glassnet.Trainer`). After fitting, ``history_``
 holds per-epoch training loss, learning rate, validation loss and score, and
 ``network_`` is the fitted model as an engine :class:`glassnet.Network`
 sharing ``coefs_`` and ``intercepts_``.
@@ -646,9 +647,12 @@ class _BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         history = copy.deepcopy(self.history_)
         history.samples_seen = self.t_  # the schedules' sample clock is scikit-learn's t_
         done = len(history.epoch)
+        # with callbacks of the user's, coefs_ stays current at every step
+        # (a callback may call predict); otherwise the loop may alternate two
+        # parameter buffers within an epoch (see Trainer.step)
         trainer = Trainer(network, optimizer, batch_size=self._batch_size(X.shape[0]),
                           shuffle=self.shuffle, rng=rng, callbacks=self._callbacks(stopper),
-                          history=history)
+                          history=history, alternate_buffers=not self.callbacks)
         diverged = None
         try:
             trainer.fit(X, Y, 1 if incremental else self.max_iter, sample_weight=sample_weight,

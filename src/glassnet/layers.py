@@ -189,7 +189,9 @@ class Dense(Layer):
         """A layer around existing arrays (no copy): ``W`` ``(n_in, n_out)``, ``b`` ``(n_out,)``.
 
         Updating the layer updates these arrays; the scikit-learn estimators
-        use this so that ``coefs_[i]`` *is* layer ``i``'s ``W``. With
+        use this so that ``coefs_[i]`` *is* layer ``i``'s ``W`` (between
+        epochs: within one the training loop may point the layer at a second
+        buffer, see :meth:`glassnet.Trainer.step`). With
         ``gradients=False`` no ``dW``/``db`` arrays are allocated: enough for
         prediction, which only calls :meth:`apply`.
         """
@@ -262,11 +264,12 @@ class Dense(Layer):
         wide layer's (64 units or more) are row-major: there the rows are long
         enough, and OpenBLAS multiplies into row-major arrays faster (on the
         MNIST-shaped step, about 85 µs of its 1.4 ms of matrix products). The
-        ``dX`` buffer goes down to the layer below and is laid out like that
-        layer's: an element-wise operation on a row-major and a column-major
-        array runs about five times slower than on two of one layout (the
-        ReLU derivative below a 10-unit softmax layer took 70 µs instead of
-        15). The results are the same either way; see :func:`_order_for`.
+        ``dX`` buffer goes down to the layer below and is row-major when that
+        layer's are: an element-wise operation on a row-major and a
+        column-major array runs about five times slower than on two of one
+        layout (the ReLU derivative below a 10-unit softmax layer took 70 µs
+        instead of 15). The results are the same either way; see
+        :func:`_order_for`.
         """
         buffers = self._buffers.get(m)
         if buffers is None:
@@ -275,9 +278,12 @@ class Dense(Layer):
             shape, order = (m, self.n_units), _order_for(self.n_units)
             buffers = (np.empty(shape, self.dtype, order=order),
                        np.empty(shape, self.dtype, order=order),
-                       # dX goes down to the layer below: laid out like its buffers
+                       # dX goes down to the layer below: laid out like its
+                       # buffers when those are row-major (a product into a
+                       # column-major dX is slower, so a narrow layer below
+                       # gets this layer's layout, as before)
                        np.empty((m, self.n_inputs), self.dtype,
-                                order=_order_for(self.n_inputs)),
+                                order="C" if _order_for(self.n_inputs) == "C" else order),
                        np.ones(m, self.dtype))
             self._buffers[m] = buffers
         return buffers

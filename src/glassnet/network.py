@@ -268,7 +268,12 @@ class Network:
 
     # -- parameters and state -------------------------------------------------
     def parameters(self):
-        """``[W1, b1, W2, b2, ...]``: the live arrays, which optimisers update in place."""
+        """``[W1, b1, W2, b2, ...]``: the live arrays, which optimisers update.
+
+        Within an epoch of :meth:`glassnet.Trainer.run_epoch` the layers may
+        be pointed at a second buffer from step to step (see
+        :meth:`glassnet.Trainer.step`): ask again rather than keep the list.
+        """
         return [p for layer in self.layers for p in layer.parameters()]
 
     def point_parameters_at(self, arrays):

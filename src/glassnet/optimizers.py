@@ -1,7 +1,8 @@
 """Optimisers: how a gradient becomes a step.
 
 An optimiser sees only a list of parameter arrays ``θ`` and their gradients
-``g = ∂L/∂θ`` (same order, same shapes) and updates each ``θ`` in place. It
+``g = ∂L/∂θ`` (same order, same shapes) and updates each ``θ`` in place (or
+writes the new values into arrays it is given, ``out``). It
 keeps its own state (velocities, moment estimates) in arrays aligned with the
 parameters, created on the first :meth:`~Optimizer.step`. It never looks
 inside a layer. ``lr`` is a plain attribute that a schedule may change
@@ -15,6 +16,7 @@ for a constant learning rate; where they differ it is said below.
 from __future__ import annotations
 
 import math
+import operator
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -100,11 +102,15 @@ class Optimizer:
             s and next(iter(s.values())).shape != p.shape for s, p in zip(self.state, params))
 
     def _scratch(self, size, dtype):
-        """A work array of ``size`` elements, reused from step to step: one
-        piece's worth for a whole-buffer step, so that it stays in the cache."""
-        scratch = self._scratch_buffer
-        if scratch is None or scratch.size < size or scratch.dtype != dtype:
-            scratch = self._scratch_buffer = np.empty(size, dtype)
+        """A work array of ``size`` elements, reused from step to step (one per
+        dtype): one piece's worth for a whole-buffer step, so that it stays in
+        the cache."""
+        buffers = self._scratch_buffer
+        if buffers is None:
+            buffers = self._scratch_buffer = {}
+        scratch = buffers.get(np.dtype(dtype))
+        if scratch is None or scratch.size < size:
+            scratch = buffers[np.dtype(dtype)] = np.empty(size, dtype)
         return scratch[:size]
 
     def step(self, params, grads, out=None):
@@ -162,21 +168,18 @@ class Optimizer:
         ``piece_size`` elements each, all sharing one piece-sized scratch
         array; the last two sets asked for are kept (a loop that alternates
         between two parameter buffers asks for two)."""
-        key = (id(whole_params), id(whole_grads), id(whole_out))
-        if self._pieces_cache is None:
-            self._pieces_cache = {}
-        pieces = self._pieces_cache.get(key)
-        if pieces is None:
-            size = self.piece_size
-            scratch = self._scratch(min(size, whole_params.size), whole_params.dtype)
-            pieces = [(whole_params[a:a + size], whole_grads[a:a + size],
-                       {k: v[a:a + size] for k, v in self._flat_state.items()},
-                       whole_out[a:a + size], scratch[:min(size, whole_params.size - a)])
-                      for a in range(0, whole_params.size, size)]
-            if len(self._pieces_cache) >= 2:
-                self._pieces_cache.clear()
-            # the slices keep their buffers alive, so these ids stay theirs
-            self._pieces_cache[key] = pieces
+        key = (whole_params, whole_grads, whole_out)
+        for known, pieces in self._pieces_cache or ():
+            if all(map(operator.is_, key, known)):  # the same arrays, not equal ones
+                return pieces
+        size = self.piece_size
+        scratch = self._scratch(min(size, whole_params.size), whole_params.dtype)
+        pieces = [(whole_params[a:a + size], whole_grads[a:a + size],
+                   {k: v[a:a + size] for k, v in self._flat_state.items()},
+                   whole_out[a:a + size], scratch[:min(size, whole_params.size - a)])
+                  for a in range(0, whole_params.size, size)]
+        # the key holds the three arrays, so no other array can take their place
+        self._pieces_cache = [*(self._pieces_cache or [])[-1:], (key, pieces)]
         return pieces
 
     def __getstate__(self):
@@ -191,7 +194,7 @@ class Optimizer:
         vars(self).update(state)
         self._params_span, self._grads_span, self._out_span = SpanCache(), SpanCache(), SpanCache()
         self._flat_state = self._pieces_cache = self._scratch_buffer = None
-        if self.state is None:
+        if not self.state:  # not made yet, or made for no parameters
             return
         # (a file from before scratch arrays left the state has them as a slot)
         self.state = [{name: slots[name] for name in self.slots} for slots in self.state]
@@ -339,14 +342,18 @@ class Adam(Optimizer):
         # lr·m̂/(√v̂ + ε) = m/d with d = (√v/√c2 + ε)/k, k = lr/c1, c_i = 1 − β_i^t:
         # the same quotient with the two scalings folded into one pass over d
         k = self.lr / (1.0 - self.beta1 ** self.t)
-        if k == 0.0:  # a schedule may take lr to 0: the moments move, θ does not
+        # math.sqrt: a Python float keeps the pass in the array's dtype, where
+        # np.sqrt's float64 scalar would make a float32 pass 7x slower
+        scale = math.inf if k == 0.0 else 1.0 / (k * math.sqrt(1.0 - self.beta2 ** self.t))
+        if scale > float(np.finfo(scratch.dtype).max):
+            # a schedule may take lr to 0, or so near it that the folded scale
+            # overflows the dtype (and the step is below its resolution anyway):
+            # the moments move, θ does not
             if out is not p:
                 np.copyto(out, p)
             return
         np.sqrt(v, out=scratch)
-        # math.sqrt: a Python float keeps the pass in the array's dtype, where
-        # np.sqrt's float64 scalar would make a float32 pass 7x slower
-        scratch *= 1.0 / (k * math.sqrt(1.0 - self.beta2 ** self.t))
+        scratch *= scale
         scratch += self.eps / k  # d
         np.divide(m, scratch, out=scratch)
         np.subtract(p, scratch, out=out)  # θ ← θ − lr·m̂/(√v̂ + ε)

@@ -340,11 +340,15 @@ class Trainer:
     :meth:`fit`, for ``max_iter`` epochs or, in ``partial_fit``, for one.
     ``history`` continues an existing :class:`History` (its epochs, steps and
     samples seen are the schedules' clock); by default a new one.
+    ``alternate_buffers`` lets an epoch keep the weights of the step before
+    by alternating two parameter buffers instead of copying them at every
+    step (see :meth:`step`).
     """
 
     def __init__(self, network, optimizer, batch_size=None, shuffle=True, rng=None,
-                 callbacks=(), record_every=None, history=None):
+                 callbacks=(), record_every=None, history=None, alternate_buffers=True):
         self.network = network
+        self.alternate_buffers = alternate_buffers
         self.optimizer = optimizer
         self.batch_size = batch_size
         self.shuffle = shuffle
@@ -384,10 +388,14 @@ class Trainer:
         parameters are laid out in one buffer, no copy is made: the
         optimiser writes the new weights into a second buffer of the same
         layout and the layers are pointed at it, so the buffers take turns
-        and the one not in use holds the weights of the step before. (A
-        callback that runs during an epoch reads the weights through the
-        network, ``network.parameters()`` or a layer's ``W``; at the end of
-        the epoch they are back in the arrays they started in.)
+        and the one not in use holds the weights of the step before. A
+        callback that runs during an epoch should read the weights through
+        the network (``network.parameters()``, a layer's ``W``): an array
+        taken before the epoch holds the latest weights only every other
+        step, and again at the end of the epoch, when they are back in the
+        arrays they started in. ``alternate_buffers=False`` copies at every
+        step instead (the scikit-learn estimators do so when given callbacks,
+        so that ``coefs_`` is current at every step).
         """
         network = self.network
         loss = network.loss_and_gradients(X, Y, sample_weight)
@@ -487,11 +495,11 @@ class Trainer:
         to copy the weights at every step instead: when the parameters are
         not laid out in one buffer, or when the epoch is too short to repay
         the copies made at its end."""
-        if n_steps < 4:
+        if n_steps < 4 or not self.alternate_buffers:
             return None
         params = self.network.parameters()
         last = self._last_turns
-        if last is not None and last.is_home(params):
+        if last is not None and last.network is self.network and last.is_home(params):
             return last
         whole = self._params_span(params)
         if whole is None:
