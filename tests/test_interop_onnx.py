@@ -13,6 +13,8 @@ ort = pytest.importorskip("onnxruntime")
 pytest.importorskip("sklearn")
 pytest.importorskip("click")
 
+from _networks import give_trained_statistics
+
 import glassnet as gn
 from glassnet.cli import main
 from glassnet.datasets import load_heart, load_wisconsin
@@ -386,12 +388,7 @@ def test_batch_norm_and_dropout_export_in_inference_form(rng):
     net = gn.Network.from_sizes([4, 6, 5, 2], activation=["relu", "tanh"],
                                 output_activation="softmax", batch_norm=True, dropout=0.25,
                                 seed=2)
-    for layer in net.layers:
-        if isinstance(layer, gn.BatchNorm):
-            n = layer.n_inputs
-            layer.gamma[:], layer.beta[:] = rng.uniform(0.5, 2, n), rng.normal(size=n)
-            layer.running_mean[:] = rng.normal(size=n)
-            layer.running_var[:] = rng.uniform(0.2, 3, n)
+    give_trained_statistics(net, rng)
     X = rng.normal(size=(30, 4))
     proto = to_onnx(net)
     ops = [node.op_type for node in proto.graph.node]

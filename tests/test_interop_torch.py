@@ -8,6 +8,8 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
+from _networks import give_trained_statistics
+
 import glassnet as gn
 from glassnet.interop.torch import exp_module
 from glassnet.io import from_torch, to_torch
@@ -215,13 +217,7 @@ def layered_network(rng):
     net = gn.Network.from_sizes([5, 7, 6, 3], activation=["relu", "tanh"],
                                 output_activation="softmax", batch_norm=True, dropout=0.3,
                                 seed=4)
-    for layer in net.layers:
-        if isinstance(layer, gn.BatchNorm):
-            n = layer.n_inputs
-            layer.gamma[:], layer.beta[:] = rng.uniform(0.5, 2, n), rng.normal(size=n)
-            layer.running_mean[:], layer.running_var[:] = rng.normal(size=n), rng.uniform(
-                0.2, 3, n)
-    return net
+    return give_trained_statistics(net, rng)
 
 
 def test_batch_norm_and_dropout_in_inference_form(rng):
