@@ -407,11 +407,7 @@ class Trainer:
             # the weights of the step before were in the buffers the network left
             self._have_backup = self._backup_in_turns = False
             self._last_turns = None
-        if turns is None:
-            whole = self._params_span(params)  # one copy for all when they share a buffer
-            saved = ([whole] if whole is not None else params) + network.buffers()
-        else:
-            saved = network.buffers()
+        saved = self._copied(params) if turns is None else network.buffers()
         if not math.isfinite(loss):
             self._restore_backup()
             step = self.history.n_steps
@@ -434,6 +430,12 @@ class Trainer:
             turns.swap()
         return loss
 
+    def _copied(self, params):
+        """What a step that copies keeps: the parameters (one array when they
+        share a buffer) and the running statistics."""
+        whole = self._params_span(params)
+        return ([whole] if whole is not None else params) + self.network.buffers()
+
     def _restore_backup(self):
         """Put back the weights and running statistics of the step before."""
         if not self._have_backup:
@@ -443,9 +445,7 @@ class Trainer:
             self._last_turns.restore()
             targets = network.buffers()
         else:
-            params = network.parameters()
-            whole = self._params_span(params)
-            targets = ([whole] if whole is not None else params) + network.buffers()
+            targets = self._copied(network.parameters())
         for p, saved in zip(targets, self._backup):
             np.copyto(p, saved)
 
