@@ -273,3 +273,19 @@ def test_estimator_with_batch_norm_and_dropout(rng):
     with torch.no_grad():
         np.testing.assert_allclose(seq(torch.from_numpy(X)).numpy(), clf.predict_proba(X),
                                    rtol=1e-10, atol=1e-12)
+
+
+def test_a_scikit_learn_mlp_converts_through_glassnet(rng):
+    """to_torch takes scikit-learn's MLP as the other exporters do (from_sklearn first)."""
+    pytest.importorskip("sklearn")
+    from sklearn.exceptions import ConvergenceWarning
+    from sklearn.neural_network import MLPClassifier as SkMLPClassifier
+
+    X = rng.normal(size=(60, 3))
+    y = (X[:, 0] > 0).astype(int)
+    with pytest.warns(ConvergenceWarning):
+        sk = SkMLPClassifier(hidden_layer_sizes=(4,), max_iter=5, random_state=0).fit(X, y)
+    seq = to_torch(sk)
+    with torch.no_grad():  # float64 on both sides: the same products, to rounding
+        np.testing.assert_allclose(seq(torch.from_numpy(X)).numpy().ravel(),
+                                   sk.predict_proba(X)[:, 1], rtol=1e-10, atol=1e-12)

@@ -19,6 +19,7 @@ from importlib import resources
 
 import numpy as np
 
+from ._bunch import Bunch
 from ._csv import (
     DataError,
     Table,
@@ -71,22 +72,6 @@ SHA256 = {
         "402c585309c399237740f635ef9919dc512cca12cbeb20de5e563a4593f22b64",
     "heart.dat": "f5f3b4204c285bafadd85cb735f38b47689f2be7047feb172dcbeab648110bf9",
 }
-
-
-class Bunch(dict):
-    """A dict whose keys are also attributes (``bunch.data is bunch['data']``)."""
-
-    def __getattr__(self, key):
-        try:
-            return self[key]
-        except KeyError:
-            raise AttributeError(key) from None
-
-    def __setattr__(self, key, value):
-        self[key] = value
-
-    def __dir__(self):
-        return list(self.keys())
 
 
 def _path(name):

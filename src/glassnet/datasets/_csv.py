@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from ._bunch import Bunch
+
 __all__ = [
     "MISSING_TOKENS",
     "DataError",
@@ -685,8 +687,6 @@ def load_csv(path, target=None, sep=None, header="auto", one_hot=False, missing=
         line), missing values (counts per column), infinities, a target with a
         single value.
     """
-    from . import Bunch
-
     if missing not in ("error", "drop", "median"):
         raise ValueError(f"missing must be 'error', 'drop' or 'median', got {missing!r}")
     table = read_table(path, sep=sep, header=header)

@@ -55,11 +55,6 @@ def _is_glassnet_estimator(obj):
     return type(obj).__module__.startswith("glassnet.") and hasattr(obj, "hidden_layer_sizes")
 
 
-def _is_sklearn_mlp(obj):
-    return type(obj).__module__.startswith("sklearn.neural_network") and hasattr(
-        obj, "hidden_layer_sizes")
-
-
 def engine_network(estimator):
     """The engine :class:`Network` of a fitted glassnet estimator (its ``network_``:
     layers that share the estimator's arrays)."""
@@ -69,7 +64,10 @@ def engine_network(estimator):
 
 
 def describe(obj):
-    """A :class:`Source` for a model, a model file's path, an estimator or a network."""
+    """A :class:`Source` for a model, a model file's path, a glassnet estimator or a
+    network. A scikit-learn MLP is first made a glassnet estimator by the converter
+    that takes one (:func:`glassnet.interop.sklearn.as_glassnet`): this module sits
+    below the converters and imports none of them."""
     from ..io import Model, load_model
 
     if isinstance(obj, (str, os.PathLike)):
@@ -84,10 +82,6 @@ def describe(obj):
                       schema=schema, missing=meta.get("missing", "error"),
                       scaler=obj.scaler, feature_names=list(obj.feature_names),
                       target=meta.get("target"), target_scaler=obj.target_scaler)
-    if _is_sklearn_mlp(obj):
-        from .sklearn import from_sklearn
-
-        obj = from_sklearn(obj)
     if _is_glassnet_estimator(obj):
         network = engine_network(obj)
         names = getattr(obj, "feature_names_in_", None)

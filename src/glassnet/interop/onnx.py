@@ -44,6 +44,7 @@ from .._version import __version__
 from ..datasets._csv import MISSING_TOKENS
 from ..layers import Activation, BatchNorm, Dense, Dropout
 from ._source import describe, missing_extra
+from .sklearn import as_glassnet
 
 __all__ = ["IR_VERSION", "LAYER_EXPORTERS", "ML_OPSET", "OPSET", "to_onnx"]
 
@@ -320,7 +321,7 @@ def to_onnx(model, *, name="glassnet"):
     ``X`` is a float32 array. Needs the ``onnx`` extra.
     """
     onnx = _import_onnx()
-    source = describe(model)
+    source = describe(as_glassnet(model))
     helper, TensorProto = onnx.helper, onnx.TensorProto
     graph = _Graph(onnx)
     for reserved in ("X", "X_text", "label", "probabilities", "value", "output"):

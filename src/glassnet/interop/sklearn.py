@@ -35,6 +35,18 @@ _FITTED = ("classes_", "n_features_in_", "feature_names_in_", "n_iter_", "t_", "
            "loss_curve_", "validation_scores_", "best_validation_score_")
 
 
+def _is_sklearn_mlp(obj):
+    return type(obj).__module__.startswith("sklearn.neural_network") and hasattr(
+        obj, "hidden_layer_sizes")
+
+
+def as_glassnet(obj):
+    """``obj``, or for a fitted scikit-learn MLP the glassnet estimator
+    :func:`from_sklearn` makes of it: what every exporter does first, so that each
+    takes scikit-learn's MLPs as it takes glassnet's."""
+    return from_sklearn(obj) if _is_sklearn_mlp(obj) else obj
+
+
 def _import_sklearn(what):
     try:
         from sklearn import neural_network
@@ -88,7 +100,7 @@ def to_sklearn(estimator, classes=None):
     layer) raises a ``ValueError`` saying which. Needs the ``sklearn`` extra.
     """
     neural_network, LabelBinarizer = _import_sklearn("glassnet.io.to_sklearn")
-    source = describe_network(estimator, "to_sklearn", "a scikit-learn MLP")
+    source = describe_network(as_glassnet(estimator), "to_sklearn", "a scikit-learn MLP")
     net = source.network
     for i, layer in enumerate(net.layers, start=1):
         if type(layer) is not Dense:

@@ -32,6 +32,7 @@ from ..activations import get_activation
 from ..layers import Activation, BatchNorm, Dense, Dropout
 from ..network import Network
 from ._source import describe_network, missing_extra
+from .sklearn import as_glassnet
 
 __all__ = ["FROM_TORCH", "TO_TORCH", "exp_module", "from_torch", "to_torch"]
 
@@ -149,7 +150,7 @@ def to_torch(network, dtype=None):
     ``torch`` extra).
     """
     torch = _import_torch("glassnet.io.to_torch")
-    net = describe_network(network, "to_torch", "a torch Sequential").network
+    net = describe_network(as_glassnet(network), "to_torch", "a torch Sequential").network
     if dtype is None:
         dtype = torch.float64 if net.dtype == np.float64 else torch.float32
     modules = []
