@@ -18,6 +18,7 @@ import base64
 import concurrent.futures
 import hashlib
 import importlib
+import json
 import os
 import pkgutil
 import re
@@ -79,15 +80,27 @@ def _module_summary(name):
 def on_config(config):
     modules = public_modules()
     reference = [{"Overview": "reference/index.md"}, {"Command line": "reference/cli.md"}]
-    reference += [{name: f"reference/{name}.md"} for name in modules]
     for item in config["nav"]:
         if isinstance(item, dict) and "API reference" in item:
-            item["API reference"] = reference
+            # the hand-written reference pages mkdocs.yml lists come after the command line
+            written = item["API reference"]
+            written = [entry for entry in (written if isinstance(written, list) else [written])
+                       if entry != "reference/index.md"]
+            item["API reference"] = (reference + written
+                                     + [{name: f"reference/{name}.md"} for name in modules])
+            config["glassnet_written_reference"] = written
     config["glassnet_modules"] = modules
     return config
 
 
-def _reference_pages(modules):
+def _first_sentence(path):
+    """The first sentence of a Markdown page's first paragraph."""
+    text = Path(path).read_text(encoding="utf-8").split("\n\n")
+    paragraph = next((part for part in text[1:] if not part.startswith(("#", "```", "|", "<"))), "")
+    return " ".join(paragraph.split()).split(". ")[0].rstrip(".") + "."
+
+
+def _reference_pages(modules, written=(), docs_dir="docs"):
     lines = ["# API reference", "",
              ("Generated from the docstrings of the code this site was built from: each "
               "activation, loss, layer and optimiser shows its formula and derivative as "
@@ -98,6 +111,11 @@ def _reference_pages(modules):
               "layer computes `Z = X·W + b` with `W` of shape `(fan_in, fan_out)`."),
              "", "| module | what it holds |", "| --- | --- |",
              "| [command line](cli.md) | `glassnet` and its sub-commands' `--help` |"]
+    for entry in written:  # {title: path} from mkdocs.yml
+        for title, path in (entry.items() if isinstance(entry, dict) else [(None, entry)]):
+            name = path.removeprefix("reference/")
+            summary = _first_sentence(Path(docs_dir) / path)
+            lines.append(f"| [{title or name}]({name}) | {summary} |")
     pages = {}
     for name in modules:
         lines.append(f"| [`{name}`]({name}.md) | {_module_summary(name)} |")
@@ -127,6 +145,44 @@ def _package_page():
                     f"[`{module}`]({module}.md) | {summary} |")
     return ("::: glassnet\n    options:\n      members: false\n\n"
             "## What `import glassnet` gives\n\n" + "\n".join(rows) + "\n")
+
+
+# -- tables generated from the code, placed by a marker on a hand-written page -----------------
+def _schema_table(record):
+    """A Markdown table of a model-file record's keys: what each must be, and what a
+    file without it means (the rules of :mod:`glassnet.model_schema`, so the page
+    cannot drift from what ``load_model`` checks)."""
+    from glassnet import model_schema
+
+    rows = ["| key | must be | default |", "| --- | --- | --- |"]
+    for key, spec_field in record.fields.items():
+        default = spec_field.default
+        if default is model_schema.REQUIRED:
+            shown = "required"
+        elif default is model_schema.OMITTED:
+            shown = "may be absent"
+        elif callable(default):
+            shown = "computed from the other keys"
+        else:
+            shown = f"`{json.dumps(default)}`"
+        expects = spec_field.spec.expects.replace("|", "\\|")
+        rows.append(f"| `{key}` | {expects} | {shown} |")
+    return "\n".join(rows)
+
+
+def _generated_tables():
+    from glassnet import model_schema
+
+    return {"<!-- glassnet: metadata table -->": lambda: _schema_table(model_schema.METADATA),
+            "<!-- glassnet: architecture table -->":
+                lambda: _schema_table(model_schema.ARCHITECTURE)}
+
+
+def on_page_markdown(markdown, page, config, files):
+    for marker, table in _generated_tables().items():
+        if marker in markdown:
+            markdown = markdown.replace(marker, table())
+    return markdown
 
 
 def _help(args):
@@ -294,7 +350,9 @@ def _add(files, config, src_uri, content=None, abs_src_path=None):
 
 
 def on_files(files, config):
-    for src_uri, content in _reference_pages(config["glassnet_modules"]).items():
+    for src_uri, content in _reference_pages(config["glassnet_modules"],
+                                             config.get("glassnet_written_reference", ()),
+                                             config["docs_dir"]).items():
         _add(files, config, src_uri, content)
     for path, (markdown, images) in run_tutorials(config["docs_dir"]).items():
         _add(files, config, f"{TUTORIALS}/{path.stem}.md", markdown)
