@@ -184,20 +184,23 @@ def test_command_line(spy, tmp_path, capsys):
     assert_from_the_loop(spy)
 
 
-def test_readme_map_of_a_fit_points_at_the_code():
-    """Each step of the README's "How a fit flows" names a function of the file it links."""
+def test_map_of_a_fit_points_at_the_code():
+    """Each step of the docs' "How a fit flows" names a function of the module whose
+    reference page it links."""
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-    with open(os.path.join(root, "README.md"), encoding="utf-8") as handle:
-        section = handle.read().split("## How a fit flows", 1)[1].split("\n## ", 1)[0]
-    step = re.compile(r"^\d\. \[`(\w+)\.(\w+)`\]\((src/glassnet/\w+\.py)\)", re.MULTILINE)
+    path = os.path.join(root, "docs", "explanation", "how-a-fit-flows.md")
+    with open(path, encoding="utf-8") as handle:
+        section = handle.read().split("\n## ", 1)[0]
+    step = re.compile(r"^\d\. \[`(\w+)\.(\w+)`\]\(\.\./reference/glassnet\.(\w+)\.md\)",
+                      re.MULTILINE)
     steps = step.findall(section)
     assert [(cls, name) for cls, name, _ in steps] == [
         ("_BaseMLP", "fit"), ("_BaseMLP", "_fit_stochastic"), ("Trainer", "fit"),
         ("Trainer", "step"), ("Network", "backward"), ("Dense", "backward_from_dZ")]
-    for cls, name, path in steps:
-        with open(os.path.join(root, path), encoding="utf-8") as handle:
+    for cls, name, module in steps:
+        with open(os.path.join(root, "src", "glassnet", f"{module}.py"), encoding="utf-8") as handle:
             code = handle.read()
         body = code.split(f"\nclass {cls}", 1)[1].split("\nclass ", 1)[0]
-        assert f"    def {name}(" in body, (cls, name, path)
+        assert f"    def {name}(" in body, (cls, name, module)
     dW_line = re.search(r"in `(np\.matmul\(X\.T, dZ, out=self\.dW\))`", section).group(1)
     assert dW_line in body  # the last step's class holds the line that computes dW

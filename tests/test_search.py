@@ -341,8 +341,9 @@ def wisconsin_search(n_jobs=None, **settings):
 
 
 def test_local_cluster_gives_the_same_results_as_this_process():
-    """The README's two lines on a 2-process LocalCluster, and glassnet's search: every
-    fold's score equal to the same search run here, the same best configuration."""
+    """The search how-to's scikit-learn search on a 2-process LocalCluster, and
+    glassnet's search: every fold's score equal to the same search run here, the same
+    best configuration."""
     pytest.importorskip("distributed")
     import joblib
     from distributed import Client, LocalCluster, get_task_stream
