@@ -220,11 +220,17 @@ def test_sharpness_is_the_curvature_module_on_the_training_rows():
     assert session("dropout=0.2").measure_sharpness() is None
 
 
-def test_playing_measures_sharpness_now_and_then_not_every_update():
+def test_playing_measures_sharpness_now_and_then_not_every_update(monkeypatch):
+    from glassnet.playground import session as module
+
+    clock = [0.0]  # a clock that moves 1/8 s per screen update (exact in binary), on any machine
+    monkeypatch.setattr(module.time, "perf_counter", lambda: clock[0])
     s = session("speed=1")
     for _ in range(30):
         s.advance()
-    assert 1 <= len(s.curvature) <= 3  # one at the start, then every 2 s at most
+        clock[0] += 0.125
+    # at 0 s, then every SHARPNESS_EVERY = 0.5 s, so every 4th update of the 30
+    assert [e["epoch"] for e in s.curvature] == [1, 5, 9, 13, 17, 21, 25, 29]
     off = session("speed=1&sharpness=0")
     for _ in range(5):
         off.advance()

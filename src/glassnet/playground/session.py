@@ -43,9 +43,9 @@ RESOLUTION = 100  # pixels per side of the output image
 TILE = 25  # pixels per side of a unit's tile (every 4th pixel of the output image)
 MAX_POINTS_DRAWN = 2000
 MAX_TRAJECTORY = 400
-# λ_max is measured while playing at most every 2 seconds, and so that measuring takes
+# λ_max is measured while playing at most twice a second, and so that measuring takes
 # at most 5 % of the time (it costs a few dozen Hessian-vector products)
-SHARPNESS_EVERY = 2.0
+SHARPNESS_EVERY = 0.5
 SHARPNESS_SHARE = 0.05
 SHARPNESS_ITERATIONS = 60
 MOMENTUM = 0.9  # the μ of get_optimizer("momentum") and ("nesterov")
