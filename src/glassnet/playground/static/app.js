@@ -1,5 +1,7 @@
-// The glassnet playground page. It sends what the learner changes to the server and draws
-// what the server sends back; every number it shows was computed by glassnet in Python.
+// The glassnet playground page. It sends what the learner changes to the engine and draws
+// what the engine sends back; every number it shows was computed by glassnet in Python, on
+// the local server or in this browser's Web Worker (transport.js: the page does not know which).
+import { openTransport } from "./transport.js";
 import {
   CLASS_COLORS, NEG, POS, PROB_DISCRETE_LUT, PROB_LUT, SERIES, TILE_LUT, VALUE_LUT,
   decode, diverging, fit, formatNumber, invalidateSizes, landscapeImage, lighten, lineChart, niceTicks, paintBytes, rgb, smooth,
@@ -57,7 +59,7 @@ const LOSS_LABELS = {
 const MAX_SERIES = 1500;
 
 const S = {
-  ws: null, schema: null, thumbnails: null, session: null,
+  transport: null, schema: null, thumbnails: null, session: null,
   scene: null, frame: null, config: null, playing: false,
   curves: null, grads: null, layout: null, hover: null,
   uploads: {}, pending: null, received: 0, drawScheduled: false,
@@ -66,26 +68,30 @@ const S = {
 
 // -- connection ------------------------------------------------------------------------
 function connect() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${scheme}://${location.host}/ws`);
-  S.ws = ws;
-  ws.addEventListener("open", () => send({ type: "hello", query: location.hash.slice(1) }, false));
-  ws.addEventListener("message", (event) => {
-    S.stats.bytes += event.data.length;
-    const message = JSON.parse(event.data);
+  const transport = openTransport();
+  S.transport = transport;
+  transport.onmessage = (message, bytes) => {
+    S.stats.bytes += bytes;
     const handler = HANDLERS[message.type];
     if (handler) handler(message);
-  });
-  ws.addEventListener("close", () => {
+  };
+  transport.onstatus = (text, fraction) => {
+    const box = $("loading");
+    if (!box) return;
+    box.hidden = !text;
+    box.textContent = text + (fraction === null || fraction === undefined || !text ? "" : ` (${Math.round(100 * fraction)}%)`);
+  };
+  transport.onclose = (text) => {
     S.playing = false;
     renderPlaying();
-    showError("The playground server has stopped. Start it again (glassnet playground) and reload this page.");
-  });
+    showError(text);
+  };
+  transport.connect({ type: "hello", query: location.hash.slice(1) });
 }
 
 function send(message, clear = true) {
   if (clear && message.type !== "ack") showError("");
-  if (S.ws && S.ws.readyState === WebSocket.OPEN) S.ws.send(JSON.stringify(message));
+  if (S.transport) S.transport.send(message);
 }
 const set = (changes) => { writeChangesToUrl(changes); send({ type: "set", changes }); };
 
@@ -432,8 +438,8 @@ function wireControls() {
   $("show-snippet").addEventListener("click", async () => {
     const pre = $("snippet");
     if (!pre.hidden) { pre.hidden = true; $("show-snippet").textContent = "Show the Python snippet"; return; }
-    const response = await fetch(exportUrl("playground_run.py"));
-    pre.textContent = await response.text();
+    try { pre.textContent = await (await S.transport.export("playground_run.py")).text(); }
+    catch (err) { showError(err.message); return; }
     pre.hidden = false;
     $("show-snippet").textContent = "Hide the snippet";
   });
@@ -465,28 +471,35 @@ async function uploadFile() {
     return;
   }
   try {
-    const response = await fetch("/api/upload", {
-      method: "POST", body: file,
-      headers: { "X-Glassnet": "upload", "X-Filename": encodeURIComponent(file.name), "Content-Type": "application/octet-stream" },
-    });
-    const answer = await response.json();
-    if (!response.ok) { showError(answer.error || `upload failed (${response.status})`); return; }
+    const answer = await S.transport.upload(file);
     S.uploads[answer.id] = answer;
     S.pendingUpload = answer;
     renderControls();
     set({ data: "csv", upload: answer.id, target: answer.target, onehot: $("onehot").checked, missing: $("missing").value });
   } catch (err) {
-    showError(`upload failed: ${err}`);
+    showError(err.message);
   } finally {
     $("upload").value = "";
   }
 }
 
-function exportUrl(name) { return `/api/session/${S.session}/${name}`; }
+/** The export links download what the transport hands over (from the server or the worker). */
 function setExportLinks() {
-  $("export-model").href = exportUrl("model.glassnet");
-  $("export-data").href = exportUrl("data.csv");
-  $("export-snippet").href = exportUrl("playground_run.py");
+  for (const [id, name] of [["export-model", "model.glassnet"], ["export-data", "data.csv"], ["export-snippet", "playground_run.py"]]) {
+    const link = $(id);
+    link.href = "#";
+    link.onclick = async (event) => {
+      event.preventDefault();
+      try {
+        const url = URL.createObjectURL(await S.transport.export(name));
+        const save = el("a", { href: url, download: name, hidden: "" });
+        document.body.append(save);
+        save.click();
+        save.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      } catch (err) { showError(err.message); }
+    };
+  }
 }
 function updatePredictHint() {
   const sc = S.scene;
