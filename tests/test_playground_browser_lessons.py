@@ -8,6 +8,7 @@ three-class toy's confusion matrix, the stop condition, the zero initialiser and
 from urllib.parse import parse_qsl
 
 import numpy as np
+import pytest
 from test_playground_browser import (  # noqa: F401 - fixtures, used by name
     TIMEOUT,
     artifacts,
@@ -72,6 +73,57 @@ def test_classroom_mode_hides_what_its_link_says_and_shows_the_lesson(page, serv
     assert not page.is_visible(sel("lesson")) and page.is_visible(sel("learning-rate"))
 
 
+def test_an_edited_weight_and_bias_reach_the_next_step_in_the_inspector(page, server,
+                                                                       artifacts):
+    open_page(page, server, "data=xor&hidden=3&batch=full&lr=0.1")
+    page.click(sel("step"))
+    page.wait_for_function("() => document.querySelector('[data-testid=epoch]').textContent"
+                           " === '1'", timeout=TIMEOUT)
+    page.click("#inspect-worst")
+    page.wait_for_selector(".inspector-body .steps", timeout=TIMEOUT)
+    row = page.evaluate("window.glassnetPlayground.inspected().row")
+    # the hover card of one link: W¹[1, 2], from x₂ to the third unit
+    page.evaluate("() => window.scrollTo(0, 0)")
+    point = page.evaluate("window.glassnetPlayground.linkPoint(1, 1, 2)")
+    page.mouse.move(point["x"], point["y"])
+    page.wait_for_selector("[data-testid=link-card]", state="visible", timeout=TIMEOUT)
+    card = page.inner_text("[data-testid=link-card]")
+    shown = page.evaluate("window.glassnetPlayground.frame().weights[0][1][2]")
+    assert "W¹[1, 2]" in card and "from x₂ to layer 1, unit 3" in card
+    value = float(card.split("= ")[1].split()[0].replace("−", "-"))
+    assert value == pytest.approx(shown, rel=1e-4)  # 5 significant digits on the card
+    page.screenshot(path=str(artifacts / "playground-link-card.png"),
+                    clip={"x": 250, "y": 150, "width": 700, "height": 560})
+    page.mouse.click(point["x"], point["y"])
+    assert page.is_visible(sel("weight-editor"))
+    page.fill(sel("weight-value"), "1.25")
+    page.press(sel("weight-value"), "Enter")
+    page.wait_for_function("() => window.glassnetPlayground.inspected().layers[0].W[1][2]"
+                           " === 1.25", timeout=TIMEOUT)
+    record = page.evaluate("window.glassnetPlayground.inspected()")
+    assert record["row"] == row  # the same sample, its next step from the edited weights
+    first = record["layers"][0]
+    x, W, b = np.array(first["A_prev"]), np.array(first["W"]), np.array(first["b"])
+    # Z = x·W + b from the numbers shown (5 significant digits each, hence the tolerance)
+    assert np.allclose(first["Z"], x @ W + b, rtol=1e-3, atol=1e-4)
+    assert "1.25" in page.inner_text("#inspector")
+    # a bias: the small square at the output unit's corner
+    page.click("[data-testid=bias-2-0]")
+    page.fill(sel("weight-value"), "-0.5")
+    page.click(sel("weight-apply"))
+    page.wait_for_function("() => window.glassnetPlayground.inspected().layers[1].b[0] === -0.5",
+                           timeout=TIMEOUT)
+    assert page.evaluate("window.glassnetPlayground.frame().biases[1][0]") == -0.5
+    # taking the step moves the edited weight by the update the inspector showed
+    delta = page.evaluate("window.glassnetPlayground.inspected().layers[0].delta_W[1][2]")
+    page.click("#inspect-apply")
+    page.wait_for_function("() => window.glassnetPlayground.frame().weights[0][1][2] !== 1.25",
+                           timeout=TIMEOUT)
+    assert page.evaluate("window.glassnetPlayground.frame().weights[0][1][2]") == \
+        pytest.approx(1.25 + delta, rel=1e-3)
+    assert page.inner_text(sel("error")) == "" and not page.problems, page.problems
+
+
 def test_the_problem_switch_picks_the_toys_of_its_type(page, server):
     open_page(page, server)
     assert page.input_value(sel("problem")) == "classification"
@@ -110,6 +162,26 @@ def test_three_classes_train_with_a_softmax_and_a_confusion_matrix(page, server,
     assert f"{100 * np.trace(train) / 250:.1f}%" in accuracy
     page.screenshot(path=str(artifacts / "playground-blobs.png"), full_page=True)
     assert not page.problems, page.problems
+
+
+def test_play_pauses_at_the_stop_condition(page, server):
+    open_page(page, server, "data=xor&maxepochs=30&speed=20&batch=full")
+    page.click(sel("play"))
+    page.wait_for_function("() => !window.glassnetPlayground.stats().playing && "
+                           "window.glassnetPlayground.stats().epoch > 0", timeout=TIMEOUT)
+    assert epoch(page) == 30  # 20 + 10, not 40
+    page.wait_for_selector(sel("stop-status"), state="visible", timeout=TIMEOUT)
+    assert "after 30 epochs" in page.inner_text(sel("stop-status"))
+    open_page(page, server, "data=gaussians&targetloss=0.2&speed=1&lr=0.1")
+    page.click(sel("play"))
+    page.wait_for_function("() => !window.glassnetPlayground.stats().playing && "
+                           "window.glassnetPlayground.stats().epoch > 0", timeout=TIMEOUT)
+    pause(page)
+    assert number(page, "train-loss") <= 0.2
+    assert "reached the target 0.2" in page.inner_text(sel("stop-status"))
+    page.select_option(sel("target-loss"), "0.05")  # a new target: play goes on
+    page.wait_for_function("() => location.hash.includes('targetloss=0.05')", timeout=TIMEOUT)
+    page.wait_for_selector(sel("stop-status"), state="hidden", timeout=TIMEOUT)
 
 
 def test_with_zero_weights_every_unit_of_a_layer_looks_the_same(page, server):

@@ -251,3 +251,47 @@ def test_the_new_generators_are_seeded_and_check_their_input(make):
     assert not np.array_equal(X, make(101, seed=4)[0])
     with pytest.raises(ValueError, match="noise must be >= 0"):
         make(10, noise=-1)
+
+
+# -- the protocol: editing by hand, and play pausing at the stop -----------------------------
+def test_the_protocol_edits_a_weight_and_answers_with_the_inspectors_next_step():
+    from glassnet.playground.protocol import Protocol, UploadStore
+
+    store = UploadStore()
+    try:
+        protocol = Protocol(store)
+        protocol.handle({"type": "hello", "query": "data=xor&hidden=3"})
+        row = int(protocol.session.data.train[0])
+        protocol.handle({"type": "inspect", "row": row})
+        answer = protocol.handle({"type": "edit", "layer": 1, "unit": 2, "source": 0,
+                                  "value": 0.75})
+        assert [m["type"] for m in answer] == ["frame", "inspect"]
+        assert answer[0]["weights"][0][0][2] == 0.75 and answer[0]["edits"] == 1
+        assert answer[1]["row"] == row and answer[1]["layers"][0]["W"][0][2] == 0.75
+        bias = protocol.handle({"type": "edit", "layer": 2, "unit": 0, "source": None,
+                                "value": -1})
+        assert bias[0]["biases"][1] == [-1.0]
+        for bad, fragment in (({"layer": "1", "unit": 0, "value": 1}, "'layer' must be"),
+                              ({"layer": 1, "unit": 0, "value": True}, "'value' must be"),
+                              ({"layer": 1, "unit": 9, "value": 1}, "has units 0 to 2")):
+            answer = protocol.handle({"type": "edit", **bad})
+            assert answer[0]["type"] == "error" and fragment in answer[0]["message"]
+    finally:
+        store.close()
+
+
+def test_the_protocol_pauses_play_at_the_stop_condition():
+    from glassnet.playground.protocol import Protocol, UploadStore
+
+    store = UploadStore()
+    try:
+        protocol = Protocol(store, frame_time=10)
+        protocol.handle({"type": "hello", "query": "data=xor&maxepochs=3&speed=2"})
+        protocol.handle({"type": "play"})
+        first = protocol.next_frame()
+        assert [m["type"] for m in first] == ["frame"] and first[0]["epoch"] == 2
+        last = protocol.next_frame()
+        assert last[0]["epoch"] == 3 and "after 3 epochs" in last[0]["stop"]
+        assert last[1] == {"type": "state", "playing": False} and not protocol.wants_frame()
+    finally:
+        store.close()

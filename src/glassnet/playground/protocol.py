@@ -12,7 +12,7 @@ page → engine
     ``hello`` (the URL's configuration), ``set`` (changed settings), ``play``,
     ``pause``, ``step``, ``reset``, ``regenerate``, ``ack`` (a frame was
     drawn), ``inspect`` (a sample for the step inspector), ``apply_step``,
-    ``landscape``.
+    ``landscape``, ``edit`` (a weight or a bias set by hand).
 engine → page
     ``hello`` (the session id and the settings schema), ``scene`` (data and
     layout, once per run), ``frame`` (a snapshot), ``config``, ``state``,
@@ -20,7 +20,8 @@ engine → page
 
 Frames are paced by the page: at most :data:`FRAMES_IN_FLIGHT` are in flight,
 and the next goes out when the page acknowledges one it drew, so a slow
-browser never builds a backlog.
+browser never builds a backlog. Play pauses by itself at the run's stop
+condition (``maxepochs``, ``targetloss``): the frame says why.
 
 A message type is one entry of :attr:`Protocol.handlers`: a method that takes
 the message (a dict) and returns the messages to send. A mistake in a message
@@ -231,6 +232,7 @@ class Protocol:
             "pause": self.on_pause, "step": self.on_step, "reset": self.on_reset,
             "regenerate": self.on_regenerate, "set": self.on_set, "inspect": self.on_inspect,
             "apply_step": self.on_apply_step, "landscape": self.on_landscape,
+            "edit": self.on_edit,
         }
 
     # -- the transport's entry points ------------------------------------------------------
@@ -267,12 +269,15 @@ class Protocol:
     def next_frame(self):
         """Train for up to ``frame_time`` seconds and snapshot: the messages to send."""
         try:
-            self.session.advance(self.frame_time)
+            stopped = self.session.advance(self.frame_time)
             frame = self.session.frame()
         except Exception as exc:  # noqa: BLE001 - shown on the page; the session goes on
             self.playing = False
             return [self.error(exc), self.state(), self.session.frame()]
         self.credits -= 1
+        if stopped:  # the stop condition (the frame's "stop" says which): play pauses
+            self.playing = False
+            return [frame, self.state()]
         return [frame]
 
     def export(self, name):
@@ -371,4 +376,20 @@ class Protocol:
 
     def on_landscape(self, message):
         return [self.session.landscape()]
+
+    def on_edit(self, message):
+        """Set ``W^layer[source, unit]`` (or, with ``source`` null, ``b^layer[unit]``) to
+        ``value``; the frame follows, and the step inspector's next step from the
+        edited weights when a sample is inspected."""
+        layer = _field(message, "layer", int, None, "a layer number from 1")
+        unit = _field(message, "unit", int, None, "a unit number from 0")
+        source = message.get("source")
+        if source is not None:
+            source = _field(message, "source", int, None, "an input number from 0, or null")
+        value = _field(message, "value", (int, float), None, "a number")
+        self.session.edit(layer, unit, value, source)
+        out = [self.session.frame()]
+        if self.session.inspected_row is not None:
+            out.append(self.session.inspect(self.session.inspected_row))
+        return out
 
