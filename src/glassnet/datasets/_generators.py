@@ -97,15 +97,21 @@ def make_bumps(n_samples=200, noise=0.05, seed=None):
     ``y = exp(−‖x − c‖²/(2s²)) − exp(−‖x + c‖²/(2s²)) + ε`` with
     ``c = (0.4, 0.4)``, ``s = 0.35`` and ``ε ~ N(0, noise²)``.
     """
+    c, width = np.array([0.4, 0.4]), 2 * 0.35 ** 2
+    return _surface(n_samples, noise, seed,
+                    lambda X: (np.exp(-np.sum((X - c) ** 2, axis=1) / width)
+                               - np.exp(-np.sum((X + c) ** 2, axis=1) / width)))
+
+
+def _surface(n_samples, noise, seed, f):
+    """``X`` uniform on the square [−1, 1]² and ``y = f(X) + ε``, ``ε ~ N(0, noise²)``."""
     if int(n_samples) != n_samples or n_samples < 2:
         raise ValueError(f"n_samples must be an integer >= 2, got {n_samples!r}")
     if noise < 0:
         raise ValueError(f"noise must be >= 0, got {noise}")
     rng = np.random.default_rng(seed)
     X = rng.uniform(-1.0, 1.0, size=(int(n_samples), 2))
-    c, width = np.array([0.4, 0.4]), 2 * 0.35 ** 2
-    y = (np.exp(-np.sum((X - c) ** 2, axis=1) / width)
-         - np.exp(-np.sum((X + c) ** 2, axis=1) / width))
+    y = f(X)
     if noise:
         y = y + rng.normal(scale=noise, size=y.shape)
     return X, y
@@ -136,13 +142,4 @@ def make_plane(n_samples=200, noise=0.05, seed=None):
     """A regression plane, TensorFlow Playground's simplest: ``X`` uniform on the
     square [−1, 1]² and ``y = (x₁ + x₂)/2 + ε`` with ``ε ~ N(0, noise²)``; a network
     with no hidden layer and a linear output fits it exactly."""
-    if int(n_samples) != n_samples or n_samples < 2:
-        raise ValueError(f"n_samples must be an integer >= 2, got {n_samples!r}")
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise}")
-    rng = np.random.default_rng(seed)
-    X = rng.uniform(-1.0, 1.0, size=(int(n_samples), 2))
-    y = (X[:, 0] + X[:, 1]) / 2
-    if noise:
-        y = y + rng.normal(scale=noise, size=y.shape)
-    return X, y
+    return _surface(n_samples, noise, seed, lambda X: (X[:, 0] + X[:, 1]) / 2)
