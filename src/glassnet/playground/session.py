@@ -86,9 +86,10 @@ def _confusion(Y, Yhat, k):
     """``k × k`` counts, rows the true class, columns the predicted one (``Y`` as the
     loss sees it: one 0/1 column for two classes, one-hot rows for more)."""
     if Yhat.shape[1] == 1:
-        true, predicted = (Y[:, 0] > 0.5).astype(np.int64), (Yhat[:, 0] > 0.5).astype(np.int64)
+        true, predicted = (Y[:, 0] > 0.5).astype(np.intp), (Yhat[:, 0] > 0.5).astype(np.intp)
     else:
         true, predicted = Y.argmax(axis=1), Yhat.argmax(axis=1)
+    # np.intp, not int64: bincount takes only the platform's index type (32 bits in Pyodide)
     return np.bincount(true * k + predicted, minlength=k * k).reshape(k, k).tolist()
 
 
