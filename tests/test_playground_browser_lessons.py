@@ -69,6 +69,16 @@ def test_classroom_mode_hides_what_its_link_says_and_shows_the_lesson(page, serv
         assert page.is_visible(shown), shown
     # the setup itself is untouched: it still trains at the link's rate
     assert link(page)["lr"] == "0.03" and link(page)["hide"] == "upload,layers,opt,lr,export,inspector"
+    # hide=edit: a link still has its card, but a click edits nothing
+    open_page(page, server, "hide=edit")
+    assert not page.is_visible("#edit-hint")
+    point = page.evaluate("window.glassnetPlayground.linkPoint(1, 0, 1)")
+    page.mouse.move(point["x"], point["y"])
+    page.wait_for_selector("[data-testid=link-card]", state="visible", timeout=TIMEOUT)
+    assert "click to set it" not in page.inner_text("[data-testid=link-card]")
+    page.mouse.click(point["x"], point["y"])
+    page.click("[data-testid=bias-1-0]", force=True)
+    assert not page.is_visible(sel("weight-editor"))
     open_page(page, server, "data=xor")
     assert not page.is_visible(sel("lesson")) and page.is_visible(sel("learning-rate"))
 

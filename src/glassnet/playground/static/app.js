@@ -109,6 +109,7 @@ const HANDLERS = {
     S.grads = { x: [], norms: [] };
     S.curvature = { x: [], value: [], threshold: [], count: 0 };
     S.query = m.query;
+    S.link = null;
     closeEditor();
     S.landscapeShown = false;
     writeUrl(m.query);
@@ -659,11 +660,12 @@ function findLink(mx, my) {
   if (!pts || !f) return null;
   let best = null, bestD = 5 * 5;
   for (let l = 0; l < f.weights.length; l++) {
-    const from = pts[l], to = pts[l + 1];
+    const from = pts[l], to = pts[l + 1], W = f.weights[l];
     if (!from || !to || !from.length || !to.length) continue;
     if (mx < from[0].right || mx > to[0].left) continue;  // only the links of this gap
-    for (let i = 0; i < from.length; i++) {
-      for (let j = 0; j < to.length; j++) {
+    // (a new layout can come before its first frame: only links both of them know)
+    for (let i = 0; i < from.length && i < W.length; i++) {
+      for (let j = 0; j < to.length && j < W[i].length; j++) {
         for (let k = 0; k <= 32; k++) {
           const p = linkPoint(from[i], to[j], k / 32);
           const d = (p.x - mx) ** 2 + (p.y - my) ** 2;
