@@ -229,8 +229,13 @@ def test_playing_measures_sharpness_now_and_then_not_every_update(monkeypatch):
     for _ in range(30):
         s.advance()
         clock[0] += 0.125
-    # at 0 s, then every SHARPNESS_EVERY = 0.5 s, so every 4th update of the 30
-    assert [e["epoch"] for e in s.curvature] == [1, 5, 9, 13, 17, 21, 25, 29]
+    # at 0 s, then every SHARPNESS_EVERY = 0.25 s, so every 2nd update of the 30
+    assert [e["epoch"] for e in s.curvature] == list(range(1, 31, 2))
+    # and where play stops, so the curve ends at the last epoch
+    stopping = session("speed=1&maxepochs=4")
+    for _ in range(4):
+        stopping.advance()
+    assert [e["epoch"] for e in stopping.curvature] == [1, 4]
     off = session("speed=1&sharpness=0")
     for _ in range(5):
         off.advance()

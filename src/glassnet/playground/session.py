@@ -43,9 +43,9 @@ RESOLUTION = 100  # pixels per side of the output image
 TILE = 25  # pixels per side of a unit's tile (every 4th pixel of the output image)
 MAX_POINTS_DRAWN = 2000
 MAX_TRAJECTORY = 400
-# λ_max is measured while playing at most twice a second, and so that measuring takes
-# at most 5 % of the time (it costs a few dozen Hessian-vector products)
-SHARPNESS_EVERY = 0.5
+# λ_max is measured while playing at most four times a second, and so that measuring
+# takes at most 5 % of the time (it costs a few dozen Hessian-vector products)
+SHARPNESS_EVERY = 0.25
 SHARPNESS_SHARE = 0.05
 SHARPNESS_ITERATIONS = 60
 MOMENTUM = 0.9  # the μ of get_optimizer("momentum") and ("nesterov")
@@ -380,7 +380,8 @@ class Session:
         """Train for one screen update: ``config.speed`` epochs (0: one step),
         stopping early once ``time_limit`` seconds have passed, and never past the
         stop condition. Returns why training stopped (see :meth:`stop_reason`) or
-        ``None``; now and then it also measures λ_max (:meth:`measure_sharpness`)."""
+        ``None``; now and then, and where it stops, it also measures λ_max
+        (:meth:`measure_sharpness`)."""
         reason = self.stop_reason()
         if reason:
             return reason
@@ -401,7 +402,7 @@ class Session:
         else:
             reason = self.stop_reason()
         now = time.perf_counter()
-        if self.config.sharpness and now >= self._sharpness_due:
+        if self.config.sharpness and (now >= self._sharpness_due or reason):  # and at the stop
             self.measure_sharpness()
             spent = time.perf_counter() - now
             self._sharpness_due = now + max(SHARPNESS_EVERY, spent / SHARPNESS_SHARE)

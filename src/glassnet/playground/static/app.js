@@ -774,7 +774,11 @@ function renderCurvature(frame) {
   setText($("threshold-name"), opt === "momentum" || opt === "nesterov" ? "(2 + 2μ)/η, μ = 0.9" : "2/η");
   const series = [{ x: C.x, y: C.threshold, color: "#b3261e", width: 1.4, dash: [5, 4] },
     { x: C.x, y: C.value, color: "#1b6fb5", width: 1.8 }];
-  lineChart($("sharpness-chart"), series, { log: true, xLabel: "epoch", empty: S.config.sharpness ? "measured while playing" : "off" });
+  // a log scale only when the values span more than a decade or so
+  const values = [...C.value, ...C.threshold].filter((v) => Number.isFinite(v) && v > 0);
+  const log = values.length > 0 && Math.max(...values) / Math.min(...values) > 20;
+  lineChart($("sharpness-chart"), series, { log, yMin: log ? undefined : 0, xLabel: "epoch",
+    empty: S.config.sharpness ? "measured while playing" : "off" });
   let note;
   if (S.config.dropout || S.config.batchnorm) note = "Not measured with dropout or batch norm: their training loss is random or depends on the batch, so its Hessian has no exact product here.";
   else if (!S.config.sharpness) note = "Off: tick the box to measure λmax now and then while playing.";
