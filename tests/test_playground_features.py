@@ -300,3 +300,16 @@ def test_the_protocol_pauses_play_at_the_stop_condition():
         assert last[1] == {"type": "state", "playing": False} and not protocol.wants_frame()
     finally:
         store.close()
+
+
+@pytest.mark.parametrize("query", ["data=blobs&hidden=5&opt=adam&lr=0.01",
+                                   "data=plane&hidden=3&batch=full&lr=0.1",
+                                   "data=xor&init=zeros&act=sigmoid&hidden=4&lr=0.3"])
+def test_the_snippet_reproduces_the_new_toys_and_the_zero_initialiser(query):
+    s = session(query)
+    for _ in range(4):
+        s.run_epoch()
+    namespace = {}
+    exec(compile(snippet(s), "playground_run.py", "exec"), namespace)  # noqa: S102 - the point
+    assert all(np.array_equal(a, b) for a, b in zip(namespace["net"].parameters(),
+                                                    s.network.parameters()))
