@@ -69,6 +69,12 @@ def test_classroom_mode_hides_what_its_link_says_and_shows_the_lesson(page, serv
         assert page.is_visible(shown), shown
     # the setup itself is untouched: it still trains at the link's rate
     assert link(page)["lr"] == "0.03" and link(page)["hide"] == "upload,layers,opt,lr,export,inspector"
+    # hide=features: only the inputs in use are shown, and a click leaves them
+    open_page(page, server, "hide=features")
+    assert page.locator(".input-row:visible").count() == 2
+    page.locator(".input-row:visible .node").first.click()
+    page.wait_for_timeout(300)
+    assert link(page)["features"] == "x1,x2" and page.inner_text(sel("error")) == ""
     # hide=edit: a link still has its card, but a click edits nothing
     open_page(page, server, "hide=edit")
     assert not page.is_visible("#edit-hint")

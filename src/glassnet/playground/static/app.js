@@ -535,6 +535,7 @@ function buildNetwork() {
     const row = el("div", { class: `input-row${input.active ? "" : " off"}` }, el("span", { class: "name", text: input.label }), box);
     if (sc.data.kind === "toy") {
       box.addEventListener("click", () => {
+        if (S.config.hide.includes("features")) return;  // classroom mode: the inputs are fixed
         const keys = sc.inputs.filter((i) => (i.key === input.key ? !i.active : i.active)).map((i) => i.key);
         if (!keys.length) { showError("Keep at least one input feature."); return; }
         set({ features: keys.join(",") });
