@@ -25,7 +25,7 @@ def start(*args, command=("glassnet.playground",)):
                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                env=environment())
     line = process.stdout.readline()
-    match = re.search(r"(http://\S+/)", line)
+    match = re.search(r"(http://\S+/(?:\?token=\S+)?)", line)
     if not match:
         process.kill()
         raise AssertionError(f"no URL in {line!r}: {process.stderr.read()}")

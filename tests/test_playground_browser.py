@@ -118,7 +118,9 @@ BOUNDARY_PIXELS = """() => {
 def test_train_inspect_export_and_upload(page, server, artifacts, tmp_path):
     open_page(page, server, "features=x1,x2,sinx1,sinx2&hidden=8,8&speed=2&lr=0.03")
     page.select_option(sel("dataset"), "spirals")
-    page.wait_for_function("() => location.hash.includes('data=spirals')", timeout=TIMEOUT)
+    # the link changes at once; the engine's answer is the page's config
+    page.wait_for_function("() => window.glassnetPlayground.config().data === 'spirals'",
+                           timeout=TIMEOUT)
     page.wait_for_function("() => document.querySelector('[data-testid=train-loss]').dataset.value",
                            timeout=TIMEOUT)
     before = number(page, "train-loss")
@@ -189,7 +191,8 @@ def test_controls_edit_the_network_and_step_the_engine(page, server):
     open_page(page, server, "data=xor&hidden=3&batch=full")
     assert page.text_content("#layers-title") == "1 hidden layer"
     page.click(sel("add-layer"))
-    page.wait_for_function("() => location.hash.includes('hidden=3,3&')", timeout=TIMEOUT)
+    page.wait_for_function("() => window.glassnetPlayground.config().hidden.join() === '3,3'",
+                           timeout=TIMEOUT)
     assert page.text_content("#layers-title") == "2 hidden layers"
     assert page.locator(".layer.hidden").count() == 2
     page.select_option(sel("learning-rate"), "0.3")
@@ -261,9 +264,10 @@ def test_dropout_and_batch_norm_train_and_the_page_draws_in_evaluation_mode(page
                                                                            artifacts):
     open_page(page, server, "data=moons&hidden=8,8&speed=2&opt=adam&lr=0.01&batch=16")
     page.select_option(sel("dropout"), "0.2")
-    page.wait_for_function("() => location.hash.includes('dropout=0.2&')", timeout=TIMEOUT)
+    page.wait_for_function("() => window.glassnetPlayground.config().dropout === 0.2",
+                           timeout=TIMEOUT)
     page.check(sel("batchnorm"))
-    page.wait_for_function("() => location.hash.includes('batchnorm=1&')", timeout=TIMEOUT)
+    page.wait_for_function("() => window.glassnetPlayground.config().batchnorm", timeout=TIMEOUT)
     assert "batch norm after each hidden X·W · dropout p = 0.2" in page.inner_text(
         "#network-summary")
     page.wait_for_function("() => document.querySelector('[data-testid=train-loss]').dataset.value",

@@ -221,6 +221,171 @@ def test_bad_requests_and_failures_show_an_error_and_the_server_keeps_going(clie
         assert hello(ws)["frame"]["type"] == "frame"
 
 
+
+# -- the server speaks errors ----------------------------------------------------------------
+WRONGLY_TYPED = [
+    ({"type": "ack", "frames": "two"}, "ack: 'frames' must be a whole number of frames"),
+    ({"type": "inspect", "row": {"x": 1}}, "inspect: 'row' must be a row number or \"worst\""),
+    ({"type": "set", "changes": [["lr", 0.1]]}, "set: 'changes' must be an object of settings"),
+    ({"type": "hello", "query": 7}, "hello: 'query' must be the text after # in the URL"),
+    ({"type": ["play"]}, "unknown message type ['play']"),
+    ({"type": "set", "changes": {"seed": {}}}, "seed must be a whole number, got {}"),
+    ([1, 2, 3], "a message must be a JSON object, not list"),
+]
+
+
+def test_every_malformed_message_is_answered_and_the_session_keeps_working(client, capfd):
+    with client.websocket_connect(WS, headers=ORIGIN) as ws:
+        first = hello(ws, "data=xor&hidden=3")
+        ws.send_bytes(b"\x00\x01binary")  # once dropped the connection without a word
+        assert receive_until(ws, "error")[-1]["message"] == (
+            "the page sent a binary message; the playground speaks JSON text")
+        ws.send_text("[" * 100_000 + "]" * 100_000)  # once a RecursionError
+        assert receive_until(ws, "error")[-1]["message"] == (
+            "the page sent JSON nested more than 32 levels deep")
+        ws.send_text(json.dumps({"type": "set", "changes": {"note": "x" * 2_000_000}}))
+        assert "characters; the limit is 1,048,576" in receive_until(ws, "error")[-1]["message"]
+        for message, expected in WRONGLY_TYPED:
+            ws.send_json(message)
+            assert receive_until(ws, "error")[-1]["message"].startswith(expected), message
+        # the session is the one from before, and it still steps
+        ws.send_json({"type": "step"})
+        frame = receive_until(ws, "frame")[-1]
+        assert frame["step"] == first["frame"]["step"] + 1
+        ws.send_json({"type": "inspect", "row": "worst"})
+        assert receive_until(ws, "inspect")[-1]["type"] == "inspect"
+    out, err = capfd.readouterr()
+    assert "Traceback" not in out + err  # a page's mistakes print nothing on the server
+
+
+def test_a_flooding_page_is_slowed_by_a_bounded_inbox(client, monkeypatch):
+    """While the engine is busy, the server reads at most INBOX messages ahead;
+    the rest wait in the socket (back-pressure), not in the server's memory."""
+    import threading
+
+    from starlette.websockets import WebSocket
+
+    from glassnet.playground.protocol import Protocol
+
+    release, received = threading.Event(), {"n": 0}
+    handle_text = Protocol.handle_text
+
+    def slow(self, text):
+        release.wait(30)
+        return handle_text(self, text)
+
+    original_receive = WebSocket.receive
+
+    async def counting(self):
+        event = await original_receive(self)
+        received["n"] += 1
+        return event
+
+    monkeypatch.setattr(Protocol, "handle_text", slow)
+    monkeypatch.setattr(WebSocket, "receive", counting)
+    with client.websocket_connect(WS, headers=ORIGIN) as ws:
+        for _ in range(40):
+            ws.send_json({"type": "pause"})
+        import time
+
+        time.sleep(1.0)
+        # the handshake, one message with the engine, INBOX in the queue and one held by
+        # the blocked reader; without the bound all 40 are read at once
+        assert received["n"] <= playground_server.INBOX + 3, received
+        release.set()
+        ws.send_json({"type": "hello", "query": ""})
+        receive_until(ws, "scene", limit=200)
+    assert received["n"] >= 42
+
+
+def test_uploads_are_read_off_the_event_loop_within_a_time_budget(monkeypatch):
+    import threading
+    import time
+
+    started, release = threading.Event(), threading.Event()
+
+    def stuck(store, name, content):
+        started.set()
+        release.wait(30)
+        raise AssertionError("not reached in time")
+
+    app = playground_server.create_app(upload_seconds=0.5)
+    with TestClient(app, base_url=BASE) as c:
+        monkeypatch.setattr(playground_server, "read_upload", stuck)
+        t0 = time.monotonic()
+        with c.websocket_connect(WS, headers=ORIGIN) as ws:
+            answer = {}
+            thread = threading.Thread(target=lambda: answer.update(r=upload(c, b"a,b\n1,2\n")))
+            thread.start()
+            assert started.wait(10)
+            # the server answers the page while the upload is being read
+            assert hello(ws, "data=moons")["frame"]["type"] == "frame"
+            thread.join(30)
+        release.set()
+    assert answer["r"].status_code == 413
+    assert answer["r"].json()["error"].startswith(
+        "reading data.csv took longer than 0.5 s, the playground's budget")
+    assert time.monotonic() - t0 < 20
+
+
+def test_a_token_guards_a_server_for_other_hosts():
+    app = playground_server.create_app(token="s3cret")
+    with TestClient(app, base_url=BASE) as c:
+        refused = c.get("/")
+        assert refused.status_code == 403 and "needs its token" in refused.text
+        assert c.get("/?token=wrong").status_code == 403
+        with pytest.raises(WebSocketDisconnect), c.websocket_connect(WS, headers=ORIGIN) as ws:
+            ws.receive_json()
+        page = c.get("/?token=s3cret")
+        assert page.status_code == 200 and "app.js" in page.text
+        # the cookie the page got lets its own later requests in
+        assert c.get("/static/app.js").status_code == 200
+        with c.websocket_connect(WS, headers=ORIGIN) as ws:
+            assert hello(ws)["frame"]["type"] == "frame"
+    with TestClient(app, base_url=BASE) as other:  # a fresh browser without the cookie
+        assert other.get("/static/app.js").status_code == 403
+
+
+def test_another_host_gets_a_token_in_its_address():
+    process, url = start("--host", "0.0.0.0")
+    try:
+        assert re.fullmatch(r"http://127\.0\.0\.1:\d+/\?token=[\w-]{20,}", url), url
+        wait_until_serving(url)
+        import urllib.error
+        import urllib.request
+
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.build_opener(urllib.request.ProxyHandler({})).open(
+                url.split("?")[0], timeout=10)
+        assert refused.value.code == 403
+    finally:
+        code, _, err = stop(process)
+    assert code == 0 and "only with the token" in err, err
+
+
+def _ipv6_loopback():
+    import socket
+
+    try:
+        with socket.socket(socket.AF_INET6) as s:
+            s.bind(("::1", 0))
+        return True
+    except OSError:
+        return False
+
+
+@pytest.mark.skipif(not _ipv6_loopback(), reason="this machine has no IPv6 loopback")
+def test_the_ipv6_loopback_address_serves_the_page():
+    process, url = start("--host", "::1")
+    try:
+        assert re.fullmatch(r"http://\[::1\]:\d+/", url), url  # loopback: no token
+        wait_until_serving(url)  # once "Invalid host header"
+    finally:
+        code, _, err = stop(process)
+    assert code == 0, err
+    assert "warning" not in err
+
+
 # -- starting and stopping -------------------------------------------------------------------
 def test_ctrl_c_stops_the_server_cleanly_while_a_page_trains():
     import websockets.sync.client as wsclient

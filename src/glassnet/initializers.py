@@ -25,6 +25,7 @@ __all__ = [
     "scaled_normal",
     "standard_normal",
     "uniform",
+    "zeros",
 ]
 
 
@@ -66,6 +67,17 @@ def uniform(fan_in, fan_out, rng, dtype=np.float64):
     return rng.random((fan_in, fan_out)).astype(dtype)
 
 
+def zeros(fan_in, fan_out, rng, dtype=np.float64):
+    """``W = 0``: a lesson, not a choice. Every unit of a layer then computes the
+    same function of its inputs and receives the same gradient
+    (``dW[:, j] = Xᵀ·dZ[:, j]`` with equal columns ``dZ[:, j]``), so the units stay
+    equal however long the network trains (symmetry); random initialisers break it.
+    With ``tanh``, ``relu`` or ``identity`` hidden layers (``f(0) = 0``) every
+    hidden output is 0, so every weight's gradient is 0 too and only the output
+    layer's bias learns; ``sigmoid`` (``f(0) = ½``) lets the weights move, in step."""
+    return np.zeros((fan_in, fan_out), dtype=dtype)
+
+
 INITIALIZERS = {
     "he_normal": he_normal,
     "he_uniform": he_uniform,
@@ -76,6 +88,7 @@ INITIALIZERS = {
     "scaled_normal": scaled_normal,
     "standard_normal": standard_normal,
     "uniform": uniform,
+    "zeros": zeros,
 }
 
 

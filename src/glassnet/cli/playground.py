@@ -14,8 +14,12 @@ from .errors import CLIError, debug_option
 @click.option("--port", type=click.IntRange(0, 65535), default=0,
               help="Port to listen on (default: a free one).")
 @click.option("--no-browser", is_flag=True, help="Print the address without opening a browser.")
+@click.option("--token", default=None,
+              help="Every request must carry this token (?token=... in the printed address), "
+                   "as with Jupyter. Default: a random one when --host is not a loopback "
+                   "address, none on loopback; --token '' turns the check off.")
 @debug_option
-def playground(host, port, no_browser, debug):
+def playground(host, port, no_browser, token, debug):
     """Watch glassnet's own engine learn, in the browser.
 
     Starts a local web server and opens its page: TensorFlow Playground's
@@ -30,13 +34,14 @@ def playground(host, port, no_browser, debug):
     Examples:
       glassnet playground
       glassnet playground --port 8000 --no-browser
+      glassnet playground --host 0.0.0.0     # prints an address with ?token=...
     """
     try:
         from ..playground.server import serve
     except ImportError as exc:
         raise CLIError(str(exc)) from None
     try:
-        serve(host=host, port=port, open_browser=not no_browser)
+        serve(host=host, port=port, open_browser=not no_browser, token=token)
     except OSError as exc:
         raise CLIError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
 

@@ -33,11 +33,13 @@ from ._csv import (
     resolve_target,
 )
 from ._generators import (
+    make_blobs,
     make_bumps,
     make_circles,
     make_gaussian_xor,
     make_gaussians,
     make_moons,
+    make_plane,
     make_spirals,
 )
 
@@ -55,11 +57,13 @@ __all__ = [
     "load_heart",
     "load_wisconsin",
     "load_xor",
+    "make_blobs",
     "make_bumps",
     "make_circles",
     "make_gaussian_xor",
     "make_gaussians",
     "make_moons",
+    "make_plane",
     "make_spirals",
     "parse_target",
     "read_table",

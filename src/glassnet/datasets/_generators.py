@@ -1,19 +1,20 @@
 """Seeded 2-D problems for drawing decision boundaries (TensorFlow Playground's four,
-two Gaussian clouds, and a regression surface).
+two Gaussian clouds, three Gaussian blobs, and two regression surfaces).
 
 Each classification problem returns ``(X, y)`` with ``X`` of shape
 ``(n_samples, 2)`` and ``y`` in {0, 1}, half the samples in each class.
 ``noise`` is the standard deviation of Gaussian noise added to the points;
-``seed`` an int or a ``numpy.random.Generator``. :func:`make_bumps` is a
-regression problem: ``y`` is a smooth surface over the plane plus noise.
+``seed`` an int or a ``numpy.random.Generator``. :func:`make_blobs` has three
+classes (``y`` in {0, 1, 2}). :func:`make_bumps` and :func:`make_plane` are
+regression problems: ``y`` is a surface over the plane plus noise.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["make_bumps", "make_circles", "make_gaussian_xor", "make_gaussians", "make_moons",
-           "make_spirals"]
+__all__ = ["make_blobs", "make_bumps", "make_circles", "make_gaussian_xor", "make_gaussians",
+           "make_moons", "make_plane", "make_spirals"]
 
 
 def _check(n_samples, noise):
@@ -96,15 +97,49 @@ def make_bumps(n_samples=200, noise=0.05, seed=None):
     ``y = exp(−‖x − c‖²/(2s²)) − exp(−‖x + c‖²/(2s²)) + ε`` with
     ``c = (0.4, 0.4)``, ``s = 0.35`` and ``ε ~ N(0, noise²)``.
     """
+    c, width = np.array([0.4, 0.4]), 2 * 0.35 ** 2
+    return _surface(n_samples, noise, seed,
+                    lambda X: (np.exp(-np.sum((X - c) ** 2, axis=1) / width)
+                               - np.exp(-np.sum((X + c) ** 2, axis=1) / width)))
+
+
+def _surface(n_samples, noise, seed, f):
+    """``X`` uniform on the square [−1, 1]² and ``y = f(X) + ε``, ``ε ~ N(0, noise²)``."""
     if int(n_samples) != n_samples or n_samples < 2:
         raise ValueError(f"n_samples must be an integer >= 2, got {n_samples!r}")
     if noise < 0:
         raise ValueError(f"noise must be >= 0, got {noise}")
     rng = np.random.default_rng(seed)
     X = rng.uniform(-1.0, 1.0, size=(int(n_samples), 2))
-    c, width = np.array([0.4, 0.4]), 2 * 0.35 ** 2
-    y = (np.exp(-np.sum((X - c) ** 2, axis=1) / width)
-         - np.exp(-np.sum((X + c) ** 2, axis=1) / width))
+    y = f(X)
     if noise:
         y = y + rng.normal(scale=noise, size=y.shape)
     return X, y
+
+
+def make_blobs(n_samples=200, noise=0.3, classes=3, seed=None):
+    """``classes`` Gaussian clouds (three by default), one class each, with their
+    centres evenly spaced on the unit circle (the first at the top): a problem for
+    a softmax output. ``noise`` is each cloud's standard deviation; the samples are
+    shared out as evenly as they go (the first clouds get one more)."""
+    if int(n_samples) != n_samples or n_samples < classes:
+        raise ValueError(f"n_samples must be an integer >= classes ({classes}), got {n_samples!r}")
+    if int(classes) != classes or classes < 2:
+        raise ValueError(f"classes must be an integer >= 2, got {classes!r}")
+    if noise < 0:
+        raise ValueError(f"noise must be >= 0, got {noise}")
+    rng = np.random.default_rng(seed)
+    n, k = int(n_samples), int(classes)
+    y = np.arange(n, dtype=np.int64) % k
+    angle = np.pi / 2 + 2 * np.pi * y / k
+    X = np.column_stack([np.cos(angle), np.sin(angle)])
+    if noise:
+        X = X + rng.normal(scale=noise, size=X.shape)
+    return X, y
+
+
+def make_plane(n_samples=200, noise=0.05, seed=None):
+    """A regression plane, TensorFlow Playground's simplest: ``X`` uniform on the
+    square [−1, 1]² and ``y = (x₁ + x₂)/2 + ε`` with ``ε ~ N(0, noise²)``; a network
+    with no hidden layer and a linear output fits it exactly."""
+    return _surface(n_samples, noise, seed, lambda X: (X[:, 0] + X[:, 1]) / 2)

@@ -16,10 +16,13 @@ The engine side is plain Python, usable and tested without a browser:
 - :mod:`~glassnet.playground.config`: the settings and their URL form;
 - :mod:`~glassnet.playground.data`: data sets, input features, split, view plane;
 - :mod:`~glassnet.playground.session`: a run, its snapshots and step records;
-- :mod:`~glassnet.playground.export`: model file, data CSV and snippet.
+- :mod:`~glassnet.playground.export`: model file, data CSV and snippet;
+- :mod:`~glassnet.playground.protocol`: the page's messages and their answers.
 
+The page (``static/``) reaches the protocol through one of two transports:
 :mod:`~glassnet.playground.server` (Starlette on uvicorn; the ``playground``
-extra) serves the page in ``static/``.
+extra) over a WebSocket, or the documentation site's static build, which runs
+the same protocol under Pyodide in a Web Worker (``static/worker.js``).
 """
 
 from .config import Config, ConfigError

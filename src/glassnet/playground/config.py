@@ -20,13 +20,16 @@ __all__ = [
     "DATASETS",
     "DROPOUTS",
     "FEATURES",
+    "HIDEABLE",
     "INITIALIZERS",
     "LIMITS",
     "OPTIMIZERS",
+    "PROBLEMS",
     "SCHEDULES",
     "SPEEDS",
     "Config",
     "ConfigError",
+    "problem_of",
     "schedule_options",
     "schema",
 ]
@@ -43,7 +46,9 @@ DATASETS = {
     "spirals": ("Spirals", "toy", 0.05),
     "moons": ("Moons", "toy", 0.1),
     "gaussians": ("Two Gaussians", "toy", 0.3),
+    "blobs": ("Three blobs (3 classes)", "toy", 0.3),
     "bumps": ("Bumps (regression)", "toy", 0.05),
+    "plane": ("Plane (regression)", "toy", 0.05),
     "wisconsin": ("Wisconsin breast cancer", "bundled", 0.0),
     "heart": ("Statlog heart", "bundled", 0.0),
     "csv": ("Your CSV", "csv", 0.0),
@@ -60,8 +65,13 @@ FEATURES = {
     "sinx2": ("sin x₂", "sin(x2)"),
 }
 
+# the problem types of the page's switch; each toy is one or the other (tables: their target's)
+PROBLEMS = ("classification", "regression")
+REGRESSION_TOYS = ("bumps", "plane")
+
 ACTIVATIONS = ("tanh", "relu", "leaky_relu", "sigmoid", "identity")
-INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "scaled_normal")
+INITIALIZERS = ("glorot_uniform", "glorot_normal", "he_normal", "he_uniform", "scaled_normal",
+                "zeros")
 OPTIMIZERS = ("sgd", "momentum", "nesterov", "rmsprop", "adam", "adamw")
 SCHEDULES = ("constant", "exponential", "step", "cosine", "invscaling", "plateau")
 SCALERS = ("standard", "minmax", "none")
@@ -70,6 +80,14 @@ MISSING = ("error", "drop", "median")
 DROPOUTS = (0.0, 0.1, 0.2, 0.3, 0.5)
 # epochs per screen update; 0 means a single step (one batch) per update
 SPEEDS = (0, 1, 2, 5, 10, 20, 50, 100)
+
+# what a classroom link may hide (``hide=lr,opt``): the page's controls and panels
+HIDEABLE = ("problem", "data", "upload", "train", "noise", "points", "regenerate", "scale",
+            "features", "layers", "act", "init", "seed", "dropout", "batchnorm", "opt", "lr",
+            "sched", "batch", "l2", "l1", "speed", "stop", "reset", "step", "showtest",
+            "discrete", "edit", "dynamics", "curvature", "confusion", "landscape", "export",
+            "inspector")
+LESSON_LIMIT = 600  # characters of lesson text a link may carry
 
 LIMITS = {
     "points": (20, 5000),
@@ -82,7 +100,17 @@ LIMITS = {
     "l1": (0.0, 10.0),
     "seed": (0, 2**31 - 1),
     "batch": (0, 100_000),
+    "maxepochs": (0, 1_000_000),
+    "targetloss": (0.0, 1e6),
 }
+
+
+def problem_of(name):
+    """``'classification'`` or ``'regression'`` for a toy; ``None`` for bundled data and
+    CSV files, whose problem type is their target's (numbers or classes)."""
+    if DATASETS[name][1] != "toy":
+        return None
+    return "regression" if name in REGRESSION_TOYS else "classification"
 
 
 def schedule_options(name):
@@ -116,8 +144,13 @@ class Config:
     ``batch_norm=`` do.
     Training: ``opt``, ``lr``, ``sched``, ``batch`` (0 = full batch), ``l2`` and
     ``l1`` (the penalties' ``α`` and ``λ``).
+    Stopping: ``maxepochs`` (play pauses after that many epochs; 0 = never) and
+    ``targetloss`` (play pauses once the training loss is at or below it; 0 = never).
     Page: ``speed`` (epochs per screen update, 0 = one step), ``showtest``,
-    ``discrete``.
+    ``discrete``, ``sharpness`` (measure λ_max now and then while training, drawn
+    against 2/η), and the classroom keys ``hide`` (controls and panels the page
+    leaves out, names in :data:`HIDEABLE`) and ``lesson`` (a short text shown above
+    the network).
     """
 
     data: str = "circles"
@@ -145,9 +178,14 @@ class Config:
     batch: int = 10
     l2: float = 0.0
     l1: float = 0.0
+    maxepochs: int = 0
+    targetloss: float = 0.0
     speed: int = 1
     showtest: bool = False
     discrete: bool = False
+    sharpness: bool = True
+    hide: tuple = ()
+    lesson: str = ""
 
     def __post_init__(self):
         _validate(self)
@@ -157,6 +195,11 @@ class Config:
     def kind(self):
         """``'toy'``, ``'bundled'`` or ``'csv'``."""
         return DATASETS[self.data][1]
+
+    @property
+    def problem(self):
+        """The toy's problem type (``None`` for bundled data and CSV files)."""
+        return problem_of(self.data)
 
     @property
     def feature_columns(self):
@@ -254,6 +297,8 @@ def _parse_field(key, raw):
                 [part.strip() for part in str(text).split(",") if part.strip()]
             if key == "hidden":
                 return tuple(_whole(part) for part in items)
+            if key == "hide":
+                return tuple(str(part).strip() for part in items if str(part).strip())
             return tuple(str(part) for part in items)
         return str(text)
     except (ValueError, TypeError, OverflowError):
@@ -336,7 +381,15 @@ def _validate(c):
     _check_range("batch", c.batch)
     _check_range("l2", c.l2)
     _check_range("l1", c.l1)
+    _check_range("maxepochs", c.maxepochs)
+    _check_range("targetloss", c.targetloss)
     _check_choice("speed", c.speed, SPEEDS)
+    for name in c.hide:
+        _check_choice("hide", name, HIDEABLE)
+    # canonical order, once each, so equal setups give equal links
+    object.__setattr__(c, "hide", tuple(h for h in HIDEABLE if h in c.hide))
+    if len(c.lesson) > LESSON_LIMIT:
+        raise ConfigError(f"lesson: at most {LESSON_LIMIT} characters, got {len(c.lesson)}")
     if c.data == "csv" and not c.upload:
         raise ConfigError("data=csv needs an uploaded file: choose one with the upload button")
 
@@ -346,8 +399,11 @@ def schema():
     defaults = Config().to_dict()
     return {
         "defaults": defaults,
-        "datasets": [{"name": name, "label": label, "kind": kind, "noise": noise}
+        "datasets": [{"name": name, "label": label, "kind": kind, "noise": noise,
+                      "problem": problem_of(name)}
                      for name, (label, kind, noise) in DATASETS.items()],
+        "problems": list(PROBLEMS),
+        "hideable": list(HIDEABLE),
         "features": [{"key": key, "label": label, "column": column}
                      for key, (label, column) in FEATURES.items()],
         "activations": list(ACTIVATIONS),

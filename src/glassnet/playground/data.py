@@ -28,7 +28,7 @@ import numpy as np
 
 from .. import datasets
 from ..io import Scaler
-from .config import DATASETS, FEATURES
+from .config import DATASETS, FEATURES, problem_of
 
 __all__ = ["TOYS", "PlaygroundData", "ViewPlane", "build_data", "toy_features", "view_plane"]
 
@@ -40,7 +40,9 @@ TOYS = {
     "spirals": (datasets.make_spirals, (0.0, 0.0), 5.0),
     "moons": (datasets.make_moons, (0.5, 0.25), 3.0),
     "gaussians": (datasets.make_gaussians, (0.0, 0.0), 2.5),
+    "blobs": (datasets.make_blobs, (0.0, 0.0), 2.5),
     "bumps": (datasets.make_bumps, (0.0, 0.0), 5.0),
+    "plane": (datasets.make_plane, (0.0, 0.0), 5.0),
 }
 
 
@@ -145,8 +147,8 @@ def build_data(config, upload_path=None, upload_name=None):
         P, y = generator(config.points, noise=config.noise, seed=rng)
         P = (P - np.asarray(shift)) * factor
         X = toy_features(P, config.features)
-        task = "regression" if config.data == "bumps" else "classification"
-        classes = None if task == "regression" else [0, 1]
+        task = problem_of(config.data)
+        classes = None if task == "regression" else np.unique(y).tolist()
         names = config.feature_columns
         labels = [FEATURES[f][0] for f in config.features]
         prepared, target_name, notes = None, "y" if task == "regression" else "label", []
@@ -288,9 +290,11 @@ def thumbnails(n_points=160):
         P, y = generator(n_points, noise=DATASETS[name][2], seed=0)
         P = (P - np.asarray(shift)) * factor
         reach = float(np.max(np.abs(P))) or 1.0
-        values = y if name != "bumps" else (y - y.min()) / (np.ptp(y) or 1.0)
+        regression = problem_of(name) == "regression"
+        values = (y - y.min()) / (np.ptp(y) or 1.0) if regression else y
         out[name] = {"x": np.round(P[:, 0] / reach, 3).tolist(),
                      "y": np.round(P[:, 1] / reach, 3).tolist(),
                      "value": np.round(values, 3).tolist(),
-                     "regression": name == "bumps"}
+                     "regression": regression,
+                     "classes": None if regression else int(np.max(y)) + 1}
     return out

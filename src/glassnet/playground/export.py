@@ -119,6 +119,12 @@ def snippet(session):
     if session.manual_steps:
         notes.append(f"{session.manual_steps} single-sample step(s) from the step inspector "
                      f"are not repeated here")
+    if session.edits:
+        listed = "; ".join(f"{name} = {new!r} at epoch {epoch}"
+                           for epoch, name, _, new in session.edits[:5])
+        more = f" and {len(session.edits) - 5} more" if len(session.edits) > 5 else ""
+        notes.append(f"weights set by hand on the page ({listed}{more}) are not repeated "
+                     f"here; the model file carries them")
     if session.position:
         notes.append(f"the page is {session.position} rows into epoch {epochs + 1}; this code "
                      f"stops at the end of epoch {epochs}")

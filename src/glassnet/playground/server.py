@@ -2,29 +2,21 @@
 
 Starlette on uvicorn. The page is static HTML, CSS and JavaScript shipped in
 this package (no build step, no CDN); everything it shows comes over one
-WebSocket per page as JSON messages:
-
-page → server
-    ``hello`` (the URL's configuration), ``set`` (changed settings), ``play``,
-    ``pause``, ``step``, ``reset``, ``regenerate``, ``ack`` (a frame was
-    drawn), ``inspect`` (a sample for the step inspector), ``apply_step``,
-    ``landscape``.
-server → page
-    ``hello`` (the session id and the settings schema), ``scene`` (data and
-    layout, once per run), ``frame`` (a snapshot), ``config``, ``state``,
-    ``inspect``, ``landscape``, ``error``.
-
-Frames are paced by the page: at most two are in flight, and the next goes
-out when the page acknowledges one it drew, so a slow browser never builds a
-backlog. Training and snapshots run in one worker thread per page, so the
-server keeps answering while a frame is computed.
+WebSocket per page as JSON messages, which
+:class:`~glassnet.playground.protocol.Protocol` answers (the same module the
+browser build runs in a Web Worker). Each page has a worker thread for its
+session, so the server keeps answering while a frame is computed, and a
+bounded inbox, so a page that floods the socket is slowed instead of growing
+the server's memory.
 
 Safety, for a server on the user's own machine: it binds 127.0.0.1 unless
 told otherwise; ``TrustedHostMiddleware`` rejects requests whose ``Host`` is
 not this server's (DNS rebinding); the WebSocket handshake and uploads must
 come from this server's own page (``Origin``); uploads are capped (50 MB); and
 a bad request or a failure in training becomes an ``error`` message on the
-page while the server keeps running.
+page while the server keeps running (a traceback on the terminal only for
+the server's own bugs, never for a page's mistakes). Served on an address
+other than loopback, every request must carry a token, as Jupyter's does.
 """
 
 from __future__ import annotations
@@ -33,11 +25,9 @@ import asyncio
 import json
 import os
 import secrets
-import shutil
 import signal
 import socket
 import sys
-import tempfile
 import threading
 import traceback
 import webbrowser
@@ -51,8 +41,8 @@ try:
     from starlette.applications import Starlette
     from starlette.middleware import Middleware
     from starlette.middleware.trustedhost import TrustedHostMiddleware
-    from starlette.requests import ClientDisconnect
-    from starlette.responses import FileResponse, JSONResponse, Response
+    from starlette.requests import ClientDisconnect, HTTPConnection
+    from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
     from starlette.routing import Mount, Route, WebSocketRoute
     from starlette.staticfiles import StaticFiles
     from starlette.websockets import WebSocketDisconnect
@@ -61,53 +51,23 @@ except ImportError as exc:  # pragma: no cover - depends on the installed extras
                       f"missing): pip install 'glassnet[playground]'") from exc
 
 from .._version import __version__
-from ..datasets import DataError
-from .config import Config, ConfigError, schema
-from .data import thumbnails
-from .export import data_csv, model_bytes, snippet
-from .session import Session
+from .config import schema
+from .protocol import EXPORTS, USER_ERRORS, Protocol, UploadStore, error_text, read_upload
 
 __all__ = ["UPLOAD_LIMIT", "create_app", "serve"]
 
 UPLOAD_LIMIT = 50 * 1024 * 1024
+UPLOAD_SECONDS = 30.0  # reading an upload takes longer: the page is told, the server goes on
+INBOX = 4  # messages waiting per page; a fuller inbox stops reading from its socket
 LOOPBACK = ("127.0.0.1", "localhost", "::1")
-FRAMES_IN_FLIGHT = 3
-FRAME_TIME = 0.03  # seconds of training per screen update, at most
 STATIC = resources.files(__package__) / "static"
-# user mistakes: shown as they are; anything else is a bug, shown with its type
-USER_ERRORS = (ConfigError, DataError, ValueError, ArithmeticError)
+TOKEN_COOKIE = "glassnet-playground-token"
 
 
-# -- uploads ----------------------------------------------------------------------------
-class UploadStore:
-    """Uploaded files in a private temporary directory, removed when the server stops."""
-
-    def __init__(self, keep=8):
-        self.directory = tempfile.mkdtemp(prefix="glassnet-playground-")
-        self.files = {}  # id -> (path, name)
-        self.keep = keep
-        self.lock = threading.Lock()
-
-    def add(self, name, content):
-        upload_id = secrets.token_hex(8)
-        path = os.path.join(self.directory, f"{upload_id}.csv")
-        with open(path, "wb") as handle:
-            handle.write(content)
-        with self.lock:
-            self.files[upload_id] = (path, name)
-            while len(self.files) > self.keep:
-                old = next(iter(self.files))
-                old_path, _ = self.files.pop(old)
-                if os.path.exists(old_path):
-                    os.unlink(old_path)
-        return upload_id
-
-    def resolve(self, upload_id):
-        with self.lock:
-            return self.files.get(upload_id, (None, None))
-
-    def close(self):
-        shutil.rmtree(self.directory, ignore_errors=True)
+def report_bug(exc):
+    """Print a bug's traceback on the server's terminal (a page's mistake prints nothing)."""
+    if not isinstance(exc, USER_ERRORS):
+        traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
 
 
 # -- origin checks ----------------------------------------------------------------------
@@ -120,180 +80,70 @@ def same_origin(headers):
     return parts.scheme in ("http", "https") and parts.netloc.lower() == host.lower()
 
 
-def _parse(text):
-    try:
-        return json.loads(text)
-    except ValueError as exc:
-        raise ValueError(f"the page sent a message that is not JSON ({exc})") from None
-
-
-def _error_text(exc):
-    if isinstance(exc, USER_ERRORS):
-        return str(exc) or type(exc).__name__
-    return f"internal error ({type(exc).__name__}: {exc}); the server keeps running"
-
-
 # -- one page's connection ----------------------------------------------------------------
 class Connection:
-    """A page's WebSocket: its :class:`Session`, its worker thread and the frame pacing."""
+    """A page's WebSocket: a :class:`~glassnet.playground.protocol.Protocol` in its own
+    worker thread, fed from a bounded inbox.
+
+    The inbox holds :data:`INBOX` messages; when it is full the reader stops
+    reading, so a page that sends faster than the engine answers is slowed by
+    TCP itself instead of growing the server's memory.
+    """
 
     def __init__(self, websocket, state):
         self.websocket = websocket
         self.state = state
-        self.session = None
-        self.session_id = secrets.token_urlsafe(16)
+        self.protocol = Protocol(state.uploads, report=report_bug)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="glassnet-session")
-        self.playing = False
-        self.credits = FRAMES_IN_FLIGHT
+
+    @property
+    def session(self):
+        return self.protocol.session
 
     async def call(self, function, *args):
         """Run ``function`` in this page's worker thread (all session work goes there)."""
         loop = asyncio.get_running_loop()
         return await loop.run_in_executor(self.executor, function, *args)
 
-    async def send(self, message):
-        await self.websocket.send_text(json.dumps(message, allow_nan=False))
-
-    async def send_error(self, exc):
-        if not isinstance(exc, USER_ERRORS):
-            traceback.print_exception(type(exc), exc, exc.__traceback__, file=sys.stderr)
-        await self.send({"type": "error", "message": _error_text(exc)})
-
-    async def send_state(self):
-        await self.send({"type": "state", "playing": self.playing})
-
-    async def send_frame(self):
-        await self.send(await self.call(self.session.frame))
-
-    async def send_scene(self):
-        await self.send(await self.call(self.session.scene))
+    async def send_all(self, messages):
+        for message in messages:
+            await self.websocket.send_text(json.dumps(message, allow_nan=False))
 
     async def run(self):
-        inbox = asyncio.Queue()
+        inbox = asyncio.Queue(maxsize=INBOX)
 
         async def read():
             try:
                 while True:
-                    await inbox.put(await self.websocket.receive_text())
+                    event = await self.websocket.receive()
+                    if event["type"] == "websocket.disconnect":
+                        break
+                    # a binary frame goes in as bytes and is answered with an error
+                    text = event.get("text")
+                    await inbox.put(text if text is not None else event.get("bytes", b""))
             except (WebSocketDisconnect, RuntimeError):
                 pass
             finally:
                 await inbox.put(None)
 
         reader = asyncio.create_task(read())
+        self.state.sessions[self.protocol.session_id] = self
         try:
             while True:
-                if self.session and self.playing and self.credits > 0 and inbox.empty():
-                    await self.play_frame()
+                if self.protocol.wants_frame() and inbox.empty():
+                    await self.send_all(await self.call(self.protocol.next_frame))
                     continue
                 text = await inbox.get()
                 if text is None:
                     break
-                try:
-                    await self.handle(_parse(text))
-                except (WebSocketDisconnect, RuntimeError):
-                    raise
-                except Exception as exc:  # noqa: BLE001 - a bad message never ends the session
-                    self.playing = False
-                    await self.send_error(exc)
-                    await self.send_state()
+                messages = await self.call(self.protocol.handle_text, text)
+                await self.send_all(messages)
         except (WebSocketDisconnect, RuntimeError):
             pass
         finally:
             reader.cancel()
-            self.state.sessions.pop(self.session_id, None)
+            self.state.sessions.pop(self.protocol.session_id, None)
             self.executor.shutdown(wait=False, cancel_futures=True)
-
-    async def play_frame(self):
-        def advance_and_snapshot():
-            self.session.advance(FRAME_TIME)
-            return self.session.frame()
-
-        try:
-            frame = await self.call(advance_and_snapshot)
-        except Exception as exc:  # noqa: BLE001 - shown on the page; the server keeps running
-            self.playing = False
-            await self.send_error(exc)
-            await self.send_state()
-            await self.send_frame()
-            return
-        self.credits -= 1
-        await self.send(frame)
-
-    async def handle(self, message):
-        kind = message.get("type") if isinstance(message, dict) else None
-        if kind == "hello":
-            await self.hello(message.get("query", ""))
-            return
-        if self.session is None:
-            raise ValueError("the page must say hello first")
-        if kind == "ack":
-            self.credits = min(FRAMES_IN_FLIGHT, self.credits + int(message.get("frames", 1)))
-        elif kind == "play":
-            self.playing, self.credits = True, FRAMES_IN_FLIGHT
-            await self.send_state()
-        elif kind == "pause":
-            self.playing = False
-            await self.send_state()
-        elif kind == "step":
-            self.playing = False
-            await self.send_state()
-            await self.call(self.session.step)
-            await self.send_frame()
-        elif kind in ("reset", "regenerate"):
-            await self.call(getattr(self.session, kind))
-            await self.send_scene()
-            await self.send_frame()
-        elif kind == "set":
-            changes = message.get("changes")
-            if not isinstance(changes, dict):
-                raise ValueError("set needs a dict of changes")
-            rebuilt = await self.call(self.session.apply, changes)
-            if rebuilt in ("data", "network", "view"):
-                await self.send_scene()
-            else:
-                config = self.session.config
-                await self.send({"type": "config", "config": config.to_dict(),
-                                 "query": config.to_query()})
-            if rebuilt != "page" or not self.playing:
-                await self.send_frame()
-        elif kind == "inspect":
-            self.playing = False
-            await self.send_state()
-            await self.send(await self.call(self.session.inspect, message.get("row", 0)))
-        elif kind == "apply_step":
-            await self.call(self.session.apply_inspected)
-            await self.send_frame()
-            await self.send(await self.call(self.session.inspect, self.session.inspected_row))
-        elif kind == "landscape":
-            await self.send(await self.call(self.session.landscape))
-        else:
-            raise ValueError(f"unknown message type {kind!r}")
-
-    async def hello(self, query):
-        uploads = self.state.uploads
-        problem = None
-        try:
-            config = Config.from_query(query or "")
-            if config.kind == "csv" and uploads.resolve(config.upload)[0] is None:
-                raise ConfigError("the link names an uploaded CSV file this server does not "
-                                  "have (uploads last while the server runs): upload it again")
-        except ConfigError as exc:
-            problem, config = exc, Config()
-        try:
-            self.session = await self.call(Session, config, uploads.resolve)
-        except Exception as exc:  # noqa: BLE001 - shown on the page; the server keeps running
-            problem = problem or exc
-            self.session = await self.call(Session, Config(), uploads.resolve)
-        self.state.sessions[self.session_id] = self
-        await self.send({"type": "hello", "session": self.session_id, "version": __version__,
-                         "schema": schema(), "thumbnails": thumbnails()})
-        await self.send_scene()
-        await self.send_frame()
-        await self.send_state()
-        if problem is not None:
-            await self.send({"type": "error", "message": f"{_error_text(problem)} (the page "
-                                                         f"shows the default setup instead)"})
 
 
 # -- HTTP routes ------------------------------------------------------------------------
@@ -315,7 +165,11 @@ async def schema_route(request):
 
 
 async def upload(request):
-    """``POST /api/upload``: the raw file as the body, its name in ``X-Filename``."""
+    """``POST /api/upload``: the raw file as the body, its name in ``X-Filename``.
+
+    The file is read in a thread of its own, never on the event loop, and the
+    page gets an answer within :data:`UPLOAD_SECONDS` whatever the file holds.
+    """
     origin = request.headers.get("origin")
     if (origin is not None and not same_origin(request.headers)) or \
             request.headers.get("x-glassnet") != "upload":
@@ -338,28 +192,21 @@ async def upload(request):
     except ClientDisconnect:
         return Response(status_code=400)
     name = unquote(request.headers.get("x-filename", "upload.csv"))
-    name = os.path.basename(name.replace("\\", "/")) or "upload.csv"
-    content = b"".join(chunks)
-    if not content.strip():
-        return JSONResponse({"error": f"{name} is empty"}, status_code=400)
-    store = request.app.state.uploads
-    upload_id = store.add(name, content)
-    path, _ = store.resolve(upload_id)
+    state = request.app.state
+    loop = asyncio.get_running_loop()
+    reading = loop.run_in_executor(state.upload_reader, read_upload, state.uploads, name,
+                                   b"".join(chunks))
     try:
-        from ..tables import read_data
-
-        table = read_data(path)
-    except DataError as exc:
-        return JSONResponse({"error": str(exc).replace(path, name)}, status_code=400)
-    return JSONResponse({"id": upload_id, "name": name, "columns": table.names,
-                         "rows": table.n_rows, "target": table.names[-1]})
-
-
-EXPORTS = {
-    "model.glassnet": (model_bytes, "application/octet-stream"),
-    "data.csv": (data_csv, "text/csv; charset=utf-8"),
-    "playground_run.py": (snippet, "text/x-python; charset=utf-8"),
-}
+        answer = await asyncio.wait_for(asyncio.shield(reading), state.upload_seconds)
+    except asyncio.TimeoutError:
+        return JSONResponse({"error": f"reading {os.path.basename(name)} took longer than "
+                                      f"{state.upload_seconds:g} s, the playground's budget; "
+                                      f"train on it with `glassnet train FILE` instead"},
+                            status_code=413)
+    except Exception as exc:  # noqa: BLE001 - the file's problem, in the user's words
+        report_bug(exc)
+        return JSONResponse({"error": error_text(exc)}, status_code=400)
+    return JSONResponse(answer)
 
 
 async def export(request):
@@ -369,11 +216,11 @@ async def export(request):
     if connection is None or what not in EXPORTS:
         return JSONResponse({"error": "no such session or file; reload the page"},
                             status_code=404)
-    function, media = EXPORTS[what]
     try:
-        content = await connection.call(function, connection.session)
+        content, media = await connection.call(connection.protocol.export, what)
     except Exception as exc:  # noqa: BLE001 - shown on the page; the server keeps running
-        return JSONResponse({"error": _error_text(exc)}, status_code=400)
+        report_bug(exc)
+        return JSONResponse({"error": error_text(exc)}, status_code=400)
     headers = {"Content-Disposition": f'attachment; filename="{what}"'}
     return Response(content, media_type=media, headers=headers)
 
@@ -386,17 +233,59 @@ async def websocket_route(websocket):
     await Connection(websocket, websocket.app.state).run()
 
 
-def create_app(allowed_hosts=LOOPBACK, upload_limit=UPLOAD_LIMIT):
-    """The Starlette application. ``allowed_hosts``: the names the ``Host`` header may carry."""
+class TokenCheck:
+    """Refuse every request without the server's token (as Jupyter does), for a server
+    that others can reach. The page's URL carries ``?token=…`` once; the answer sets a
+    cookie that the page's later requests (files, WebSocket, uploads) carry."""
+
+    def __init__(self, app, token):
+        self.app, self.token = app, token
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] not in ("http", "websocket"):
+            await self.app(scope, receive, send)
+            return
+        request = HTTPConnection(scope)
+        given = request.query_params.get("token") or request.cookies.get(TOKEN_COOKIE) or ""
+        if not secrets.compare_digest(given.encode(), self.token.encode()):
+            if scope["type"] == "websocket":
+                await send({"type": "websocket.close", "code": 1008})
+                return
+            await PlainTextResponse("this playground needs its token: open the address with "
+                                    "?token=… that the server printed", status_code=403)(
+                scope, receive, send)
+            return
+        if scope["type"] == "http" and request.query_params.get("token"):
+            async def send_with_cookie(message):
+                if message["type"] == "http.response.start":
+                    cookie = (f"{TOKEN_COOKIE}={self.token}; Path=/; HttpOnly; "
+                              f"SameSite=Strict").encode()
+                    message = dict(message, headers=[*message.get("headers", []),
+                                                     (b"set-cookie", cookie)])
+                await send(message)
+
+            await self.app(scope, receive, send_with_cookie)
+            return
+        await self.app(scope, receive, send)
+
+
+def create_app(allowed_hosts=LOOPBACK, upload_limit=UPLOAD_LIMIT, token=None,
+               upload_seconds=UPLOAD_SECONDS):
+    """The Starlette application. ``allowed_hosts``: the names the ``Host`` header may
+    carry; ``token``: when given, every request must carry it (see :class:`TokenCheck`)."""
 
     @asynccontextmanager
     async def lifespan(app):
         app.state.uploads = UploadStore()
         app.state.sessions = {}
         app.state.upload_limit = upload_limit
+        app.state.upload_seconds = upload_seconds
+        app.state.upload_reader = ThreadPoolExecutor(max_workers=1,
+                                                     thread_name_prefix="glassnet-upload")
         try:
             yield
         finally:
+            app.state.upload_reader.shutdown(wait=False, cancel_futures=True)
             app.state.uploads.close()
 
     routes = [
@@ -408,6 +297,8 @@ def create_app(allowed_hosts=LOOPBACK, upload_limit=UPLOAD_LIMIT):
         Mount("/static", StaticFiles(directory=str(STATIC)), name="static"),
     ]
     middleware = [Middleware(TrustedHostMiddleware, allowed_hosts=list(allowed_hosts))]
+    if token:
+        middleware.append(Middleware(TokenCheck, token=token))
     return Starlette(routes=routes, middleware=middleware, lifespan=lifespan)
 
 
@@ -423,6 +314,8 @@ def _host_names(host):
             pass
     else:
         names.add(host.strip("[]"))
+    # Starlette compares the Host header's name with its brackets: [::1]:8000 is "[::1]"
+    names.update({f"[{n}]" for n in names if ":" in n})
     return sorted(n.lower() for n in names if n)
 
 
@@ -436,18 +329,30 @@ def _bind(host, port):
     return sock
 
 
-def serve(host="127.0.0.1", port=0, open_browser=True, print_fn=print):
-    """Run the playground until Ctrl-C. ``port=0`` picks a free port. Returns 0."""
-    if host not in ("127.0.0.1", "localhost", "::1"):
+def serve(host="127.0.0.1", port=0, open_browser=True, print_fn=print, token=None):
+    """Run the playground until Ctrl-C. ``port=0`` picks a free port. Returns 0.
+
+    ``token``: the text every request must carry (``?token=`` in the printed
+    address). ``None`` (the default) makes a random one when ``host`` is not a
+    loopback address and none on loopback; ``""`` turns the check off.
+    """
+    loopback = host.strip("[]") in LOOPBACK
+    if token is None:
+        token = "" if loopback else secrets.token_urlsafe(24)
+    if not loopback:
+        guard = ("only with the token in the address printed below" if token else
+                 "with no token")
         print_fn(f"warning: serving on {host}: anyone who can reach this machine can use the "
-                 f"playground, train networks on it and upload files to it; the default, "
-                 f"127.0.0.1, keeps it to this machine", file=sys.stderr)
+                 f"playground ({guard}), train networks on it and upload files to it; the "
+                 f"default, 127.0.0.1, keeps it to this machine", file=sys.stderr)
     _one_blas_thread()
+    host = host.strip("[]")
     sock = _bind(host, port)
     port = sock.getsockname()[1]
-    shown = f"[{host}]" if ":" in host else ("127.0.0.1" if host in ("0.0.0.0", "") else host)
-    url = f"http://{shown}:{port}/"
-    app = create_app(allowed_hosts=_host_names(host))
+    shown = {"0.0.0.0": "127.0.0.1", "": "127.0.0.1", "::": "[::1]"}.get(
+        host, f"[{host}]" if ":" in host else host)
+    url = f"http://{shown}:{port}/" + (f"?token={token}" if token else "")
+    app = create_app(allowed_hosts=_host_names(host), token=token or None)
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2,
                                            lifespan="on"))
     restore = _stop_on_ctrl_c(server)

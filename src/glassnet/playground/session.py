@@ -25,6 +25,7 @@ import time
 
 import numpy as np
 
+from ..curvature import sharpness
 from ..dynamics import inactive_fraction
 from ..landscape import flatten, landscape_from_paths
 from ..layers import Activation, BatchNorm, Dense, Dropout
@@ -42,6 +43,12 @@ RESOLUTION = 100  # pixels per side of the output image
 TILE = 25  # pixels per side of a unit's tile (every 4th pixel of the output image)
 MAX_POINTS_DRAWN = 2000
 MAX_TRAJECTORY = 400
+# λ_max is measured while playing at most four times a second, and so that measuring
+# takes at most 5 % of the time (it costs a few dozen Hessian-vector products)
+SHARPNESS_EVERY = 0.25
+SHARPNESS_SHARE = 0.05
+SHARPNESS_ITERATIONS = 60
+MOMENTUM = 0.9  # the μ of get_optimizer("momentum") and ("nesterov")
 
 # which settings rebuild what
 DATA_FIELDS = {"data", "noise", "points", "train", "dseed", "features", "target", "upload",
@@ -69,6 +76,21 @@ def _round(array, digits=5):
     rounded = np.where(np.isfinite(array), np.round(array * scale) / scale, np.nan)
     return [None if not math.isfinite(v) else v for v in rounded.ravel().tolist()] \
         if array.ndim == 1 else [_round(row, digits) for row in array]
+
+
+def _sup(n):
+    return "".join("⁰¹²³⁴⁵⁶⁷⁸⁹"[int(d)] for d in str(n))
+
+
+def _confusion(Y, Yhat, k):
+    """``k × k`` counts, rows the true class, columns the predicted one (``Y`` as the
+    loss sees it: one 0/1 column for two classes, one-hot rows for more)."""
+    if Yhat.shape[1] == 1:
+        true, predicted = (Y[:, 0] > 0.5).astype(np.intp), (Yhat[:, 0] > 0.5).astype(np.intp)
+    else:
+        true, predicted = Y.argmax(axis=1), Yhat.argmax(axis=1)
+    # np.intp, not int64: bincount takes only the platform's index type (32 bits in Pyodide)
+    return np.bincount(true * k + predicted, minlength=k * k).reshape(k, k).tolist()
 
 
 def tile_bytes(values):
@@ -134,6 +156,8 @@ class Session:
     epoch, steps : completed epochs and optimiser steps; ``position`` counts the
         rows of the current epoch already stepped over (0 between epochs).
     manual_steps, changes : single-sample steps and settings changed while training.
+    edits : weights and biases set by hand, ``(epoch, name, old, new)``.
+    curvature : the λ_max measurements of this run (see :meth:`measure_sharpness`).
     grid, grid_inputs : the view plane's pixels (row 0 at the top) and the network's
         inputs there.
     inspected_row : the row the step inspector last showed.
@@ -191,6 +215,9 @@ class Session:
         self.steps = 0  # optimiser steps, manual ones included
         self.manual_steps = 0  # single-sample steps from the step inspector
         self.changes = []  # (epoch, setting, value) changed while training
+        self.edits = []  # (epoch, "W¹[i, j]" or "b¹[j]", old, new) set by hand
+        self.curvature = []  # {"epoch", "step", "value", "threshold", "lr"} per measurement
+        self._sharpness_due = 0.0  # perf_counter time of the next measurement while playing
         self._order = None
         self.position = 0  # rows of the current epoch already stepped over
         self._epoch_loss = 0.0
@@ -351,12 +378,17 @@ class Session:
 
     def advance(self, time_limit=0.03):
         """Train for one screen update: ``config.speed`` epochs (0: one step),
-        stopping early once ``time_limit`` seconds have passed."""
+        stopping early once ``time_limit`` seconds have passed, and never past the
+        stop condition. Returns why training stopped (see :meth:`stop_reason`) or
+        ``None``; now and then, and where it stops, it also measures λ_max
+        (:meth:`measure_sharpness`)."""
+        reason = self.stop_reason()
+        if reason:
+            return reason
         speed = self.config.speed
+        started = time.perf_counter()
         if speed == 0:
             self.step()
-            return
-        started = time.perf_counter()
         for _ in range(speed):
             if self._epoch_seconds > time_limit:  # a long epoch: go step by step
                 self.step()
@@ -364,8 +396,115 @@ class Session:
                     self.step()
             else:
                 self.run_epoch()
-            if time.perf_counter() - started >= time_limit:
+            reason = self.stop_reason()
+            if reason or time.perf_counter() - started >= time_limit:
                 break
+        else:
+            reason = self.stop_reason()
+        now = time.perf_counter()
+        if self.config.sharpness and (now >= self._sharpness_due or reason):  # and at the stop
+            self.measure_sharpness()
+            spent = time.perf_counter() - now
+            self._sharpness_due = now + max(SHARPNESS_EVERY, spent / SHARPNESS_SHARE)
+        return reason
+
+    # -- when to stop -------------------------------------------------------------------
+    def stop_reason(self, train_loss=None):
+        """Why play should pause now, or ``None``: the run has finished
+        ``config.maxepochs`` epochs, or its training loss (at the current weights,
+        penalties included, as the page shows it) is at or below
+        ``config.targetloss``. Single steps and the step inspector go on regardless."""
+        c = self.config
+        if c.maxepochs and self.epoch >= c.maxepochs and not self.position:
+            return f"stopped after {self.epoch} epochs (the limit is {c.maxepochs})"
+        if c.targetloss:
+            if train_loss is None:
+                train_loss = self._evaluate(self.X_train, self.Y_train)[0]
+            if math.isfinite(train_loss) and train_loss <= c.targetloss:
+                return (f"stopped at epoch {self.epoch}: the training loss "
+                        f"{train_loss:.4g} reached the target {c.targetloss:g}")
+        return None
+
+    # -- curvature ------------------------------------------------------------------------
+    def threshold(self):
+        """Where plain gradient descent turns unstable at the current rate η:
+        ``2/η`` for SGD, ``(2 + 2μ)/η`` with momentum ``μ`` (heavy ball and Nesterov,
+        Cohen et al. 2021, appendix); ``None`` for RMSProp and Adam, whose steps are
+        divided by a running gradient scale, so no fixed λ_max bound applies."""
+        lr = self.optimizer.lr
+        if not lr:
+            return None
+        if self.config.opt == "sgd":
+            return 2.0 / lr
+        if self.config.opt in ("momentum", "nesterov"):
+            return (2.0 + 2.0 * MOMENTUM) / lr
+        return None
+
+    def measure_sharpness(self):
+        """``λ_max`` of the training loss's Hessian at the current weights, by power
+        iteration on exact Hessian-vector products (:func:`glassnet.curvature.sharpness`),
+        on all the training rows (the loss full-batch gradient descent sees).
+        Appends ``{"epoch", "step", "value", "threshold", "lr"}`` to :attr:`curvature`
+        and returns it, or returns ``None`` where no exact product exists (dropout and
+        batch normalisation, whose training-mode loss is random or batch-dependent)."""
+        if self.config.dropout or self.config.batchnorm:
+            return None
+        with np.errstate(over="ignore", invalid="ignore"):
+            found = sharpness(self.network, self.X_train, self.Y_train, method="exact",
+                              iterations=SHARPNESS_ITERATIONS, tol=1e-3, seed=0)
+        if not math.isfinite(found.value):
+            return None
+        x = self.epoch + self.position / max(1, len(self.X_train))
+        entry = {"epoch": round(x, 4), "step": self.steps, "value": found.value,
+                 "threshold": _finite(self.threshold()) if self.threshold() else None,
+                 "lr": self.optimizer.lr}
+        if self.curvature and self.curvature[-1]["step"] == self.steps:
+            self.curvature[-1] = entry
+        else:
+            self.curvature.append(entry)
+            if len(self.curvature) > MAX_TRAJECTORY:
+                self.curvature = self.curvature[::2]
+        return entry
+
+    # -- editing by hand --------------------------------------------------------------------
+    def edit(self, layer, unit, value, source=None):
+        """Set one weight ``W^layer[source, unit]`` (``source``: the input or unit
+        below, from 0) or, with ``source=None``, the bias ``b^layer[unit]``, to
+        ``value``. ``layer`` counts dense layers from 1 (the first hidden layer).
+        The next step, and the step inspector, start from the edited weights;
+        the optimiser keeps its state. Returns the old value."""
+        try:
+            layer, unit = int(layer), int(unit)
+            source = None if source is None else int(source)
+            value = float(value)
+        except (TypeError, ValueError):
+            raise ValueError(f"edit: layer, unit and source must be whole numbers and value "
+                             f"a number; got layer={layer!r}, unit={unit!r}, "
+                             f"source={source!r}, value={value!r}") from None
+        if not math.isfinite(value):
+            raise ValueError(f"edit: the value must be a finite number, got {value!r}")
+        if not 1 <= layer <= len(self.blocks):
+            raise ValueError(f"edit: layer must be 1 to {len(self.blocks)}, got {layer}")
+        dense = self.blocks[layer - 1].dense
+        fan_in, fan_out = dense.W.shape
+        if not 0 <= unit < fan_out:
+            raise ValueError(f"edit: layer {layer} has units 0 to {fan_out - 1}, got {unit}")
+        if source is None:
+            if dense.b is None:
+                raise ValueError(f"edit: layer {layer} has no bias (batch norm's β shifts "
+                                 f"instead)")
+            target, index, name = dense.b, (unit,), f"b{_sup(layer)}[{unit}]"
+        else:
+            if not 0 <= source < fan_in:
+                raise ValueError(f"edit: layer {layer} has inputs 0 to {fan_in - 1}, "
+                                 f"got source {source}")
+            target, index, name = dense.W, (source, unit), f"W{_sup(layer)}[{source}, {unit}]"
+        old = float(target[index])
+        target[index] = value  # in place: the optimiser and the trainer hold these arrays
+        self.edits.append((self.epoch, name, old, value))
+        self._trajectory.append(flatten(self.network.parameters()))
+        self._trajectory_steps.append(self.steps)
+        return old
 
     def _record(self):
         """Keep the weights every few steps for the loss landscape (at most
@@ -423,6 +562,19 @@ class Session:
         return {"kind": "classes", "value": _b64(output.argmax(axis=1)),
                 "confidence": _b64(np.round(output.max(axis=1) * 255))}
 
+    def confusion(self, rows="train"):
+        """The confusion matrix of the training (or ``'test'``) rows at the current
+        weights: ``counts[i][j]`` rows of true class ``i`` predicted as class ``j``
+        (the predicted class is ``P > ½`` for one sigmoid output, the largest
+        softmax output otherwise, as the accuracy counts them). ``None`` for
+        regression or no test rows."""
+        if self.data.task != "classification":
+            return None
+        X, Y = (self.X_train, self.Y_train) if rows == "train" else (self.X_test, self.Y_test)
+        if X is None:
+            return None
+        return _confusion(Y, self._forward_all(X)[-1], len(self.data.classes))
+
     def frame(self):
         """A snapshot of the run for the page (JSON-ready, a few tens of KB)."""
         metrics, train_outputs = self.metrics()
@@ -455,6 +607,15 @@ class Session:
                                for block in self.blocks],
             "inactive": [sum(flags) for flags in inactive_units],
             "inactive_units": inactive_units,
+            "confusion": None if self.data.task != "classification" else {
+                "train": _confusion(self.Y_train, train_outputs[-1], len(self.data.classes)),
+                "test": self.confusion("test")},
+            "stop": self.stop_reason(math.inf if metrics["train_loss"] is None
+                                     else metrics["train_loss"]),
+            "curvature": self.curvature[-1] if self.curvature else None,
+            "curvature_count": len(self.curvature),
+            "threshold": _finite(self.threshold()) if self.threshold() else None,
+            "edits": len(self.edits),
         }
 
     def scene(self):

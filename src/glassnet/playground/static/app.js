@@ -1,5 +1,7 @@
-// The glassnet playground page. It sends what the learner changes to the server and draws
-// what the server sends back; every number it shows was computed by glassnet in Python.
+// The glassnet playground page. It sends what the learner changes to the engine and draws
+// what the engine sends back; every number it shows was computed by glassnet in Python, on
+// the local server or in this browser's Web Worker (transport.js: the page does not know which).
+import { openTransport } from "./transport.js";
 import {
   CLASS_COLORS, NEG, POS, PROB_DISCRETE_LUT, PROB_LUT, SERIES, TILE_LUT, VALUE_LUT,
   decode, diverging, fit, formatNumber, invalidateSizes, landscapeImage, lighten, lineChart, niceTicks, paintBytes, rgb, smooth,
@@ -43,7 +45,11 @@ const INIT_LABELS = {
   he_normal: ["He N", "He normal: W ~ N(0, 2/fan_in)"],
   he_uniform: ["He U", "He uniform: W ~ U(−r, r), r = √(6/fan_in)"],
   scaled_normal: ["randn/√n", "The first tutorial's randn/√fan_in: W ~ N(0, 1/fan_in)"],
+  zeros: ["Zeros", "W = 0: every unit of a layer computes the same and gets the same gradient, so the units stay equal (symmetry): a lesson, not a choice"],
 };
+const MAX_EPOCHS = [0, 50, 100, 200, 500, 1000, 2000, 5000];
+const TARGET_LOSSES = [0, 0.5, 0.3, 0.2, 0.1, 0.05, 0.02, 0.01, 0.001];
+const PROBLEM_LABELS = { classification: "Classification", regression: "Regression" };
 const SCALE_LABELS = { standard: "Standardise (z-score)", minmax: "Min-max to [0, 1]", none: "None" };
 const MISSING_LABELS = { error: "Stop with an error", drop: "Drop those rows", median: "Fill with the median" };
 const LOSS_LABELS = {
@@ -53,7 +59,7 @@ const LOSS_LABELS = {
 const MAX_SERIES = 1500;
 
 const S = {
-  ws: null, schema: null, thumbnails: null, session: null,
+  transport: null, schema: null, thumbnails: null, session: null,
   scene: null, frame: null, config: null, playing: false,
   curves: null, grads: null, layout: null, hover: null,
   uploads: {}, pending: null, received: 0, drawScheduled: false,
@@ -62,28 +68,32 @@ const S = {
 
 // -- connection ------------------------------------------------------------------------
 function connect() {
-  const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const ws = new WebSocket(`${scheme}://${location.host}/ws`);
-  S.ws = ws;
-  ws.addEventListener("open", () => send({ type: "hello", query: location.hash.slice(1) }, false));
-  ws.addEventListener("message", (event) => {
-    S.stats.bytes += event.data.length;
-    const message = JSON.parse(event.data);
+  const transport = openTransport();
+  S.transport = transport;
+  transport.onmessage = (message, bytes) => {
+    S.stats.bytes += bytes;
     const handler = HANDLERS[message.type];
     if (handler) handler(message);
-  });
-  ws.addEventListener("close", () => {
+  };
+  transport.onstatus = (text, fraction) => {
+    const box = $("loading");
+    if (!box) return;
+    box.hidden = !text;
+    box.textContent = text + (fraction === null || fraction === undefined || !text ? "" : ` (${Math.round(100 * fraction)}%)`);
+  };
+  transport.onclose = (text) => {
     S.playing = false;
     renderPlaying();
-    showError("The playground server has stopped. Start it again (glassnet playground) and reload this page.");
-  });
+    showError(text);
+  };
+  transport.connect({ type: "hello", query: location.hash.slice(1) });
 }
 
 function send(message, clear = true) {
   if (clear && message.type !== "ack") showError("");
-  if (S.ws && S.ws.readyState === WebSocket.OPEN) S.ws.send(JSON.stringify(message));
+  if (S.transport) S.transport.send(message);
 }
-const set = (changes) => send({ type: "set", changes });
+const set = (changes) => { writeChangesToUrl(changes); send({ type: "set", changes }); };
 
 const HANDLERS = {
   hello(m) {
@@ -97,6 +107,10 @@ const HANDLERS = {
     if (m.config.data === "csv") S.pendingUpload = null;
     S.curves = { x: [], train: [], test: [] };
     S.grads = { x: [], norms: [] };
+    S.curvature = { x: [], value: [], threshold: [], count: 0 };
+    S.query = m.query;
+    S.link = null;
+    closeEditor();
     S.landscapeShown = false;
     writeUrl(m.query);
     renderControls();
@@ -105,7 +119,7 @@ const HANDLERS = {
     clearLandscape();
     if (S.inspect) { S.inspect = null; renderInspectorEmpty(); }
   },
-  config(m) { S.config = m.config; writeUrl(m.query); renderControls(); },
+  config(m) { S.config = m.config; S.query = m.query; writeUrl(m.query); renderControls(); },
   frame(m) {
     S.stats.received++;
     ingest(m);
@@ -114,7 +128,11 @@ const HANDLERS = {
     if (!S.drawScheduled) { S.drawScheduled = true; requestAnimationFrame(drawPending); }
   },
   state(m) { S.playing = m.playing; renderPlaying(); },
-  error(m) { showError(m.message); },
+  error(m) {
+    showError(m.message);
+    if (S.query) writeUrl(S.query);  // a refused change leaves the link at the setup in use
+    if (S.scene) renderControls();
+  },
   inspect(m) { S.inspect = m; renderInspector(m); },
   landscape(m) { S.landscape = m; renderLandscape(m); },
 };
@@ -131,6 +149,16 @@ function drawPending() {
   const frames = S.received;
   S.received = 0;
   send({ type: "ack", frames }, false);
+}
+
+/** Put the changes just sent into the address at once (the server's canonical link follows). */
+function writeChangesToUrl(changes) {
+  const params = new URLSearchParams(location.hash.slice(1));
+  for (const [key, value] of Object.entries(changes)) {
+    params.set(key, typeof value === "boolean" ? (value ? "1" : "0") : String(value));
+  }
+  const query = params.toString().replace(/%2C/g, ",");
+  history.replaceState(null, "", `${location.pathname}${location.search}#${query}`);
 }
 
 function writeUrl(query) {
@@ -173,6 +201,9 @@ function buildStaticControls() {
   fillSelect($("dropout"), sc.dropouts, (v) => (v === 0 ? "off" : String(v)));
   fillSelect($("speed"), sc.speeds, (v) => (v === 0 ? "1 step" : `${v} epoch${v > 1 ? "s" : ""}`));
   fillSelect($("scale"), sc.scalers, (v) => SCALE_LABELS[v] || v);
+  fillSelect($("maxepochs"), MAX_EPOCHS, (v) => (v === 0 ? "no limit" : `${v} epochs`));
+  fillSelect($("targetloss"), TARGET_LOSSES, (v) => (v === 0 ? "off" : String(v)));
+  fillSelect($("problem"), sc.problems, (v) => PROBLEM_LABELS[v] || v);
   fillSelect($("missing"), sc.missing, (v) => MISSING_LABELS[v] || v);
   const groups = { toy: "2-D toys", bundled: "Bundled data", csv: "Your data" };
   const select = $("dataset");
@@ -186,7 +217,7 @@ function buildStaticControls() {
   thumbs.replaceChildren();
   for (const d of sc.datasets.filter((d) => d.kind === "toy")) {
     const canvas = el("canvas", { width: "64", height: "64" });
-    const button = el("button", { class: "thumb", title: d.label, "aria-label": d.label, dataset: { name: d.name },
+    const button = el("button", { class: "thumb", title: d.label, "aria-label": d.label, dataset: { name: d.name, problem: d.problem },
       onclick: () => { S.pendingUpload = null; set({ data: d.name }); } }, canvas);
     thumbs.append(button);
     drawThumbnail(canvas, S.thumbnails[d.name]);
@@ -199,7 +230,8 @@ function drawThumbnail(canvas, t) {
   const ctx = canvas.getContext("2d");
   ctx.fillStyle = "#f7f9fb"; ctx.fillRect(0, 0, 64, 64);
   for (let i = 0; i < t.x.length; i++) {
-    const c = t.regression ? diverging(2 * t.value[i] - 1) : (t.value[i] > 0.5 ? POS : NEG);
+    const c = t.regression ? diverging(2 * t.value[i] - 1)
+      : t.classes > 2 ? CLASS_COLORS[t.value[i] % CLASS_COLORS.length] : (t.value[i] > 0.5 ? POS : NEG);
     ctx.fillStyle = rgb(c);
     ctx.beginPath(); ctx.arc(32 + t.x[i] * 27, 32 - t.y[i] * 27, 1.7, 0, 2 * Math.PI); ctx.fill();
   }
@@ -226,7 +258,19 @@ function renderControls() {
   $("init").value = c.init; $("seed").value = c.seed; $("speed").value = String(c.speed);
   $("init").title = (INIT_LABELS[c.init] || [c.init, c.init])[1];
   $("dataset").value = c.data;
-  for (const b of document.querySelectorAll(".thumb")) b.classList.toggle("selected", b.dataset.name === c.data);
+  // the problem switch: a toy's own type; bundled data and CSV files have their target's
+  const problem = (S.schema.datasets.find((d) => d.name === c.data) || {}).problem || sc.data.task;
+  $("problem").value = problem;
+  $("problem").disabled = sc.data.kind !== "toy";
+  $("problem").title = sc.data.kind === "toy" ? "" : `${sc.data.name}: ${sc.data.task}, from its target`;
+  for (const b of document.querySelectorAll(".thumb")) {
+    b.classList.toggle("selected", b.dataset.name === c.data);
+    b.hidden = b.dataset.problem !== problem;
+  }
+  ensureOption($("maxepochs"), c.maxepochs, (v) => `${v} epochs`);
+  ensureOption($("targetloss"), c.targetloss);
+  $("sharpness").checked = c.sharpness;
+  renderClassroom();
   $("train").value = c.train; $("train-value").textContent = `${c.train}%`;
   $("noise").value = c.noise; $("noise-value").textContent = formatNumber(c.noise, 2);
   $("points").value = c.points; $("points-value").textContent = c.points;
@@ -280,6 +324,24 @@ function renderControls() {
     (net.batch_norm || net.dropout ? " (training only; everything drawn is in evaluation mode)" : "");
   updatePredictHint();
 }
+
+// -- classroom mode: hide=… leaves controls out, lesson=… says what to look at ---------------
+function renderClassroom() {
+  const hidden = new Set(S.config.hide);
+  for (const node of document.querySelectorAll("[data-control]")) {
+    node.classList.toggle("classroom-off", hidden.has(node.dataset.control));
+  }
+  // controls drawn inside the network diagram
+  for (const node of document.querySelectorAll(".layer-head .units")) node.classList.toggle("classroom-off", hidden.has("layers"));
+  for (const node of document.querySelectorAll(".layer-head select")) node.classList.toggle("classroom-off", hidden.has("act"));
+  for (const row of document.querySelectorAll(".input-row.off")) row.classList.toggle("classroom-off", hidden.has("features"));
+  $("features-hint").classList.toggle("classroom-off", hidden.has("features"));
+  $("network").classList.toggle("editable", !hidden.has("edit"));
+  const lesson = S.config.lesson || "";
+  $("lesson").hidden = !lesson;
+  setText($("lesson"), lesson);
+}
+const canEdit = () => !(S.config && S.config.hide.includes("edit"));
 
 function wireControls() {
   $("play").addEventListener("click", () => send({ type: S.playing ? "pause" : "play" }));
@@ -339,6 +401,24 @@ function wireControls() {
     });
   }
   $("upload").addEventListener("change", uploadFile);
+  $("problem").addEventListener("change", (e) => {
+    const first = S.schema.datasets.find((d) => d.problem === e.target.value);
+    if (first) { S.pendingUpload = null; set({ data: first.name }); }
+  });
+  for (const id of ["maxepochs", "targetloss"]) $(id).addEventListener("change", (e) => set({ [id]: e.target.value }));
+  $("sharpness").addEventListener("change", (e) => set({ sharpness: e.target.checked }));
+  $("weight-apply").addEventListener("click", applyEdit);
+  $("weight-value").addEventListener("keydown", (e) => {
+    if (e.key === "Enter") applyEdit();
+    else if (e.key === "Escape") closeEditor();
+  });
+  $("weight-cancel").addEventListener("click", closeEditor);
+  $("network").addEventListener("mousemove", hoverLink);
+  $("network").addEventListener("mouseleave", () => { if (S.link) { S.link = null; hideTooltip(); if (S.frame) drawLinks(S.frame); } });
+  $("network").addEventListener("click", (e) => {
+    if (!S.link || !canEdit() || e.target.closest(".node, button, select")) return;
+    openEditor(S.link);
+  });
   $("copy-link").addEventListener("click", async () => {
     try { await navigator.clipboard.writeText(location.href); $("copy-link").textContent = "Link copied"; }
     catch { window.prompt("Copy this link:", location.href); }
@@ -359,8 +439,8 @@ function wireControls() {
   $("show-snippet").addEventListener("click", async () => {
     const pre = $("snippet");
     if (!pre.hidden) { pre.hidden = true; $("show-snippet").textContent = "Show the Python snippet"; return; }
-    const response = await fetch(exportUrl("playground_run.py"));
-    pre.textContent = await response.text();
+    try { pre.textContent = await (await S.transport.export("playground_run.py")).text(); }
+    catch (err) { showError(err.message); return; }
     pre.hidden = false;
     $("show-snippet").textContent = "Hide the snippet";
   });
@@ -392,28 +472,35 @@ async function uploadFile() {
     return;
   }
   try {
-    const response = await fetch("/api/upload", {
-      method: "POST", body: file,
-      headers: { "X-Glassnet": "upload", "X-Filename": encodeURIComponent(file.name), "Content-Type": "application/octet-stream" },
-    });
-    const answer = await response.json();
-    if (!response.ok) { showError(answer.error || `upload failed (${response.status})`); return; }
+    const answer = await S.transport.upload(file);
     S.uploads[answer.id] = answer;
     S.pendingUpload = answer;
     renderControls();
     set({ data: "csv", upload: answer.id, target: answer.target, onehot: $("onehot").checked, missing: $("missing").value });
   } catch (err) {
-    showError(`upload failed: ${err}`);
+    showError(err.message);
   } finally {
     $("upload").value = "";
   }
 }
 
-function exportUrl(name) { return `/api/session/${S.session}/${name}`; }
+/** The export links download what the transport hands over (from the server or the worker). */
 function setExportLinks() {
-  $("export-model").href = exportUrl("model.glassnet");
-  $("export-data").href = exportUrl("data.csv");
-  $("export-snippet").href = exportUrl("playground_run.py");
+  for (const [id, name] of [["export-model", "model.glassnet"], ["export-data", "data.csv"], ["export-snippet", "playground_run.py"]]) {
+    const link = $(id);
+    link.href = "#";
+    link.onclick = async (event) => {
+      event.preventDefault();
+      try {
+        const url = URL.createObjectURL(await S.transport.export(name));
+        const save = el("a", { href: url, download: name, hidden: "" });
+        document.body.append(save);
+        save.click();
+        save.remove();
+        setTimeout(() => URL.revokeObjectURL(url), 60_000);
+      } catch (err) { showError(err.message); }
+    };
+  }
 }
 function updatePredictHint() {
   const sc = S.scene;
@@ -448,6 +535,7 @@ function buildNetwork() {
     const row = el("div", { class: `input-row${input.active ? "" : " off"}` }, el("span", { class: "name", text: input.label }), box);
     if (sc.data.kind === "toy") {
       box.addEventListener("click", () => {
+        if (S.config.hide.includes("features")) return;  // classroom mode: the inputs are fixed
         const keys = sc.inputs.filter((i) => (i.key === input.key ? !i.active : i.active)).map((i) => i.key);
         if (!keys.length) { showError("Keep at least one input feature."); return; }
         set({ features: keys.join(",") });
@@ -490,7 +578,11 @@ function buildNetwork() {
     const list = [];
     for (let j = 0; j < sizes[l]; j++) {
       const canvas = el("canvas", { width: "25", height: "25" });
-      const bias = el("span", { class: "bias" });
+      const bias = el("span", { class: "bias", dataset: { testid: `bias-${l}-${j}` } });
+      bias.addEventListener("click", (e) => {
+        e.stopPropagation();
+        if (canEdit() && S.frame && S.frame.biases[l - 1]) openEditor({ layer: l, unit: j, source: null });
+      });
       const box = el("div", { class: "node" }, canvas, bias);
       box.addEventListener("mouseenter", () => { S.hover = { layer: l, unit: j, box }; nodeTooltip(); redraw(); });
       box.addEventListener("mouseleave", () => { S.hover = null; hideTooltip(); redraw(); });
@@ -503,6 +595,7 @@ function buildNetwork() {
   S.layout = canvases;
   invalidateSizes();
   layoutLinks();
+  renderClassroom();
 }
 
 function layoutLinks() {
@@ -519,6 +612,7 @@ function escapeHtml(text) {
 
 function showTooltip(box, html) {
   const tip = $("tooltip");
+  tip.dataset.testid = "unit-card";
   tip.innerHTML = html;
   tip.hidden = false;
   const host = $("network").getBoundingClientRect();
@@ -542,6 +636,162 @@ function nodeTooltip() {
   showTooltip(h.box, `<b>${isOutput ? "output" : `layer ${h.layer}`}, unit ${h.unit + 1}</b> (${act})<br>` +
     `bias b = <span class="mono">${b ? formatNumber(b[h.unit], 4) : (sc.network.batch_norm && !isOutput ? "none (batch norm's β shifts instead)" : "none")}</span><br>incoming weights W[:, ${h.unit}]:<br>${rows}` +
     `<br><i>its output over the plane is drawn on the right</i>`);
+}
+
+// -- one link: its hover card, and editing a weight or a bias by hand --------------------------
+/** The point at t of the link drawn from a to b (the same cubic Bézier drawLinks strokes). */
+function linkPoint(a, b, t) {
+  const x0 = a.right + 2, x1 = b.left - 2, mx = (x0 + x1) / 2, u = 1 - t;
+  return {
+    x: u * u * u * x0 + 3 * u * u * t * mx + 3 * u * t * t * mx + t * t * t * x1,
+    y: u * u * u * a.y + 3 * u * u * t * a.y + 3 * u * t * t * b.y + t * t * t * b.y,
+  };
+}
+
+function weightName({ layer, unit, source }) {
+  return source === null ? `b${sup(layer)}[${unit}]` : `W${sup(layer)}[${source}, ${unit}]`;
+}
+
+function unitName(layer, unit) {
+  return layer === S.scene.network.sizes.length - 1 ? `output unit ${unit + 1}` : `layer ${layer}, unit ${unit + 1}`;
+}
+
+function findLink(mx, my) {
+  const pts = S.linkPoints, f = S.frame;
+  if (!pts || !f) return null;
+  let best = null, bestD = 5 * 5;
+  for (let l = 0; l < f.weights.length; l++) {
+    const from = pts[l], to = pts[l + 1], W = f.weights[l];
+    if (!from || !to || !from.length || !to.length) continue;
+    if (mx < from[0].right || mx > to[0].left) continue;  // only the links of this gap
+    // (a new layout can come before its first frame: only links both of them know)
+    for (let i = 0; i < from.length && i < W.length; i++) {
+      for (let j = 0; j < to.length && j < W[i].length; j++) {
+        for (let k = 0; k <= 32; k++) {
+          const p = linkPoint(from[i], to[j], k / 32);
+          const d = (p.x - mx) ** 2 + (p.y - my) ** 2;
+          if (d < bestD) { bestD = d; best = { layer: l + 1, source: i, unit: j }; }
+        }
+      }
+    }
+  }
+  return best;
+}
+
+function hoverLink(event) {
+  if (!S.scene || event.target.closest(".node, .layer-head")) {
+    if (S.link) { S.link = null; hideTooltip(); $("network").classList.remove("on-link"); if (S.frame) drawLinks(S.frame); }
+    return;
+  }
+  const host = $("network").getBoundingClientRect();
+  const mx = event.clientX - host.left, my = event.clientY - host.top;
+  const before = S.link;
+  S.link = findLink(mx, my);
+  const same = (p, q) => (p === q) || (p && q && p.layer === q.layer && p.source === q.source && p.unit === q.unit);
+  if (!same(before, S.link) && S.frame) drawLinks(S.frame);
+  $("network").classList.toggle("on-link", Boolean(S.link) && canEdit());
+  if (!S.link) { hideTooltip(); return; }
+  const { layer, source, unit } = S.link;
+  const w = S.frame.weights[layer - 1][source][unit];
+  const from = layer === 1 ? S.scene.inputs.filter((i) => i.active)[source].label : `layer ${layer - 1}, unit ${source + 1}`;
+  const tip = $("tooltip");
+  tip.dataset.testid = "link-card";
+  tip.innerHTML = `<b>${weightName(S.link)}</b> = <span class="mono">${formatNumber(w, 5)}</span><br>` +
+    `from ${escapeHtml(from)} to ${unitName(layer, unit)}<br>` +
+    `it adds ${formatNumber(w, 3)} × (that input) to z of the unit; each step moves it by −η·dW${sup(layer)}[${source}, ${unit}]` +
+    (canEdit() ? "<br><i>click to set it by hand</i>" : "");
+  tip.hidden = false;
+  tip.style.left = `${Math.min(Math.max(0, mx + 14), host.width - 290)}px`;
+  tip.style.top = `${Math.max(0, my + 12)}px`;
+}
+
+function openEditor(target) {
+  const f = S.frame;
+  const value = target.source === null ? f.biases[target.layer - 1][target.unit]
+    : f.weights[target.layer - 1][target.source][target.unit];
+  S.editing = { ...target };
+  $("weight-name").textContent = `${weightName(target)} (${target.source === null ? "bias of" : "into"} ${unitName(target.layer, target.unit)})`;
+  $("weight-value").value = String(value);
+  $("weight-editor").hidden = false;
+  $("weight-value").focus();
+  $("weight-value").select();
+}
+
+function closeEditor() {
+  S.editing = null;
+  $("weight-editor").hidden = true;
+}
+
+function applyEdit() {
+  const target = S.editing;
+  const value = Number($("weight-value").value);
+  if (!target) return;
+  if ($("weight-value").value.trim() === "" || !Number.isFinite(value)) { showError("Type a number for the weight."); return; }
+  send({ type: "edit", layer: target.layer, unit: target.unit, source: target.source, value });
+  closeEditor();
+}
+
+// -- the stop condition, the confusion matrix, λ_max against 2/η --------------------------------
+function renderStop(frame) {
+  const box = $("stop-status");
+  box.hidden = !frame.stop;
+  if (frame.stop) setText(box, `${frame.stop[0].toUpperCase()}${frame.stop.slice(1)}. Change the limit, or step by hand.`);
+}
+
+function renderConfusion(frame) {
+  const sc = S.scene, box = $("confusion-box");
+  box.hidden = !frame.confusion;
+  if (!frame.confusion) return;
+  const names = sc.data.classes.map((c) => (/^[0-9]+$/.test(c) ? `class ${c}` : c));
+  const parts = [["train", "training rows"]];
+  if (S.config.showtest && frame.confusion.test) parts.push(["test", "test rows"]);
+  const key = JSON.stringify([frame.confusion, parts.length]);
+  if (box.dataset.key === key) return;
+  box.dataset.key = key;
+  const tables = parts.map(([which, caption]) => {
+    const counts = frame.confusion[which];
+    const table = el("table", { dataset: { rows: which } }, el("caption", { text: caption }),
+      el("tr", {}, el("th", {}), ...names.map((n) => el("th", { text: n }))));
+    counts.forEach((row, i) => {
+      const total = row.reduce((a, b) => a + b, 0) || 1;
+      table.append(el("tr", {}, el("th", { text: names[i] }), ...row.map((v, j) => el("td", {
+        text: String(v),
+        style: `background:${rgb(lighten(i === j ? POS : NEG, 1 - 0.6 * (v / total)))}`,
+      }))));
+    });
+    return table;
+  });
+  $("confusion").replaceChildren(...tables);
+}
+
+function renderCurvature(frame) {
+  const C = S.curvature;
+  if (frame.curvature && frame.curvature_count !== C.count) {
+    C.count = frame.curvature_count;
+    C.x.push(frame.curvature.epoch); C.value.push(frame.curvature.value);
+    C.threshold.push(frame.curvature.threshold ?? NaN);
+  }
+  const opt = S.config.opt;
+  setText($("threshold-name"), opt === "momentum" || opt === "nesterov" ? "(2 + 2μ)/η, μ = 0.9" : "2/η");
+  const series = [{ x: C.x, y: C.threshold, color: "#b3261e", width: 1.4, dash: [5, 4] },
+    { x: C.x, y: C.value, color: "#1b6fb5", width: 1.8 }];
+  // a log scale only when the values span more than a decade or so
+  const values = [...C.value, ...C.threshold].filter((v) => Number.isFinite(v) && v > 0);
+  const log = values.length > 0 && Math.max(...values) / Math.min(...values) > 20;
+  lineChart($("sharpness-chart"), series, { log, yMin: log ? undefined : 0, xLabel: "epoch",
+    empty: S.config.sharpness ? "measured while playing" : "off" });
+  let note;
+  if (S.config.dropout || S.config.batchnorm) note = "Not measured with dropout or batch norm: their training loss is random or depends on the batch, so its Hessian has no exact product here.";
+  else if (!S.config.sharpness) note = "Off: tick the box to measure λmax now and then while playing.";
+  else if (!C.x.length) note = "Press play: λmax is measured now and then while training.";
+  else {
+    const v = C.value[C.value.length - 1], t = C.threshold[C.threshold.length - 1];
+    note = `λmax = ${formatNumber(v, 4)} at epoch ${formatNumber(C.x[C.x.length - 1], 4)}` +
+      (Number.isFinite(t) ? `; the line is at ${formatNumber(t, 4)} (λmax is ${formatNumber(100 * v / t, 3)}% of it)` +
+        (S.config.batch ? ". With mini-batches each step sees a different loss: the edge of stability is a full-batch law" : "")
+        : `; ${OPT_LABELS[opt]} divides each step by a running gradient scale, so no fixed line applies`) + ".";
+  }
+  setText($("sharpness-note"), note);
 }
 
 function drawLinks(frame) {
@@ -569,6 +819,16 @@ function drawLinks(frame) {
         ctx.bezierCurveTo(mx, a.y, mx, b.y, x1, b.y);
         ctx.stroke();
       }
+    }
+  }
+  const link = S.link;  // the link under the pointer, outlined
+  if (link && pts[link.layer - 1] && pts[link.layer]) {
+    const a = pts[link.layer - 1][link.source], b = pts[link.layer][link.unit];
+    if (a && b) {
+      const x0 = a.right + 2, x1 = b.left - 2, mx = (x0 + x1) / 2;
+      ctx.strokeStyle = "rgba(20,28,38,0.9)"; ctx.lineWidth = 2.5; ctx.setLineDash([4, 3]);
+      ctx.beginPath(); ctx.moveTo(x0, a.y); ctx.bezierCurveTo(mx, a.y, mx, b.y, x1, b.y); ctx.stroke();
+      ctx.setLineDash([]);
     }
   }
 }
@@ -622,6 +882,9 @@ function drawFrame(frame) {
     { x: S.curves.x, y: S.curves.test, color: "#e2761b", width: 1.6 },
   ], { yMin: 0, xLabel: "epoch", empty: "press play" });
   drawDynamics(frame);
+  renderStop(frame);
+  renderConfusion(frame);
+  renderCurvature(frame);
   if (S.hover) nodeTooltip();
 }
 
@@ -1017,6 +1280,15 @@ function sup(n) {
 
 // -- measurement hook (benchmarks/playground_fps.py reads it) -------------------------------
 window.glassnetPlayground = {
+  // the page coordinates of a point on the link W^layer[source, unit], for the browser tests
+  linkPoint: (layer, source, unit, t = 0.3) => {
+    const host = $("network").getBoundingClientRect();
+    const p = linkPoint(S.linkPoints[layer - 1][source], S.linkPoints[layer][unit], t);
+    return { x: host.left + p.x, y: host.top + p.y };
+  },
+  config: () => S.config,  // the setup the engine runs (the link may be a change ahead)
+  frame: () => S.frame,
+  inspected: () => S.inspect,
   stats: () => ({
     frames: S.stats.frames, received: S.stats.received, bytes: S.stats.bytes, drawMs: S.stats.drawMs,
     epoch: S.frame ? S.frame.epoch : 0, step: S.frame ? S.frame.step : 0,
