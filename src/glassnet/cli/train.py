@@ -15,7 +15,7 @@ from ..baselines import fit_baselines, primary_metric
 from ..io import Scaler, save_model, write_text
 from ..tables import encode_targets, prepare, split
 from ..training import LossLogger
-from .advice import worse_than_linear
+from .advice import DivergenceGuard, LossExploded, run_notes
 from .engine import fitted_network
 from .errors import debug_option
 from .options import (
@@ -32,7 +32,7 @@ from .options import (
 from .outputs import Outputs, run_directory
 from .progress import EpochCount, HeldOutCurve, PlainProgress, PrintSummary, RichProgress
 from .report import baseline_metrics, evaluate_rows, history_csv, print_report, write_plots
-from .stopping import diverged_message, stop_record
+from .stopping import diverged_message, exploded_message, stop_record
 
 # Settings for bundled data sets where the general defaults do not fit: the
 # four-row XOR problem needs a bigger learning rate and many full-batch epochs.
@@ -165,8 +165,8 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
     if dropout and solver == "lbfgs":
         raise click.BadParameter("needs a stochastic --solver (sgd, adam, rmsprop, adamw)",
                                  param_hint="'--dropout'")
-    counter = EpochCount()
-    callbacks = [counter] if quiet else [counter, PrintSummary(echo)]
+    counter, guard = EpochCount(), DivergenceGuard()
+    callbacks = [counter, guard] if quiet else [counter, guard, PrintSummary(echo)]
     if log_every and not quiet:
         callbacks.append(LossLogger(every=log_every, print_fn=echo))
     elif not quiet and console.is_terminal:
@@ -181,10 +181,12 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
             len(Xs_train) / (min(200, len(Xs_train)) if batch == "auto" else batch))
         recorder = DynamicsRecorder(every=max(1, epochs * steps_per_epoch // 300))
         callbacks.append(recorder)
-    curve = None
+    curve, trained_on = None, encode_targets(prepared, y_train)
+    if scale_target:  # the losses in the units the network trains in
+        trained_on = Scaler("standard").fit(trained_on).transform(trained_on)
     if split_note is None:
         held_out = encode_targets(prepared, y_test)
-        if scale_target:  # the test loss in the units the network trains in
+        if scale_target:
             held_out = Scaler("standard").fit(encode_targets(prepared, y_train)).transform(
                 held_out)
         curve = HeldOutCurve(Xs_test, held_out)
@@ -202,6 +204,9 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
             estimator.fit(Xs_train, y_train)
         except ValueError as exc:
             raise diverged_message(exc, counter.finished + 1, epochs, lr) or exc from None
+        except LossExploded as exc:
+            raise exploded_message(exc, epochs, lr, guard.stable_rate(
+                solver, Xs_train, trained_on)) from None
     seconds = time.perf_counter() - started
     stopped = stop_record(estimator, epochs, caught)
     notes = [stopped["message"], *prepared.notes]
@@ -215,13 +220,13 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
                "timings": {"loading": round(loading, 4), "training": round(seconds, 4)}}
     baselines = fit_baselines(prepared.task, Xs_train, y_train, prepared.classes)
     metrics["baselines"] = baseline_metrics(baselines, prepared, rows)
-    advice = worse_than_linear(metrics, metrics["baselines"], primary_metric(prepared.task), {
-        "task": prepared.task, "epochs": epochs, "lr": lr, "hidden": hidden, "alpha": alpha,
-        "still_improving": stopped.get("still_improving", False), "scale": scale,
+    notes += run_notes(estimator, {
+        "task": prepared.task, "epochs": epochs, "lr": lr, "solver": solver, "hidden": hidden,
+        "activation": activation, "alpha": alpha, "dropout": dropout, "scale": scale,
         "scale_target": scale_target, "early_stopping": early_stopping,
-        "rows": "test" if split_note is None else "training"})
-    if advice:
-        notes.append(advice)
+        "metric": primary_metric(prepared.task),
+        "rows": "test" if split_note is None else "training"},
+        metrics, stopped, curve, guard, Xs_train, trained_on)
     target_scaler = None
     if scale_target:
         target_scaler = Scaler("standard", estimator.target_offset_, estimator.target_scale_)
