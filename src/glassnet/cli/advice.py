@@ -10,11 +10,12 @@ learning rate can use it.
 from __future__ import annotations
 
 import copy
+import re
 
 from ..advice import Evidence, advise, diagnose, exploded, largest_stable_rate, more_epochs
 from ..training import Callback
 
-__all__ = ["DivergenceGuard", "LossExploded", "more_epochs", "run_notes"]
+__all__ = ["DivergenceGuard", "LossExploded", "as_search_params", "more_epochs", "run_notes"]
 
 
 class LossExploded(Exception):
@@ -49,6 +50,20 @@ class DivergenceGuard(Callback):
         dtype = self.start.dtype
         return largest_stable_rate(self.start, X.astype(dtype, copy=False),
                                    Y.astype(dtype, copy=False))
+
+
+# a note's flag with its value: "--alpha 1", "--hidden 16,8", "--lr 0.003"
+_FLAG = re.compile(r"--(alpha|hidden|lr|epochs|dropout|activation) ([\w.+-]+(?:,\d+)*)")
+
+
+def as_search_params(text):
+    """A note in ``glassnet search``'s terms: ``--alpha 1`` becomes ``--param alpha=1``
+    (``--hidden 16,8`` becomes ``--param hidden=16x8``, search's way of writing layers)."""
+    def param(match):
+        name, value = match.groups()
+        return f"--param {name}={value.replace(',', 'x') if name == 'hidden' else value}"
+
+    return _FLAG.sub(param, text)
 
 
 def run_notes(estimator, settings, metrics, stopped, curve=None, guard=None, X=None, Y=None):
