@@ -25,25 +25,26 @@ import numpy as np
 from ..baselines import fit_baselines, primary_metric
 from ..io import Scaler, save_model, write_text
 from ..tables import prepare
+from .advice import as_search_params, run_notes
 from .engine import fitted_network
 from .errors import CLIError, debug_option
 from .options import (
     EARLY_STOPPING_HELP,
-    MISSING_POLICIES,
     SCALE_CHOICES,
     SCALE_TARGET_HELP,
+    data_options,
     early_stopping_for,
 )
 from .outputs import Outputs, run_directory
 from .report import baseline_metrics, evaluate_rows, fmt, print_report
-from .advice import as_search_params, run_notes
 from .stopping import stop_record
 from .train import model_metadata
 
 
 @click.command("search")
 @click.argument("data")
-@click.option("--target", help="Target column (name or 0-based index); default: the last column.")
+@data_options(missing_help="Missing values: fail, drop those rows, or fill with medians "
+              "learnt inside each fold.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUES",
               help="A parameter and its values, repeatable: a list (hidden=15,32,64,32x16; "
               "solver=adam,sgd) or a range, uniform (momentum=0.5:0.99) or log-uniform "
@@ -75,13 +76,6 @@ from .train import model_metadata
               "configuration's test metrics; the search never sees these rows.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seeds the split, the folds, the random draws and every network.")
-@click.option("--missing", type=click.Choice(MISSING_POLICIES), default="error",
-              show_default=True, help="Missing values: fail, drop those rows, or fill with "
-              "medians learnt inside each fold.")
-@click.option("--one-hot", is_flag=True, help="One-hot encode text (categorical) columns.")
-@click.option("--task", type=click.Choice(["auto", "classification", "regression"]),
-              default="auto", show_default=True)
-@click.option("--sep", help="CSV separator (',', ';', 'tab' or 'space'); detected by default.")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
               help="Configurations shown in the printed table.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),

@@ -24,6 +24,7 @@ from .options import (
     SCALE_TARGET_HELP,
     SCHEDULE_CHOICES,
     SOLVER_CHOICES,
+    data_options,
     early_stopping_for,
     parse_activation,
     parse_batch_size,
@@ -46,7 +47,7 @@ DEFAULTS = {"hidden": "100", "activation": "relu", "solver": "adam", "lr": 0.001
 
 @click.command("train")
 @click.argument("data")
-@click.option("--target", help="Target column (name or 0-based index); default: the last column.")
+@data_options()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Output directory; default runs/<data>-<timestamp>.")
 @click.option("--hidden", help="Hidden layer sizes, e.g. 15 or 64,32.  [default: 100]")
@@ -86,14 +87,6 @@ DEFAULTS = {"hidden": "100", "activation": "relu", "solver": "adam", "lr": 0.001
               help="Improvement that counts for --patience; 0 stops only when the loss stops "
               "falling.  [default: 0.0001, or 0 with --batch-size full, where an epoch is a "
               "single step and 10 small steps are no sign of convergence]")
-@click.option("--missing", type=click.Choice(["error", "drop", "median"]), default="error",
-              show_default=True, help="Missing values: fail, drop those rows, or fill with "
-              "column medians (bundled Wisconsin drops its 16 incomplete rows by default).")
-@click.option("--one-hot", is_flag=True, help="One-hot encode text (categorical) columns.")
-@click.option("--task", type=click.Choice(["auto", "classification", "regression"]),
-              default="auto", show_default=True,
-              help="auto: text or up to 20 whole-number values is classification.")
-@click.option("--sep", help="CSV separator (',', ';', 'tab' or 'space'); detected by default.")
 @click.option("--plots", type=click.Choice(["basic", "all", "none"]), default="basic",
               show_default=True, help="basic: loss curve, confusion matrix and ROC curve "
               "(predicted vs actual for regression); all: also per-layer gradient norms, "
