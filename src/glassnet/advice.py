@@ -18,8 +18,9 @@ overfitting    ``V`` was lowest at epoch ``b``, no later than 80 % of the run, a
                ended ≥ :data:`OVERFIT_RISE` (10 %) above it, while ``L`` kept
                falling after ``b`` (not printed when early stopping restored ``b``)
 still learning the run used all ``--epochs``, ``L`` was still falling by more than
-               ``--tol`` and ``V`` (when there is one) was still falling and
-               within 1 % of its lowest at the end
+               ``--tol`` and above :data:`LEARNT` (1 %) of its first value, and
+               ``V`` (when there is one) was still falling and within 1 % of its
+               lowest at the end
 worse than     the network's score on the held-out rows is below the linear
 linear         baseline's; what to try follows the diagnosis above
 ============== =================================================================
@@ -68,6 +69,9 @@ UNSTABLE_RISES = 0.3
 STUCK_FALL = 0.03
 #: How far above its lowest value the held-out loss must end to call a run overfitting.
 OVERFIT_RISE = 0.10
+#: A training loss below this fraction of its first value has learnt its rows: not
+#: "still learning" however it falls.
+LEARNT = 0.01
 #: The fewest epochs for the diagnoses that read a trend.
 MIN_EPOCHS = 5
 #: The largest ``parameters × rows`` on which :func:`largest_stable_rate` runs.
@@ -224,6 +228,9 @@ def _overfitting(evidence, loss):
 def _still_learning(evidence):
     if evidence.stop_reason != "max_epochs" or not evidence.still_improving:
         return False
+    loss = evidence.train_loss
+    if loss[-1] < LEARNT * loss[0]:
+        return False  # the rows are learnt: more epochs only sharpen its confidence
     held = evidence.held_out_loss
     if held is None or len(held) < 2:
         return True
@@ -326,18 +333,21 @@ def _worse_than_linear(evidence, kind):
     if kind in ("diverging", "unstable"):
         why = " with a learning rate too large (see the note above)"
         tries.append(f"--lr {smaller_rate(evidence.lr, evidence.stable_rate)}")
+    elif kind == "still_learning":
+        why = ": it is still learning (see the note above)"
+        tries.append(f"--epochs {more_epochs(evidence.epochs)}")
+    elif kind == "stuck":
+        why = ": it is not learning (see the note above)"
     elif underfits:
         why = (f" and on its training rows ({metric} {fits_train:.4f} vs {linear_train:.4f}): "
                f"it has not learnt enough yet")
-        if kind == "still_learning" or (kind is None and evidence.still_improving):
+        if evidence.still_improving:
             tries.append(f"--epochs {more_epochs(evidence.epochs)}")
         tries.append(f"--lr {evidence.lr * 3:g}")
     elif fits_train is not None and linear_train is not None and evidence.rows == "test":
         why = (f" although it fits its training rows better ({metric} {fits_train:.4f} vs "
                f"{linear_train:.4f}): it learns their noise")
         tries += _regularise(evidence)
-    elif kind == "still_learning":
-        tries.append(f"--epochs {more_epochs(evidence.epochs)}")
     text = (f"the network does worse than {name} on the {evidence.rows} rows ({metric} "
             f"{ours:.4f} vs {theirs:.4f}){why}")
     return Note("worse_than_linear", text + (f"; try {', '.join(tries)}" if tries else ""))

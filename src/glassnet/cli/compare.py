@@ -44,17 +44,21 @@ def torch_available():
 @click.command("compare")
 @click.argument("data")
 @data_options()
-@click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True)
+@click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True,
+              help="Cross-validation folds (stratified for classification).")
 @click.option("--hidden", default="100", show_default=True,
               help="Hidden layer sizes (every network).")
 @click.option("--max-iter", type=click.IntRange(min=1), default=200, show_default=True,
               help="Maximum epochs (every network).")
 @click.option("--alpha", type=click.FloatRange(min=0), default=0.0001, show_default=True,
               help="L2 penalty (every network).")
-@click.option("--scale", type=click.Choice(SCALE_CHOICES), default="standard", show_default=True)
+@click.option("--scale", type=click.Choice(SCALE_CHOICES), default="standard", show_default=True,
+              help="Feature scaling, fitted inside each fold (on all rows for --lockstep).")
 @click.option("--scale-target/--no-scale-target", default=True, help=SCALE_TARGET_HELP)
 @click.option("--early-stopping/--no-early-stopping", default=None, help=EARLY_STOPPING_HELP)
-@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the folds and the networks' initial weights (and of the "
+              "--lockstep batch order).")
 @click.option("--models", default=",".join(MODELS), show_default=True,
               help="The rows of the table, comma-separated.")
 @click.option("--lockstep", is_flag=True,

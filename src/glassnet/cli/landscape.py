@@ -22,7 +22,8 @@ from .outputs import Outputs, run_directory
 @click.option("--lr", type=float, default=0.1, show_default=True,
               help="Base learning rate (adam and rmsprop use a tenth; large-lr and annealing "
               "a large rate measured from the loss's sharpness).")
-@click.option("--epochs", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Epochs each optimiser trains for.")
 @click.option("--batch-size", default="full", show_default=True,
               help="Rows per step, or 'full' (smooth full-batch paths).")
 @click.option("--resolution", type=click.IntRange(min=3), default=51, show_default=True,
@@ -33,8 +34,10 @@ from .outputs import Outputs, run_directory
               "optimiser's final weights, on ±1 (no paths drawn).")
 @click.option("--record-every", type=click.IntRange(min=1),
               help="Record the weights every N steps (default: about 100 points per path).")
-@click.option("--scale", type=click.Choice(SCALE_CHOICES), default="minmax", show_default=True)
-@click.option("--seed", type=int, default=1, show_default=True)
+@click.option("--scale", type=click.Choice(SCALE_CHOICES), default="minmax", show_default=True,
+              help="Feature scaling.")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="Random seed (the shared initial weights, the directions).")
 @data_options()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Output directory; default runs/landscape-<data>-<timestamp>.")

@@ -215,7 +215,7 @@ def search(data, target, params, n_iter, cv, halving, scoring, n_jobs, dask_addr
         raise click.exceptions.Exit(130)
     click.echo(f"best configuration, refitted on the {len(rows.y_train)} training rows:")
     print_report(metrics, fitted, written, model_path, data,
-                 time.perf_counter() - reporting_started)
+                 time.perf_counter() - reporting_started, held_out=rows.note is None)
 
 
 def _space(params, estimator):

@@ -243,7 +243,8 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
                                     prepared.classes, prepared.feature_names)
         written = list(outputs.written)
     report = time.perf_counter() - started - seconds
-    print_report(metrics, prepared, written, model_path, data, report)
+    print_report(metrics, prepared, written, model_path, data, report,
+                 held_out=split_note is None)
 
 
 def make_estimator(task, hidden, activation, solver, lr, momentum, nesterov, batch, epochs,
