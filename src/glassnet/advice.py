@@ -12,8 +12,9 @@ diverging      ``L`` ended ≥ :data:`DIVERGING_GROWTH` (10) times its lowest va
                and above its first: the rate is too large
 unstable       ``L`` ended ≥ :data:`UNSTABLE_GROWTH` (1.5) times its lowest value
                and rose in at least :data:`UNSTABLE_RISES` (30 %) of the epochs of
-               the run's second half: the steps overshoot
-stuck          ``L`` fell by less than :data:`STUCK_FALL` (3 %) of its first value
+               the run's second half, or ended more than :data:`STUCK_FALL` (3 %)
+               above its first value: the steps overshoot
+stuck          ``L`` never fell below its first value by :data:`STUCK_FALL` (3 %)
 overfitting    ``V`` was lowest at epoch ``b``, no later than 80 % of the run, and
                ended ≥ :data:`OVERFIT_RISE` (10 %) above it, while ``L`` kept
                falling after ``b`` (not printed when early stopping restored ``b``)
@@ -50,6 +51,7 @@ __all__ = [
     "Evidence",
     "Note",
     "advise",
+    "dead_fraction",
     "diagnose",
     "exploded",
     "largest_stable_rate",
@@ -102,8 +104,9 @@ class Evidence:
     network's ``train`` and ``test`` metrics, ``baselines`` maps each baseline's
     name to ``{"kind", "train", "test"}``, ``metric`` is the score compared and
     ``rows`` the rows it was measured on (``"test"``, or ``"training"`` when
-    every row was used for both). ``stable_rate`` is ``2/λ_max`` when it was
-    measured.
+    every row was used for both). ``stable_rate`` is ``2/λ_max`` and
+    ``dead_fraction`` the share of ReLU units that output 0 for every training
+    row (:func:`dead_fraction`), when they were measured.
     """
 
     train_loss: list
@@ -127,6 +130,7 @@ class Evidence:
     baselines: dict = field(default_factory=dict)
     rows: str = "test"
     stable_rate: float | None = None
+    dead_fraction: float | None = None
 
 
 def more_epochs(epochs):
@@ -183,6 +187,18 @@ def largest_stable_rate(network, X, y, budget=SHARPNESS_BUDGET, iterations=100, 
     return 2.0 / value
 
 
+def dead_fraction(network, X):
+    """The share of hidden ReLU units whose output is 0 for every row of ``X`` (their
+    gradient is 0 too, so they never recover), or None without ReLU layers."""
+    network.forward(X.astype(network.dtype, copy=False))
+    dead = [np.all(layer.A <= 0, axis=0) for layer in network.layers[:-1]
+            if getattr(getattr(layer, "activation", None), "name", None) == "relu"
+            and getattr(layer, "A", None) is not None]
+    if not dead:
+        return None
+    return float(np.concatenate(dead).mean())
+
+
 def diagnose(evidence):
     """The run's state from its loss curves: ``"diverging"``, ``"unstable"``,
     ``"stuck"``, ``"overfitting"``, ``"still_learning"`` or None (see the module
@@ -198,7 +214,9 @@ def diagnose(evidence):
     second_half = np.diff(loss[loss.size // 2:])
     if last >= UNSTABLE_GROWTH * lowest and (second_half > 0).mean() >= UNSTABLE_RISES:
         return "unstable"
-    if first - last < STUCK_FALL * abs(first):
+    if last > (1 + STUCK_FALL) * first:
+        return "unstable"  # it ended above where it started: the steps overshoot
+    if lowest > (1 - STUCK_FALL) * first:
         return "stuck"
     if _overfitting(evidence, loss) is not None:
         return "overfitting"
@@ -269,7 +287,7 @@ def _dynamics_note(kind, evidence):
     n, lr = len(loss), evidence.lr
     if kind in ("diverging", "unstable"):
         lowest = int(loss.argmin())
-        what = ("grew" if kind == "diverging" else "rose and fell, ending")
+        what = "grew" if kind == "diverging" else "went up and down, rising"
         text = (f"the training loss {what} from {_fmt(loss[lowest])} at epoch {lowest + 1} to "
                 f"{_fmt(loss[-1])} at epoch {n}: the learning rate {lr:g} is too large; try "
                 f"--lr {smaller_rate(lr, evidence.stable_rate)}")
@@ -281,9 +299,9 @@ def _dynamics_note(kind, evidence):
         if evidence.task == "regression" and not evidence.scale_target:
             tries.append("--scale-target")
         tries.append(f"--lr {lr * 10:g}")
-        if evidence.activation == "relu":
-            tries.append("--activation tanh (ReLU units that output 0 for every row learn "
-                         "nothing)")
+        if evidence.dead_fraction is not None and evidence.dead_fraction >= 0.5:
+            tries.append(f"--activation tanh ({evidence.dead_fraction:.0%} of the ReLU units "
+                         f"output 0 for every training row and learn nothing)")
         return Note(kind, f"the training loss hardly moved in {n} epochs ({_fmt(loss[0])} -> "
                           f"{_fmt(loss[-1])}): the network is not learning; try "
                           f"{', '.join(tries)}")

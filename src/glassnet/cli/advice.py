@@ -12,7 +12,15 @@ from __future__ import annotations
 import copy
 import re
 
-from ..advice import Evidence, advise, diagnose, exploded, largest_stable_rate, more_epochs
+from ..advice import (
+    Evidence,
+    advise,
+    dead_fraction,
+    diagnose,
+    exploded,
+    largest_stable_rate,
+    more_epochs,
+)
 from ..training import Callback
 
 __all__ = ["DivergenceGuard", "LossExploded", "as_search_params", "more_epochs", "run_notes"]
@@ -88,6 +96,9 @@ def run_notes(estimator, settings, metrics, stopped, curve=None, guard=None, X=N
         stop_reason=stopped["reason"], still_improving=stopped.get("still_improving", False),
         metrics={"train": metrics["train"], "test": metrics["test"]},
         baselines=metrics.get("baselines", {}), **settings)
-    if guard is not None and X is not None and diagnose(evidence) in ("diverging", "unstable"):
+    kind = diagnose(evidence)
+    if guard is not None and X is not None and kind in ("diverging", "unstable"):
         evidence.stable_rate = guard.stable_rate(evidence.solver, X, Y)
+    if X is not None and kind == "stuck":
+        evidence.dead_fraction = dead_fraction(estimator.network_, X)
     return [note.text for note in advise(evidence)]
