@@ -174,7 +174,7 @@ def run(capsys, *args):
 
 def test_a_loss_that_explodes_while_finite_ends_with_an_error_naming_a_smaller_rate(
         capsys, tmp_path):
-    code, out, err = run(capsys, "train", "heart", "--lr", "100", "--solver", "sgd",
+    code, _, err = run(capsys, "train", "heart", "--lr", "100", "--solver", "sgd",
                          "--quiet", "--plots", "none", "--out", tmp_path / "d")
     assert code == 1
     lines = err.strip().splitlines()

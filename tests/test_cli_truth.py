@@ -11,10 +11,10 @@ import pytest
 
 pytest.importorskip("sklearn")
 click = pytest.importorskip("click")
-from click.testing import CliRunner  # noqa: E402
+from click.testing import CliRunner
 
-from glassnet.cli import main  # noqa: E402
-from glassnet.cli.app import cli  # noqa: E402
+from glassnet.cli import main
+from glassnet.cli.app import cli
 
 READERS = ("train", "search", "compare", "gradcheck", "landscape")
 DATA_OPTIONS = {"target", "missing", "one_hot", "task", "sep"}
@@ -89,7 +89,7 @@ def test_lockstep_honours_alpha(capsys, tmp_path):
     (["--out", "somewhere"], "--out"),
 ])
 def test_compare_refuses_an_option_its_mode_would_ignore(capsys, args, flag):
-    code, out, err = run(capsys, "compare", "heart", "--models", "linear", *args)
+    code, _, err = run(capsys, "compare", "heart", "--models", "linear", *args)
     assert code == 2
     lines = err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith(f"error: {flag} ")
@@ -99,7 +99,7 @@ def test_lockstep_writes_where_its_help_says(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     helped = CliRunner().invoke(cli, ["compare", "--help"]).output
     assert "runs/lockstep-<data>-<time>" in " ".join(helped.split())
-    code, out, err = run(capsys, "compare", "heart", "--lockstep", "--hidden", "2",
+    code, _, err = run(capsys, "compare", "heart", "--lockstep", "--hidden", "2",
                          "--epochs", "1", "--models", "glassnet")
     assert code == 0, err
     made = list((tmp_path / "runs").iterdir())

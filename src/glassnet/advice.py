@@ -5,26 +5,14 @@ a run print the notes this module writes. Each note is a claim about the run,
 so each one is triggered by a measurement of the run's own history, never by a
 setting alone:
 
-============== =================================================================
-note           evidence (``L`` the training loss per epoch, ``V`` the held-out loss)
-============== =================================================================
-diverging      ``L`` ended ≥ :data:`DIVERGING_GROWTH` (10) times its lowest value
-               and above its first: the rate is too large
-unstable       ``L`` ended ≥ :data:`UNSTABLE_GROWTH` (1.5) times its lowest value
-               and rose in at least :data:`UNSTABLE_RISES` (30 %) of the epochs of
-               the run's second half, or ended more than :data:`STUCK_FALL` (3 %)
-               above its first value: the steps overshoot
-stuck          ``L`` never fell below its first value by :data:`STUCK_FALL` (3 %)
-overfitting    ``V`` was lowest at epoch ``b``, no later than 80 % of the run, and
-               ended ≥ :data:`OVERFIT_RISE` (10 %) above it, while ``L`` kept
-               falling after ``b`` (not printed when early stopping restored ``b``)
-still learning the run used all ``--epochs``, ``L`` was still falling by more than
-               ``--tol`` and above :data:`LEARNT` (1 %) of its first value, and
-               ``V`` (when there is one) was still falling and within 1 % of its
-               lowest at the end
-worse than     the network's score on the held-out rows is below the linear
-linear         baseline's; what to try follows the diagnosis above
-============== =================================================================
+| note | evidence (``L`` the training loss per epoch, ``V`` the held-out loss) |
+| --- | --- |
+| diverging | ``L`` ended ≥ :data:`DIVERGING_GROWTH` (10) times its lowest value and above its first: the rate is too large |
+| unstable | ``L`` ended ≥ :data:`UNSTABLE_GROWTH` (1.5) times its lowest value and rose in at least :data:`UNSTABLE_RISES` (30 %) of the epochs of the run's second half, or ended more than :data:`STUCK_FALL` (3 %) above its first value: the steps overshoot |
+| stuck | ``L`` never fell below its first value by :data:`STUCK_FALL` (3 %) |
+| overfitting | ``V`` was lowest at epoch ``b``, no later than 80 % of the run, and ended ≥ :data:`OVERFIT_RISE` (10 %) above it while ``L`` kept falling after ``b`` (not when early stopping restored ``b``) |
+| still learning | the run used all ``--epochs``, ``L`` was still falling by more than ``--tol`` and above :data:`LEARNT` (1 %) of its first value, and ``V`` (when there is one) was still falling and within 1 % of its lowest at the end |
+| worse than linear | the network's score on the held-out rows is below the linear baseline's; what to try follows the diagnosis above |
 
 A loss that grows past :data:`DIVERGENCE_FACTOR` (10⁶) times its first value
 is not a run to report on: :func:`exploded` says so, and the command line ends

@@ -98,8 +98,8 @@ class GradientCheck:
         return dict(zip(self.names, self.relative_errors))
 
     def __str__(self):
-        lines = [f"{'parameter':<10} {'shape':<12} {'max |diff|':>12} {'relative error':>15} "
-                 f"{'kinks':>6}"]
+        lines = [(f"{'parameter':<10} {'shape':<12} {'max |diff|':>12} "
+                  f"{'relative error':>15} {'kinks':>6}")]
         for name, shape, diff, rel, kinks in zip(self.names, self.shapes,
                                                  self.max_abs_differences,
                                                  self.relative_errors, self.kinks):
