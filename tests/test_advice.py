@@ -160,16 +160,12 @@ def test_largest_stable_rate_is_two_over_the_sharpness_of_a_quadratic():
 
 
 # -- on the command line -----------------------------------------------------------------
-pytest.importorskip("sklearn")
-pytest.importorskip("click")
-
-
 def run(capsys, *args):
-    from glassnet.cli import main
+    pytest.importorskip("sklearn")
+    pytest.importorskip("click")
+    from _cli import run as run_cli
 
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
+    return run_cli(capsys, *args)
 
 
 def test_a_loss_that_explodes_while_finite_ends_with_an_error_naming_a_smaller_rate(
@@ -245,3 +241,10 @@ def test_stuck_names_tanh_only_when_most_relu_units_are_dead():
     alive = advise(Evidence(train_loss=STUCK, dead_fraction=0.0))[0].text
     assert "--activation tanh (75% of the ReLU units" in dead and "tanh" not in alive
     assert dead_fraction(gn.Network.from_sizes([2, 3, 1], activation="tanh", seed=0), X) is None
+
+
+def test_lbfgs_is_not_told_to_stop_early_and_counts_iterations():
+    text = advise(Evidence(train_loss=OVERFIT_TRAIN, held_out_loss=OVERFIT_HELD,
+                           solver="lbfgs"))[0].text
+    assert "--early-stopping" not in text and "--dropout" not in text
+    assert "lowest at iteration" in text and "--alpha 1" in text

@@ -11,19 +11,13 @@ import pytest
 
 pytest.importorskip("sklearn")
 click = pytest.importorskip("click")
+from _cli import run
 from click.testing import CliRunner
 
-from glassnet.cli import main
 from glassnet.cli.app import cli
 
 READERS = ("train", "search", "compare", "gradcheck", "landscape")
 DATA_OPTIONS = {"target", "missing", "one_hot", "task", "sep"}
-
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 def _body_names(function):

@@ -15,15 +15,11 @@ import pytest
 pytest.importorskip("sklearn")
 pytest.importorskip("click")
 
+from _cli import run
+
 from glassnet.cli import main
 from glassnet.io import load_model
 from glassnet.tables import prepare, split
-
-
-def run(capsys, *args):
-    code = main([str(a) for a in args])
-    out, err = capsys.readouterr()
-    return code, out, err
 
 
 @pytest.fixture(scope="module")

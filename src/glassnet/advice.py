@@ -255,7 +255,7 @@ def _fewer_units(hidden):
 def _regularise(evidence):
     """What to try against overfitting: never more epochs."""
     tries = []
-    if not evidence.early_stopping:
+    if not evidence.early_stopping and evidence.solver != "lbfgs":  # L-BFGS has no epochs
         tries.append("--early-stopping")
     tries.append(f"--alpha {max(1.0, evidence.alpha * 10):g}")
     if not evidence.dropout and evidence.solver != "lbfgs":
@@ -273,11 +273,12 @@ def _fmt(value):
 def _dynamics_note(kind, evidence):
     loss = np.asarray(evidence.train_loss, dtype=np.float64)
     n, lr = len(loss), evidence.lr
+    epoch = "iteration" if evidence.solver == "lbfgs" else "epoch"
     if kind in ("diverging", "unstable"):
         lowest = int(loss.argmin())
         what = "grew" if kind == "diverging" else "went up and down, rising"
-        text = (f"the training loss {what} from {_fmt(loss[lowest])} at epoch {lowest + 1} to "
-                f"{_fmt(loss[-1])} at epoch {n}: the learning rate {lr:g} is too large; try "
+        text = (f"the training loss {what} from {_fmt(loss[lowest])} at {epoch} {lowest + 1} "
+                f"to {_fmt(loss[-1])} at {epoch} {n}: the learning rate {lr:g} is too large; try "
                 f"--lr {smaller_rate(lr, evidence.stable_rate)}")
         return Note(kind, text + _stable_rate_clause(evidence))
     if kind == "stuck":
@@ -290,17 +291,17 @@ def _dynamics_note(kind, evidence):
         if evidence.dead_fraction is not None and evidence.dead_fraction >= 0.5:
             tries.append(f"--activation tanh ({evidence.dead_fraction:.0%} of the ReLU units "
                          f"output 0 for every training row and learn nothing)")
-        return Note(kind, f"the training loss hardly moved in {n} epochs ({_fmt(loss[0])} -> "
+        return Note(kind, f"the training loss hardly moved in {n} {epoch}s ({_fmt(loss[0])} -> "
                           f"{_fmt(loss[-1])}): the network is not learning; try "
                           f"{', '.join(tries)}")
     if kind == "overfitting":
         best, rise = _overfitting(evidence, loss)
         held = evidence.held_out_loss
-        return Note(kind, f"the {evidence.held_out_name} loss was lowest at epoch {best + 1} of "
+        return Note(kind, f"the {evidence.held_out_name} loss was lowest at {epoch} {best + 1} of "
                           f"{n} ({_fmt(held[best])}) and ended {rise:.0%} above it while the "
                           f"training loss kept falling ({_fmt(loss[best])} -> "
                           f"{_fmt(loss[-1])}): the network learns its training rows' noise, "
-                          f"and more epochs make it worse; try {', '.join(_regularise(evidence))}")
+                          f"and more {epoch}s make it worse; try {', '.join(_regularise(evidence))}")
     held = ("" if evidence.held_out_loss is None else
             f" and the {evidence.held_out_name} loss")
     return Note(kind, f"the training loss{held} {'were' if held else 'was'} still falling "
