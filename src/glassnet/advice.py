@@ -107,7 +107,6 @@ class Evidence:
     still_improving: bool = False
     task: str = "classification"
     hidden: tuple = (100,)
-    activation: str = "relu"
     alpha: float = 0.0001
     dropout: float = 0.0
     early_stopping: bool = False

@@ -78,7 +78,7 @@ def run_notes(estimator, settings, metrics, stopped, curve=None, guard=None, X=N
     """The advisor's notes (strings) for a fitted estimator.
 
     ``settings`` holds the run's ``task``, ``epochs``, ``lr``, ``solver``,
-    ``hidden``, ``activation``, ``alpha``, ``dropout``, ``scale``,
+    ``hidden``, ``alpha``, ``dropout``, ``scale``,
     ``scale_target``, ``early_stopping``, ``metric`` and ``rows``; ``curve`` is
     the held-out :class:`~glassnet.cli.progress.HeldOutCurve` (else the
     estimator's validation loss is read, when early stopping kept one);

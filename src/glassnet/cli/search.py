@@ -267,14 +267,16 @@ def _save_best(found, prepared, rows, data, summary, outputs, loading):
                    X_test=features.transform(rows.X_test))
     metrics["baselines"] = baseline_metrics(
         fit_baselines(prepared.task, seen.X_train, rows.y_train, prepared.classes), fitted, seen)
-    notes += [as_search_params(note) for note in run_notes(model, {  # the notes train prints, from the refit's own history
+    # the notes train prints, from the refit's own history, in --param terms
+    notes += [as_search_params(note) for note in run_notes(model, {
         "task": prepared.task, "epochs": model.max_iter, "lr": model.learning_rate_init,
         "solver": model.solver, "hidden": tuple(np.atleast_1d(model.hidden_layer_sizes)),
-        "activation": model.activation, "alpha": model.alpha, "dropout": model.dropout,
+        "alpha": model.alpha, "dropout": model.dropout,
         "scale": best.named_steps["scale"].kind,
         "scale_target": bool(getattr(model, "scale_target", False)),
         "early_stopping": model.early_stopping, "metric": primary_metric(prepared.task),
-        "rows": "test" if rows.note is None else "training"}, metrics, stopped)]
+        "rows": "test" if rows.note is None else "training"}, metrics, stopped,
+        X=seen.X_train)]
     target_scaler = None
     if getattr(model, "target_offset_", None) is not None:
         target_scaler = Scaler("standard", model.target_offset_, model.target_scale_)

@@ -215,7 +215,7 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
     metrics["baselines"] = baseline_metrics(baselines, prepared, rows)
     notes += run_notes(estimator, {
         "task": prepared.task, "epochs": epochs, "lr": lr, "solver": solver, "hidden": hidden,
-        "activation": activation, "alpha": alpha, "dropout": dropout, "scale": scale,
+        "alpha": alpha, "dropout": dropout, "scale": scale,
         "scale_target": scale_target, "early_stopping": early_stopping,
         "metric": primary_metric(prepared.task),
         "rows": "test" if split_note is None else "training"},
