@@ -10,6 +10,7 @@ import warnings
 from datetime import datetime
 
 import click
+import numpy as np
 
 from ..baselines import fit_baselines, primary_metric
 from ..io import Scaler, save_model, write_text
@@ -175,14 +176,11 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
         recorder = DynamicsRecorder(every=max(1, epochs * steps_per_epoch // 300))
         callbacks.append(recorder)
     curve, trained_on = None, encode_targets(prepared, y_train)
-    if scale_target:  # the losses in the units the network trains in
-        trained_on = Scaler("standard").fit(trained_on).transform(trained_on)
+    # the losses in the units the network trains in
+    in_units = Scaler("standard").fit(trained_on).transform if scale_target else np.asarray
+    trained_on = in_units(trained_on)
     if split_note is None:
-        held_out = encode_targets(prepared, y_test)
-        if scale_target:
-            held_out = Scaler("standard").fit(encode_targets(prepared, y_train)).transform(
-                held_out)
-        curve = HeldOutCurve(Xs_test, held_out)
+        curve = HeldOutCurve(Xs_test, in_units(encode_targets(prepared, y_test)))
         callbacks.append(curve)
     estimator.set_params(callbacks=callbacks)
     echo(f"training {describe(prepared, hidden, activation, solver)} on {len(Xs_train)} rows"
