@@ -124,6 +124,8 @@ def atomic_write(path, mode="wb"):
             break
         except FileExistsError:
             continue
+        except OSError as exc:  # name the user's file, not the temporary one
+            raise type(exc)(exc.errno, exc.strerror, path) from None
     else:  # pragma: no cover - 100 collisions of 48 random bits
         raise FileExistsError(f"could not create a temporary file next to {path}")
     try:

@@ -15,6 +15,7 @@ from .options import (
     EARLY_STOPPING_HELP,
     SCALE_CHOICES,
     SCALE_TARGET_HELP,
+    data_options,
     early_stopping_for,
     parse_hidden,
 )
@@ -42,20 +43,22 @@ def torch_available():
 
 @click.command("compare")
 @click.argument("data")
-@click.option("--target", help="Target column for a CSV.")
-@click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True)
+@data_options()
+@click.option("--folds", type=click.IntRange(min=2), default=5, show_default=True,
+              help="Cross-validation folds (stratified for classification).")
 @click.option("--hidden", default="100", show_default=True,
               help="Hidden layer sizes (every network).")
 @click.option("--max-iter", type=click.IntRange(min=1), default=200, show_default=True,
               help="Maximum epochs (every network).")
 @click.option("--alpha", type=click.FloatRange(min=0), default=0.0001, show_default=True,
               help="L2 penalty (every network).")
-@click.option("--scale", type=click.Choice(SCALE_CHOICES), default="standard", show_default=True)
+@click.option("--scale", type=click.Choice(SCALE_CHOICES), default="standard", show_default=True,
+              help="Feature scaling, fitted inside each fold (on all rows for --lockstep).")
 @click.option("--scale-target/--no-scale-target", default=True, help=SCALE_TARGET_HELP)
 @click.option("--early-stopping/--no-early-stopping", default=None, help=EARLY_STOPPING_HELP)
-@click.option("--seed", type=int, default=0, show_default=True)
-@click.option("--missing", type=click.Choice(["error", "drop", "median"]), default="error")
-@click.option("--one-hot", is_flag=True)
+@click.option("--seed", type=int, default=0, show_default=True,
+              help="Seed of the folds and the networks' initial weights (and of the "
+              "--lockstep batch order).")
 @click.option("--models", default=",".join(MODELS), show_default=True,
               help="The rows of the table, comma-separated.")
 @click.option("--lockstep", is_flag=True,
@@ -70,11 +73,12 @@ def torch_available():
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
               help="Mini-batch rows of the --lockstep run.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
-              help="Where --lockstep writes lockstep.png (default runs/<data>-lockstep-<time>).")
+              help="Where --lockstep writes lockstep.png (default runs/lockstep-<data>-<time>).")
 @debug_option
-def compare(data, target, folds, hidden, max_iter, alpha, scale, scale_target, early_stopping,
-            seed, missing, one_hot, models, lockstep, epochs, solver, lr, batch_size, out_dir,
-            debug):
+@click.pass_context
+def compare(ctx, data, target, missing, one_hot, task, sep, folds, hidden, max_iter, alpha,
+            scale, scale_target, early_stopping, seed, models, lockstep, epochs, solver, lr,
+            batch_size, out_dir, debug):
     """Cross-validate glassnet, scikit-learn's MLP, PyTorch and a linear model on DATA.
 
     All see the same folds (stratified for classification) and the same
@@ -88,10 +92,14 @@ def compare(data, target, folds, hidden, max_iter, alpha, scale, scale_target, e
     regression.
 
     With --lockstep, glassnet, PyTorch and (where its MLP can express the run:
-    SGD without momentum or Adam, no L2) scikit-learn's MLP train from
-    identical initial weights on identical mini-batches in float64; the
-    largest weight and loss differences after each epoch are printed and
-    drawn in lockstep.png.
+    SGD without momentum or Adam, no L1) scikit-learn's MLP train from
+    identical initial weights on identical mini-batches in float64, with the
+    L2 penalty --alpha and (for regression) the target standardised unless
+    --no-scale-target; the largest weight and loss differences after each
+    epoch are printed and drawn in lockstep.png. --epochs, --solver, --lr,
+    --batch-size and --out belong to --lockstep, --folds, --max-iter and
+    --early-stopping to the cross-validation: given to the other, they end
+    the command with an error.
 
     \b
     Examples:
@@ -101,8 +109,10 @@ def compare(data, target, folds, hidden, max_iter, alpha, scale, scale_target, e
       glassnet compare heart --lockstep --hidden 8 --epochs 20
     """
     rows = parse_models(models)
+    _refuse_options_of_the_other_mode(ctx, lockstep)
+    read = {"target": target, "missing": missing, "one_hot": one_hot, "task": task, "sep": sep}
     if lockstep:
-        return _lockstep(data, target, hidden, scale, seed, missing, one_hot, epochs, solver,
+        return _lockstep(data, read, hidden, alpha, scale, scale_target, seed, epochs, solver,
                          lr, batch_size, out_dir, rows)
     from rich.console import Console
     from rich.table import Table as RichTable
@@ -123,7 +133,7 @@ def compare(data, target, folds, hidden, max_iter, alpha, scale, scale_target, e
                       "(pip install \"glassnet[torch]\")", markup=False)
     if with_torch:
         from ..interop.torch_mlp import TorchMLPClassifier, TorchMLPRegressor
-    prepared = prepare(data, target=target, missing=missing, one_hot=one_hot)
+    prepared = prepare(data, **read)
     sizes = parse_hidden(hidden)
     scaler = {"standard": StandardScaler, "minmax": MinMaxScaler,
               "none": FunctionTransformer}[scale]
@@ -186,7 +196,28 @@ def _scaled_target(make):
     return lambda: TransformedTargetRegressor(make(), transformer=StandardScaler())
 
 
-def _lockstep(data, target, hidden, scale, seed, missing, one_hot, epochs, solver, lr,
+#: The options of each mode (the other mode refuses them when given).
+LOCKSTEP_ONLY = ("epochs", "solver", "lr", "batch_size", "out_dir")
+CROSS_VALIDATION_ONLY = ("folds", "max_iter", "early_stopping")
+
+
+def _refuse_options_of_the_other_mode(ctx, lockstep):
+    """One ``error:`` for an option that the chosen mode would ignore."""
+    from click.core import ParameterSource
+
+    foreign = CROSS_VALIDATION_ONLY if lockstep else LOCKSTEP_ONLY
+    given = [p for p in ctx.command.params if p.name in foreign
+             and ctx.get_parameter_source(p.name) == ParameterSource.COMMANDLINE]
+    if given:
+        flag = given[0].opts[0]
+        raise click.UsageError(
+            f"{flag} does not apply to --lockstep (it trains for --epochs epochs on all the "
+            f"rows, without early stopping)" if lockstep else
+            f"{flag} applies to --lockstep only (the cross-validation runs --max-iter epochs "
+            f"of Adam at lr 0.001, batches of up to 200 rows, and writes no files)")
+
+
+def _lockstep(data, read, hidden, alpha, scale, scale_target, seed, epochs, solver, lr,
               batch_size, out_dir, rows):
     """``compare --lockstep``: glassnet, PyTorch and scikit-learn step for step."""
     from rich.console import Console
@@ -202,18 +233,23 @@ def _lockstep(data, target, hidden, scale, seed, missing, one_hot, epochs, solve
     if "torch" in libraries and not torch_available():
         raise CLIError("--lockstep compares against PyTorch, which is not installed: "
                        "pip install \"glassnet[torch]\" (or leave torch out of --models)")
-    prepared = prepare(data, target=target, missing=missing, one_hot=one_hot)
+    prepared = prepare(data, **read)
     X, Y, _ = design(prepared, scale)
+    target_note = ""
+    if prepared.task == "regression" and scale_target:
+        Y = (Y - Y.mean(axis=0)) / np.where(Y.std(axis=0) > 0, Y.std(axis=0), 1.0)
+        target_note = ", target standardised"
     sizes = [X.shape[1], *parse_hidden(hidden), Y.shape[1]]
     output = ("identity" if prepared.task == "regression"
               else "softmax" if Y.shape[1] > 1 else "sigmoid")
     # scikit-learn's initial-weight scheme, so its MLP could have drawn them too
     network = Network.from_sizes(sizes, activation="relu", output_activation=output,
-                                 init="glorot_uniform", seed=seed)
+                                 init="glorot_uniform", alpha=alpha, seed=seed)
     console = Console(highlight=False, soft_wrap=True)
     console.print(f"lockstep on {data}: a {'-'.join(map(str, sizes))} relu network, {solver} "
-                  f"at lr {lr:g}, batches of {min(batch_size, len(X))} rows, {epochs} epochs, "
-                  f"float64, the same initial weights and batch order for every library")
+                  f"at lr {lr:g}, alpha {alpha:g}, batches of {min(batch_size, len(X))} rows, "
+                  f"{epochs} epochs, float64{target_note}, the same initial weights and batch "
+                  f"order for every library")
     result = lockstep(network, X, Y, optimizer=solver, lr=lr, batch_size=batch_size,
                       epochs=epochs, seed=seed, libraries=libraries)
     table = RichTable()

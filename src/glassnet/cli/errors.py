@@ -6,6 +6,8 @@ the ``error:`` line and an exit status (``--debug`` re-raises it instead).
 
 from __future__ import annotations
 
+import re
+
 import click
 
 from ..datasets import DataError
@@ -50,6 +52,16 @@ def run(group, argv):
     return status if isinstance(status, int) and not isinstance(status, bool) else 0
 
 
+# NumPy 2 writes a scalar's repr with its type (np.str_('medium'), np.float64(1.5)):
+# the user wrote 'medium' and 1.5
+_NUMPY_SCALAR = re.compile(r"\bnp\.(?:str_|bytes_|bool_?|u?int\d*|float\d*|complex\d*)"
+                           r"\(((?:'[^']*'|\"[^\"]*\"|[^()])*)\)")
+
+
+def user_terms(message):
+    """``message`` on one line, NumPy scalars written as the user wrote them."""
+    return _NUMPY_SCALAR.sub(r"\1", " ".join(str(message).split()))
+
+
 def _error(message):
-    one_line = " ".join(str(message).split())
-    click.echo(f"error: {one_line}", err=True)
+    click.echo(f"error: {user_terms(message)}", err=True)

@@ -9,7 +9,7 @@ import click
 from ..tables import prepare
 from .engine import engine_network
 from .errors import debug_option
-from .options import SCALE_CHOICES, parse_batch_size
+from .options import SCALE_CHOICES, data_options, parse_batch_size
 from .outputs import Outputs, run_directory
 
 
@@ -22,7 +22,8 @@ from .outputs import Outputs, run_directory
 @click.option("--lr", type=float, default=0.1, show_default=True,
               help="Base learning rate (adam and rmsprop use a tenth; large-lr and annealing "
               "a large rate measured from the loss's sharpness).")
-@click.option("--epochs", type=click.IntRange(min=1), default=200, show_default=True)
+@click.option("--epochs", type=click.IntRange(min=1), default=200, show_default=True,
+              help="Epochs each optimiser trains for.")
 @click.option("--batch-size", default="full", show_default=True,
               help="Rows per step, or 'full' (smooth full-batch paths).")
 @click.option("--resolution", type=click.IntRange(min=3), default=51, show_default=True,
@@ -33,16 +34,17 @@ from .outputs import Outputs, run_directory
               "optimiser's final weights, on ±1 (no paths drawn).")
 @click.option("--record-every", type=click.IntRange(min=1),
               help="Record the weights every N steps (default: about 100 points per path).")
-@click.option("--scale", type=click.Choice(SCALE_CHOICES), default="minmax", show_default=True)
-@click.option("--seed", type=int, default=1, show_default=True)
-@click.option("--target", help="Target column for a CSV.")
-@click.option("--missing", type=click.Choice(["error", "drop", "median"]), default="error")
-@click.option("--one-hot", is_flag=True)
+@click.option("--scale", type=click.Choice(SCALE_CHOICES), default="minmax", show_default=True,
+              help="Feature scaling.")
+@click.option("--seed", type=int, default=1, show_default=True,
+              help="Random seed (the shared initial weights, the directions).")
+@data_options()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Output directory; default runs/landscape-<data>-<timestamp>.")
 @debug_option
 def landscape(data, optimizers, hidden, activation, lr, epochs, batch_size, resolution,
-              directions, record_every, scale, seed, target, missing, one_hot, out_dir, debug):
+              directions, record_every, scale, seed, target, missing, one_hot, task, sep, out_dir,
+              debug):
     """Train one network with several optimisers from the same initial weights and
     draw every path on its loss landscape (Li et al., NeurIPS 2018).
 
@@ -78,7 +80,7 @@ def landscape(data, optimizers, hidden, activation, lr, epochs, batch_size, reso
                                  param_hint="'--optimizers'")
     if len(set(names)) != len(names):
         raise click.BadParameter("each optimizer may appear once", param_hint="'--optimizers'")
-    prepared = prepare(data, target=target, missing=missing, one_hot=one_hot)
+    prepared = prepare(data, target=target, missing=missing, one_hot=one_hot, sep=sep, task=task)
     network, X, Y = engine_network(prepared, hidden, activation, scale, seed,
                                    init="scaled_normal")
     batch = None if batch_size == "full" else parse_batch_size(batch_size, len(X))

@@ -16,6 +16,8 @@ __all__ = [
     "SCALE_TARGET_HELP",
     "SCHEDULE_CHOICES",
     "SOLVER_CHOICES",
+    "TASK_CHOICES",
+    "data_options",
     "early_stopping_for",
     "parse_activation",
     "parse_batch_size",
@@ -27,6 +29,38 @@ SOLVER_CHOICES = ("sgd", "adam", "lbfgs", "rmsprop", "adamw")
 SCHEDULE_CHOICES = ("constant", "invscaling", "adaptive", "step", "exponential", "cosine",
                     "plateau")
 SCALE_CHOICES = Scaler.KINDS
+TASK_CHOICES = ("auto", "classification", "regression")
+
+MISSING_HELP = ("Missing values: fail, drop those rows, or fill with column medians (bundled "
+                "Wisconsin drops its 16 incomplete rows by default).")
+
+
+def data_options(missing_help=MISSING_HELP):
+    """The options that say how to read DATA, the same for every command that reads a
+    table (train, search, compare, gradcheck, landscape): ``--target``, ``--missing``,
+    ``--one-hot``, ``--task`` and ``--sep``, passed on as the keyword arguments of
+    :func:`glassnet.tables.prepare`. ``missing_help`` lets a command say where its
+    medians are learnt."""
+    options = [
+        click.option("--target", help="Target column (name or 0-based index); default: the "
+                     "last column."),
+        click.option("--missing", type=click.Choice(MISSING_POLICIES), default="error",
+                     show_default=True, help=missing_help),
+        click.option("--one-hot", is_flag=True, help="One-hot encode text (categorical) "
+                     "columns."),
+        click.option("--task", type=click.Choice(TASK_CHOICES), default="auto",
+                     show_default=True,
+                     help="auto: text or up to 20 whole-number values is classification."),
+        click.option("--sep", help="CSV separator (',', ';', 'tab' or 'space'); detected by "
+                     "default."),
+    ]
+
+    def decorate(function):
+        for option in reversed(options):
+            function = option(function)
+        return function
+
+    return decorate
 
 SCALE_TARGET_HELP = (
     "Standardise a regression target (mean 0, standard deviation 1 over the training rows), "

@@ -93,9 +93,12 @@ def write_plots(outputs, estimator, prepared, X_test, y_test, curve):
                             outputs.path("predictions.png"))
 
 
-def print_report(metrics, prepared, written, model_path, data, report_seconds):
+def print_report(metrics, prepared, written, model_path, data, report_seconds,
+                 held_out=True):
     """The summary on standard output: metrics table, confusion matrix, notes, files, and
-    the time spent loading the data, training, and computing and writing the report."""
+    the time spent loading the data, training, and computing and writing the report.
+    ``held_out=False``: every row was used for training and for the report (too few to
+    split), so the report speaks of training rows only."""
     from rich.console import Console
     from rich.table import Table as RichTable
 
@@ -103,17 +106,20 @@ def print_report(metrics, prepared, written, model_path, data, report_seconds):
     console.print(f"glassnet: {prepared.task} of {prepared.target!r} on {data}: "
                   f"{metrics['epochs']} epoch{'s' if metrics['epochs'] != 1 else ''} in "
                   f"{metrics['seconds']:.2f} s")
+    rows = "test rows" if held_out else "training rows"
     table = RichTable()
     table.add_column("metric")
     table.add_column("train", justify="right")
-    table.add_column("test", justify="right")
+    if held_out:
+        table.add_column("test", justify="right")
     keys = (["accuracy", "precision", "recall", "f1", "roc_auc", "log_loss"]
             if prepared.task == "classification" else ["r2", "mae", "rmse"])
     for key in ["n_samples", *keys]:
-        table.add_row(key, fmt(metrics["train"][key]), fmt(metrics["test"][key]))
+        table.add_row(key, fmt(metrics["train"][key]),
+                      *([fmt(metrics["test"][key])] if held_out else []))
     console.print(table)
     if metrics.get("baselines"):
-        console.print("test rows: the network beside baselines fitted on its training rows")
+        console.print(f"{rows}: the network beside baselines fitted on its training rows")
         compared = RichTable()
         compared.add_column("model")
         shown = (["accuracy", "f1", "roc_auc", "log_loss"]
@@ -125,7 +131,7 @@ def print_report(metrics, prepared, written, model_path, data, report_seconds):
             compared.add_row(name, *[fmt(test[key]) for key in shown])
         console.print(compared)
     if prepared.task == "classification":
-        console.print("confusion matrix (test): rows are true labels, columns predicted")
+        console.print(f"confusion matrix ({rows}): rows are true labels, columns predicted")
         cm = RichTable()
         cm.add_column("")
         for label in prepared.classes:

@@ -22,16 +22,17 @@ from dataclasses import replace
 import click
 import numpy as np
 
-from ..baselines import fit_baselines
+from ..baselines import fit_baselines, primary_metric
 from ..io import Scaler, save_model, write_text
 from ..tables import prepare
+from .advice import as_search_params, run_notes
 from .engine import fitted_network
 from .errors import CLIError, debug_option
 from .options import (
     EARLY_STOPPING_HELP,
-    MISSING_POLICIES,
     SCALE_CHOICES,
     SCALE_TARGET_HELP,
+    data_options,
     early_stopping_for,
 )
 from .outputs import Outputs, run_directory
@@ -42,7 +43,8 @@ from .train import model_metadata
 
 @click.command("search")
 @click.argument("data")
-@click.option("--target", help="Target column (name or 0-based index); default: the last column.")
+@data_options(missing_help="Missing values: fail, drop those rows, or fill with medians "
+              "learnt inside each fold.")
 @click.option("--param", "params", multiple=True, metavar="NAME=VALUES",
               help="A parameter and its values, repeatable: a list (hidden=15,32,64,32x16; "
               "solver=adam,sgd) or a range, uniform (momentum=0.5:0.99) or log-uniform "
@@ -74,13 +76,6 @@ from .train import model_metadata
               "configuration's test metrics; the search never sees these rows.")
 @click.option("--seed", type=int, default=0, show_default=True,
               help="Seeds the split, the folds, the random draws and every network.")
-@click.option("--missing", type=click.Choice(MISSING_POLICIES), default="error",
-              show_default=True, help="Missing values: fail, drop those rows, or fill with "
-              "medians learnt inside each fold.")
-@click.option("--one-hot", is_flag=True, help="One-hot encode text (categorical) columns.")
-@click.option("--task", type=click.Choice(["auto", "classification", "regression"]),
-              default="auto", show_default=True)
-@click.option("--sep", help="CSV separator (',', ';', 'tab' or 'space'); detected by default.")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
               help="Configurations shown in the printed table.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
@@ -220,7 +215,7 @@ def search(data, target, params, n_iter, cv, halving, scoring, n_jobs, dask_addr
         raise click.exceptions.Exit(130)
     click.echo(f"best configuration, refitted on the {len(rows.y_train)} training rows:")
     print_report(metrics, fitted, written, model_path, data,
-                 time.perf_counter() - reporting_started)
+                 time.perf_counter() - reporting_started, held_out=rows.note is None)
 
 
 def _space(params, estimator):
@@ -272,6 +267,16 @@ def _save_best(found, prepared, rows, data, summary, outputs, loading):
                    X_test=features.transform(rows.X_test))
     metrics["baselines"] = baseline_metrics(
         fit_baselines(prepared.task, seen.X_train, rows.y_train, prepared.classes), fitted, seen)
+    # the notes train prints, from the refit's own history, in --param terms
+    notes += [as_search_params(note) for note in run_notes(model, {
+        "task": prepared.task, "epochs": model.max_iter, "lr": model.learning_rate_init,
+        "solver": model.solver, "hidden": tuple(np.atleast_1d(model.hidden_layer_sizes)),
+        "alpha": model.alpha, "dropout": model.dropout,
+        "scale": best.named_steps["scale"].kind,
+        "scale_target": bool(getattr(model, "scale_target", False)),
+        "early_stopping": model.early_stopping, "metric": primary_metric(prepared.task),
+        "rows": "test" if rows.note is None else "training"}, metrics, stopped,
+        X=seen.X_train)]
     target_scaler = None
     if getattr(model, "target_offset_", None) is not None:
         target_scaler = Scaler("standard", model.target_offset_, model.target_scale_)

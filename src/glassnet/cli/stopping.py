@@ -13,16 +13,23 @@ A run ends for one of these reasons (the ``reason`` field):
 - ``interrupted``: Ctrl-C;
 - ``solver``: L-BFGS ended for another reason, given in ``message``.
 
-A run whose loss becomes infinite or NaN (``diverged``) has nothing sound to
-save: it ends with an ``error:`` line from :func:`diverged_message` instead.
+A run whose loss becomes infinite or NaN, or grows past
+:data:`glassnet.advice.DIVERGENCE_FACTOR` (10⁶) times its first value while
+still finite, has diverged and has nothing sound to save: it ends with an
+``error:`` line from :func:`diverged_message` or :func:`exploded_message`
+instead, naming a smaller ``--lr``.
+
+Whether the epochs ran out too soon is the advisor's to say
+(:mod:`glassnet.advice`): a loss still falling on the training rows while the
+held-out loss rises calls for fewer epochs, not more.
 """
 
 from __future__ import annotations
 
-from .advice import more_epochs
+from ..advice import smaller_rate
 from .errors import CLIError
 
-__all__ = ["DIVERGED", "diverged_message", "stop_record"]
+__all__ = ["DIVERGED", "diverged_message", "exploded_message", "stop_record"]
 
 DIVERGED = "non-finite"  # what the estimators' error says when the loss blew up
 
@@ -79,8 +86,7 @@ def stop_record(estimator, epochs, caught):
         record.update(reason="max_epochs", flags=["--epochs"], still_improving=bool(convergence),
                       message=f"ran all {epochs} {unit}{'s' if epochs != 1 else ''} asked for "
                               f"by --epochs"
-                              + (f"{still} (ConvergenceWarning; try --epochs "
-                                 f"{more_epochs(epochs)})" if convergence else ""))
+                              + (f"{still} (ConvergenceWarning)" if convergence else ""))
     return record
 
 
@@ -89,5 +95,19 @@ def diverged_message(error, epoch, epochs, lr):
     if DIVERGED not in str(error):
         return None
     return CLIError(f"training diverged in epoch {epoch} of --epochs {epochs}: the loss became "
-                    f"infinite or NaN, so there is no model to save; lower --lr (it was {lr:g}) "
-                    f"or scale the features (--scale standard)")
+                    f"infinite or NaN, so there is no model to save; try --lr "
+                    f"{smaller_rate(lr)} (it was {lr:g}) or scale the features "
+                    f"(--scale standard)")
+
+
+def exploded_message(exploded, epochs, lr, stable_rate=None):
+    """The ``error:`` for a run whose loss grew past 10⁶ times its first value
+    (:class:`~glassnet.cli.advice.LossExploded`); ``stable_rate`` is ``2/λ_max`` at
+    the starting weights when it was measured."""
+    bound = ("" if stable_rate is None else
+             f"; at the starting weights 2/λ_max = {stable_rate:.3g}, the largest stable rate "
+             f"for full-batch gradient descent")
+    return CLIError(f"training diverged in epoch {exploded.epoch} of --epochs {epochs}: the "
+                    f"training loss grew from {exploded.first:.4g} to {exploded.last:.4g} "
+                    f"(more than 1e6 times its first value), so there is no model to save; "
+                    f"try --lr {smaller_rate(lr, stable_rate)} (it was {lr:g}){bound}")

@@ -10,12 +10,13 @@ import warnings
 from datetime import datetime
 
 import click
+import numpy as np
 
 from ..baselines import fit_baselines, primary_metric
 from ..io import Scaler, save_model, write_text
 from ..tables import encode_targets, prepare, split
 from ..training import LossLogger
-from .advice import worse_than_linear
+from .advice import DivergenceGuard, LossExploded, run_notes
 from .engine import fitted_network
 from .errors import debug_option
 from .options import (
@@ -24,6 +25,7 @@ from .options import (
     SCALE_TARGET_HELP,
     SCHEDULE_CHOICES,
     SOLVER_CHOICES,
+    data_options,
     early_stopping_for,
     parse_activation,
     parse_batch_size,
@@ -32,7 +34,7 @@ from .options import (
 from .outputs import Outputs, run_directory
 from .progress import EpochCount, HeldOutCurve, PlainProgress, PrintSummary, RichProgress
 from .report import baseline_metrics, evaluate_rows, history_csv, print_report, write_plots
-from .stopping import diverged_message, stop_record
+from .stopping import diverged_message, exploded_message, stop_record
 
 # Settings for bundled data sets where the general defaults do not fit: the
 # four-row XOR problem needs a bigger learning rate and many full-batch epochs.
@@ -46,7 +48,7 @@ DEFAULTS = {"hidden": "100", "activation": "relu", "solver": "adam", "lr": 0.001
 
 @click.command("train")
 @click.argument("data")
-@click.option("--target", help="Target column (name or 0-based index); default: the last column.")
+@data_options()
 @click.option("--out", "out_dir", type=click.Path(file_okay=False),
               help="Output directory; default runs/<data>-<timestamp>.")
 @click.option("--hidden", help="Hidden layer sizes, e.g. 15 or 64,32.  [default: 100]")
@@ -86,14 +88,6 @@ DEFAULTS = {"hidden": "100", "activation": "relu", "solver": "adam", "lr": 0.001
               help="Improvement that counts for --patience; 0 stops only when the loss stops "
               "falling.  [default: 0.0001, or 0 with --batch-size full, where an epoch is a "
               "single step and 10 small steps are no sign of convergence]")
-@click.option("--missing", type=click.Choice(["error", "drop", "median"]), default="error",
-              show_default=True, help="Missing values: fail, drop those rows, or fill with "
-              "column medians (bundled Wisconsin drops its 16 incomplete rows by default).")
-@click.option("--one-hot", is_flag=True, help="One-hot encode text (categorical) columns.")
-@click.option("--task", type=click.Choice(["auto", "classification", "regression"]),
-              default="auto", show_default=True,
-              help="auto: text or up to 20 whole-number values is classification.")
-@click.option("--sep", help="CSV separator (',', ';', 'tab' or 'space'); detected by default.")
 @click.option("--plots", type=click.Choice(["basic", "all", "none"]), default="basic",
               show_default=True, help="basic: loss curve, confusion matrix and ROC curve "
               "(predicted vs actual for regression); all: also per-layer gradient norms, "
@@ -165,8 +159,8 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
     if dropout and solver == "lbfgs":
         raise click.BadParameter("needs a stochastic --solver (sgd, adam, rmsprop, adamw)",
                                  param_hint="'--dropout'")
-    counter = EpochCount()
-    callbacks = [counter] if quiet else [counter, PrintSummary(echo)]
+    counter, guard = EpochCount(), DivergenceGuard()
+    callbacks = [counter, guard] if quiet else [counter, guard, PrintSummary(echo)]
     if log_every and not quiet:
         callbacks.append(LossLogger(every=log_every, print_fn=echo))
     elif not quiet and console.is_terminal:
@@ -181,13 +175,12 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
             len(Xs_train) / (min(200, len(Xs_train)) if batch == "auto" else batch))
         recorder = DynamicsRecorder(every=max(1, epochs * steps_per_epoch // 300))
         callbacks.append(recorder)
-    curve = None
+    curve, trained_on = None, encode_targets(prepared, y_train)
+    # the losses in the units the network trains in
+    in_units = Scaler("standard").fit(trained_on).transform if scale_target else np.asarray
+    trained_on = in_units(trained_on)
     if split_note is None:
-        held_out = encode_targets(prepared, y_test)
-        if scale_target:  # the test loss in the units the network trains in
-            held_out = Scaler("standard").fit(encode_targets(prepared, y_train)).transform(
-                held_out)
-        curve = HeldOutCurve(Xs_test, held_out)
+        curve = HeldOutCurve(Xs_test, in_units(encode_targets(prepared, y_test)))
         callbacks.append(curve)
     estimator.set_params(callbacks=callbacks)
     echo(f"training {describe(prepared, hidden, activation, solver)} on {len(Xs_train)} rows"
@@ -202,6 +195,9 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
             estimator.fit(Xs_train, y_train)
         except ValueError as exc:
             raise diverged_message(exc, counter.finished + 1, epochs, lr) or exc from None
+        except LossExploded as exc:
+            raise exploded_message(exc, epochs, lr, guard.stable_rate(
+                solver, Xs_train, trained_on)) from None
     seconds = time.perf_counter() - started
     stopped = stop_record(estimator, epochs, caught)
     notes = [stopped["message"], *prepared.notes]
@@ -215,13 +211,13 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
                "timings": {"loading": round(loading, 4), "training": round(seconds, 4)}}
     baselines = fit_baselines(prepared.task, Xs_train, y_train, prepared.classes)
     metrics["baselines"] = baseline_metrics(baselines, prepared, rows)
-    advice = worse_than_linear(metrics, metrics["baselines"], primary_metric(prepared.task), {
-        "task": prepared.task, "epochs": epochs, "lr": lr, "hidden": hidden, "alpha": alpha,
-        "still_improving": stopped.get("still_improving", False), "scale": scale,
+    notes += run_notes(estimator, {
+        "task": prepared.task, "epochs": epochs, "lr": lr, "solver": solver, "hidden": hidden,
+        "alpha": alpha, "dropout": dropout, "scale": scale,
         "scale_target": scale_target, "early_stopping": early_stopping,
-        "rows": "test" if split_note is None else "training"})
-    if advice:
-        notes.append(advice)
+        "metric": primary_metric(prepared.task),
+        "rows": "test" if split_note is None else "training"},
+        metrics, stopped, curve, guard, Xs_train, trained_on)
     target_scaler = None
     if scale_target:
         target_scaler = Scaler("standard", estimator.target_offset_, estimator.target_scale_)
@@ -245,7 +241,8 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
                                     prepared.classes, prepared.feature_names)
         written = list(outputs.written)
     report = time.perf_counter() - started - seconds
-    print_report(metrics, prepared, written, model_path, data, report)
+    print_report(metrics, prepared, written, model_path, data, report,
+                 held_out=split_note is None)
 
 
 def make_estimator(task, hidden, activation, solver, lr, momentum, nesterov, batch, epochs,
