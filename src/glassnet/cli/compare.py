@@ -18,6 +18,7 @@ from .options import (
     early_stopping_for,
     parse_hidden,
 )
+from .outputs import OutDir, follow_symlinks_option
 
 MODELS = ("glassnet", "sklearn", "torch", "linear")
 
@@ -69,8 +70,9 @@ def torch_available():
               show_default=True, help="Learning rate of the --lockstep run.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
               help="Mini-batch rows of the --lockstep run.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+@click.option("--out", "out_dir", type=OutDir(),
               help="Where --lockstep writes lockstep.png (default runs/<data>-lockstep-<time>).")
+@follow_symlinks_option
 @debug_option
 def compare(data, target, folds, hidden, max_iter, alpha, scale, scale_target, early_stopping,
             seed, missing, one_hot, models, lockstep, epochs, solver, lr, batch_size, out_dir,
@@ -234,7 +236,7 @@ def _lockstep(data, target, hidden, scale, seed, missing, one_hot, epochs, solve
     directory = out_dir or run_directory(data, prefix="lockstep-")
     with Outputs(directory) as outputs:
         path = save_figure(lockstep_figure(result), outputs.path("lockstep.png"))
-    console.print(f"wrote: {path}")
+    console.print(f"wrote: {outputs.final(path)}")
 
 
 command = compare

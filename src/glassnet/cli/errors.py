@@ -51,5 +51,7 @@ def run(group, argv):
 
 
 def _error(message):
-    one_line = " ".join(str(message).split())
+    from .text import printable  # names from files (a model's classes) are shown, not obeyed
+
+    one_line = printable(" ".join(str(message).split()))
     click.echo(f"error: {one_line}", err=True)
