@@ -244,8 +244,9 @@ class Model:
         if X.ndim != 2 or X.shape[1] != len(self.feature_names):
             raise ValueError(f"expected {len(self.feature_names)} encoded features, got "
                              f"shape {X.shape}")
-        return self._finite(self.network.output(
-            self.scaler.transform(X).astype(self.network.dtype)))
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            out = self.network.output(self.scaler.transform(X).astype(self.network.dtype))
+        return self._finite(out)
 
     def _finite(self, out, rows="rows"):
         bad = ~np.isfinite(out).all(axis=1)
