@@ -20,6 +20,8 @@ pytest.importorskip("sklearn")
 pytest.importorskip("click")
 pytest.importorskip("matplotlib")
 
+from _tables import write_csv
+
 from glassnet.cli import main
 from glassnet.datasets import DataError, read_table
 from glassnet.io import ModelFileError, load_model
@@ -35,14 +37,6 @@ def one_error(capsys, *args):
     lines = err.strip().splitlines()
     assert code != 0 and len(lines) == 1 and lines[0].startswith("error: "), err
     return lines[0]
-
-
-def write_rows(path, header, rows):
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 # -- linear checks -----------------------------------------------------------------------
@@ -63,7 +57,7 @@ def test_wide_table_reads_and_encodes_in_linear_time(tmp_path):
     n = 20_000
     path = tmp_path / "wide.csv"
     rows = [[*(str((i + j) % 7) for j in range(n)), str(i % 2)] for i in range(12)]
-    write_rows(path, [*(f"c{j}" for j in range(n)), "y"], rows)
+    write_csv(path, [*(f"c{j}" for j in range(n)), "y"], rows)
     started = time.perf_counter()
     prepared = prepare(str(path))
     assert prepared.X.shape == (12, n) and prepared.X[3, 5] == (3 + 5) % 7
@@ -133,7 +127,7 @@ def test_compressed_table_past_the_byte_budget_is_refused_with_sizes(tmp_path, m
 
 
 def test_plain_table_past_the_byte_budget_is_refused_before_reading(tmp_path, monkeypatch):
-    path = write_rows(tmp_path / "t.csv", ["a", "y"], [[i, i % 2] for i in range(1000)])
+    path = write_csv(tmp_path / "t.csv", ["a", "y"], [[i, i % 2] for i in range(1000)])
     monkeypatch.setenv("GLASSNET_MAX_TABLE_BYTES", "100")
     with pytest.raises(DataError, match=f"holds {path.stat().st_size} bytes; glassnet reads "
                                         f"tables up to 100 bytes"):
@@ -144,7 +138,7 @@ def test_plain_table_past_the_byte_budget_is_refused_before_reading(tmp_path, mo
 def test_table_past_the_cell_budget_is_refused(tmp_path, monkeypatch, pandas):
     if not pandas:
         monkeypatch.setitem(sys.modules, "pandas", None)  # the NumPy-only reader
-    path = write_rows(tmp_path / "t.csv", ["a", "b", "y"], [[i, i, i % 2] for i in range(50)])
+    path = write_csv(tmp_path / "t.csv", ["a", "b", "y"], [[i, i, i % 2] for i in range(50)])
     monkeypatch.setenv("GLASSNET_MAX_TABLE_CELLS", "120")
     with pytest.raises(DataError, match="more than 40 rows of 3 columns; glassnet reads "
                                         "tables up to 120 cells"):
@@ -181,7 +175,7 @@ def test_devices_are_refused_as_data_and_model():
 
 @pytest.mark.skipif(not os.path.exists("/bin/bash"), reason="needs bash")
 def test_process_substitution_is_refused_with_a_way_out(tmp_path):
-    data = write_rows(tmp_path / "t.csv", ["a", "y"], [[i, i % 2] for i in range(20)])
+    data = write_csv(tmp_path / "t.csv", ["a", "y"], [[i, i % 2] for i in range(20)])
     proc = run_cli(shell=f"{sys.executable} -m glassnet train <(cat {data}) --quiet")
     assert proc.returncode == 1 and "IndexError" not in proc.stderr, proc.stderr
     assert "is a FIFO (named pipe), not a regular file" in proc.stderr
@@ -195,7 +189,7 @@ def test_cell_over_128_kib_is_a_clear_error(tmp_path, capsys, monkeypatch, row, 
     if not pandas:
         monkeypatch.setitem(sys.modules, "pandas", None)
     rows = [[i, "x" if i != row else "x" * (200 * 1024), i % 2] for i in range(40)]
-    path = write_rows(tmp_path / "t.csv", ["a", "b", "y"], rows)
+    path = write_csv(tmp_path / "t.csv", ["a", "b", "y"], rows)
     line = one_error(capsys, "train", path, "--one-hot", *QUICK)
     assert "a cell longer than 131072 characters (128 KiB)" in line and "_csv" not in line
     assert f"line {row + 2}" in line or f"data row {row + 1}" in line
@@ -216,25 +210,25 @@ def test_infinite_option_blames_itself(capsys, flag):
 
 def test_whole_numbers_past_2_53_never_wrap(tmp_path, capsys):
     big = 2**63
-    path = write_rows(tmp_path / "t.csv", ["a", "y"],
+    path = write_csv(tmp_path / "t.csv", ["a", "y"],
                       [[i, big + (i % 2) * 4096] for i in range(40)])
     prepared = prepare(str(path))  # auto: whole numbers too large for labels -> regression
     assert prepared.task == "regression" and prepared.y.min() == float(big)
     line = one_error(capsys, "train", path, "--task", "classification", *QUICK)
     assert "too large to hold exactly" in line and "2**53" in line
     assert "-9223372036854775808" not in line
-    exact = write_rows(tmp_path / "e.csv", ["a", "y"], [[i, 2**53 - 1 - i % 2] for i in range(40)])
+    exact = write_csv(tmp_path / "e.csv", ["a", "y"], [[i, 2**53 - 1 - i % 2] for i in range(40)])
     assert prepare(str(exact)).classes == [2**53 - 2, 2**53 - 1]  # still exact integers
 
 
 # -- overflowing weights -----------------------------------------------------------------
 def test_weights_that_overflow_on_probe_rows_are_refused_at_load(tmp_path, relu_model):
     # xor's three features (x1, x2, bias) all at +1 give 3e308: infinite, and relu
-    # keeps it; the output unit then adds +inf and -inf
+    # keeps it; the output unit then adds +inf and -inf (at -1 relu gives 0: finite)
     W2 = np.array([[2.0], [-2.0], [2.0], [-2.0]])
     bad = model_zip(relu_model, tmp_path / "bad.glassnet",
                     arrays={"W1": np.full((3, 4), 1e308), "W2": W2})
-    with pytest.raises(ModelFileError, match="weights.npz: .*non-finite outputs .* probe rows"):
+    with pytest.raises(ModelFileError, match="weights.npz: expected weights that give finite outputs, found NaN or infinity on 1 of 3 probe rows"):
         load_model(bad)
 
 
@@ -246,7 +240,7 @@ def test_predict_refuses_non_finite_outputs_naming_the_model(tmp_path, capsys, r
     path = model_zip(relu_model, tmp_path / "edge.glassnet",
                      arrays={"W1": W1, "b1": np.zeros(4), "W2": W2})
     load_model(path)  # passes the probe
-    data = write_rows(tmp_path / "rows.csv", ["x1", "x2", "bias", "y"],
+    data = write_csv(tmp_path / "rows.csv", ["x1", "x2", "bias", "y"],
                       [[0, 0, 1, 0], [1.5, 0, 1, 1], [0, 1, 1, 1]])
     out = tmp_path / "p.csv"
     line = one_error(capsys, "predict", path, data, "--out", out)
@@ -276,7 +270,7 @@ HOSTILE = ["\x1b[2J\x1b[31mred", "=cmd|' /C calc'!A0", "@SUM(A1)", "+1+1"]
 @pytest.fixture(scope="module")
 def hostile_model(tmp_path_factory):
     root = tmp_path_factory.mktemp("hostile")
-    data = write_rows(root / "t.csv", ["a", "b", "y"],
+    data = write_csv(root / "t.csv", ["a", "b", "y"],
                       [[i % 5, (i * 3) % 7, HOSTILE[i % 4]] for i in range(80)])
     assert main(["train", str(data), "--out", str(root / "run"), *QUICK]) == 0
     return root / "run" / "model.glassnet", data
@@ -304,7 +298,7 @@ def test_class_names_are_neutralised_when_printed(tmp_path, capsys, hostile_mode
     capsys.readouterr()
     assert main(["evaluate", str(model), str(data)]) == 0
     assert "\x1b" not in capsys.readouterr().out
-    unseen = write_rows(tmp_path / "u.csv", ["a", "b", "y"], [[1, 2, "other"], [2, 3, "x"]])
+    unseen = write_csv(tmp_path / "u.csv", ["a", "b", "y"], [[1, 2, "other"], [2, 3, "x"]])
     line = one_error(capsys, "evaluate", model, unseen)  # lists the classes it knows
     assert "\x1b" not in line and "\\x1b[2J" in line
 

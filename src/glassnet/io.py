@@ -248,13 +248,13 @@ class Model:
             out = self.network.output(self.scaler.transform(X).astype(self.network.dtype))
         return self._finite(out)
 
-    def _finite(self, out, rows="rows"):
+    def _finite(self, out):
         bad = ~np.isfinite(out).all(axis=1)
         if bad.any():
             name = f"model {self.source}" if self.source else "this model"
             raise ModelFileError(
                 f"{name} gives non-finite outputs (NaN or infinity) for {int(bad.sum())} of "
-                f"{len(out)} {rows}, the first at row {int(np.argmax(bad)) + 1}: its weights "
+                f"{len(out)} rows, the first at row {int(np.argmax(bad)) + 1}: its weights "
                 f"overflow there; nothing predicted", field="weights.npz")
         return out
 
@@ -411,19 +411,17 @@ def load_model(path):
 def _probe(model):
     """Refuse weights that give non-finite outputs on three probe rows: every scaled
     feature at 0 (the training mean, for a standard scaler), at +1 and at -1."""
-    width = len(model.scaler.offset)
-    scaled = np.repeat([[0.0], [1.0], [-1.0]], width, axis=1)
-    try:
-        with np.errstate(all="ignore"):
-            model._finite(model.network.output(scaled.astype(model.network.dtype)),
-                          rows="probe rows (every scaled feature 0, +1, -1)")
-            if model.target_scaler is not None:
-                model._finite(model.target_scaler.inverse_transform(
-                    model.network.output(scaled.astype(model.network.dtype))),
-                    rows="probe rows (every scaled feature 0, +1, -1)")
-    except ModelFileError as exc:
-        raise ModelFileError(f"{model.source} is damaged: weights.npz: {exc}",
-                             field="weights.npz") from None
+    scaled = np.repeat([[0.0], [1.0], [-1.0]], len(model.scaler.offset), axis=1)
+    with np.errstate(all="ignore"):
+        out = model.network.output(scaled.astype(model.network.dtype))
+        if model.target_scaler is not None:
+            out = model.target_scaler.inverse_transform(out)
+    bad = int((~np.isfinite(out).all(axis=1)).sum())
+    if bad:
+        raise ModelFileError(f"{model.source} is damaged: weights.npz: expected weights that "
+                             f"give finite outputs, found NaN or infinity on {bad} of 3 probe "
+                             f"rows (every scaled feature at 0, +1 and -1)",
+                             field="weights.npz")
 
 
 def _check_version(path, meta):

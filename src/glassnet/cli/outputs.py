@@ -38,7 +38,7 @@ import click
 from .._files import describe_mode
 from ..io import write_text
 
-__all__ = ["OutDir", "OutFile", "Outputs", "follow_symlinks_option", "run_directory", "slug",
+__all__ = ["OutDir", "OutFile", "OutPath", "Outputs", "check_out_dir", "check_out_file", "follow_symlinks_option", "run_directory", "slug",
            "write_text"]
 
 def _lstat(path):
@@ -71,72 +71,63 @@ def _stat(path):
         return None
 
 
-def _link_message(path, label):
-    return (f"{label} {path} is a symbolic link (to {os.readlink(path)}); glassnet does not "
-            f"write through links unless asked: add --follow-symlinks to write to its target")
-
-
 def check_out_dir(path, follow_symlinks=False, label="--out"):
     """``path`` as an output directory (its target when ``follow_symlinks`` and it is a
     link), or :class:`click.UsageError` naming what it is instead."""
-    path = os.fspath(path)
-    st = _lstat(path)
-    if st is not None and stat.S_ISLNK(st.st_mode):
-        if not follow_symlinks:
-            raise click.UsageError(_link_message(path, label))
-        path = os.path.realpath(path)
-        st = _lstat(path)
-    if st is not None and not stat.S_ISDIR(st.st_mode):
-        raise click.UsageError(f"{label} {path} is {describe_mode(st.st_mode)}, not a "
-                               f"directory; name a directory (new or existing)")
-    _check_parent(path, label)
-    return path
+    return _check_out(path, follow_symlinks, label, directory=True)
 
 
 def check_out_file(path, follow_symlinks=False, label="--out"):
     """``path`` as a file to replace or create: a regular file or a new name (its
     target when ``follow_symlinks`` and it is a link); a directory, a device, a FIFO,
     a socket or a path below a file is :class:`click.UsageError`."""
+    return _check_out(path, follow_symlinks, label, directory=False)
+
+
+def _check_out(path, follow_symlinks, label, directory):
     path = os.fspath(path)
     st = _lstat(path)
     if st is not None and stat.S_ISLNK(st.st_mode):
         if not follow_symlinks:
-            raise click.UsageError(_link_message(path, label))
+            raise click.UsageError(f"{label} {path} is a symbolic link (to {os.readlink(path)}"
+                                   f"); glassnet does not write through links unless asked: "
+                                   f"add --follow-symlinks to write to its target")
         path = os.path.realpath(path)
         st = _lstat(path)
-    if st is not None and not stat.S_ISREG(st.st_mode):
-        raise click.UsageError(f"{label} {path} is {describe_mode(st.st_mode)}, not a regular "
-                               f"file; glassnet writes its output to a new or regular file only")
+    wanted, advice = (stat.S_ISDIR, "a directory; name a directory (new or existing)")
+    if not directory:
+        wanted = stat.S_ISREG
+        advice = "a regular file; glassnet writes its output to a new or regular file only"
+    if st is not None and not wanted(st.st_mode):
+        raise click.UsageError(f"{label} {path} is {describe_mode(st.st_mode)}, not {advice}")
     _check_parent(path, label)
     return path
 
 
-def _follow(ctx):
-    return bool(ctx is not None and ctx.meta.get("glassnet.follow_symlinks"))
+class OutPath(click.ParamType):
+    """A ``--out`` path checked when the command line is read, before any work; with
+    ``--follow-symlinks``, a link becomes its target."""
 
-
-class OutDir(click.ParamType):
-    """A ``--out`` directory, checked when the command line is read (before any work)."""
-
-    name = "directory"
+    directory = False
 
     def convert(self, value, param, ctx):
+        follow = bool(ctx is not None and ctx.meta.get("glassnet.follow_symlinks"))
         try:
-            return check_out_dir(value, _follow(ctx))
+            return _check_out(value, follow, "--out", self.directory)
         except click.UsageError as exc:
             self.fail(exc.message.removeprefix("--out ").strip(), param, ctx)
 
 
-class OutFile(click.ParamType):
-    """A ``--out`` file, checked when the command line is read (before any work)."""
+class OutDir(OutPath):
+    """A ``--out`` directory: new, or an existing directory."""
 
-    name = "file"
+    name, directory = "directory", True
 
-    def convert(self, value, param, ctx):
-        try:
-            return check_out_file(value, _follow(ctx))
-        except click.UsageError as exc:
-            self.fail(exc.message.removeprefix("--out ").strip(), param, ctx)
+
+class OutFile(OutPath):
+    """A ``--out`` file: new, or an existing regular file."""
+
+    name, directory = "file", False
 
 
 def _remember_follow(ctx, param, value):
