@@ -154,6 +154,8 @@ def _interrupts_held():
         return
     caught = []
     previous = signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+    if previous is None:  # a handler set outside Python: put Python's default back
+        previous = signal.default_int_handler
     try:
         yield
     finally:
