@@ -16,6 +16,7 @@ import pytest
 pytest.importorskip("sklearn")
 pytest.importorskip("click")
 pytest.importorskip("matplotlib")
+from _tables import write_csv
 from PIL import Image
 
 from glassnet.cli import main
@@ -109,15 +110,6 @@ def test_log_every_prints_tutorial_lines(capsys, tmp_path):
     assert code == 0
     steps = [line.split(":")[0] for line in err.splitlines() if line.startswith("iteration")]
     assert steps[:3] == ["iteration 0", "iteration 500", "iteration 1000"]
-
-
-def write_csv(path, header, rows):
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        if header:
-            writer.writerow(header)
-        writer.writerows(rows)
-    return path
 
 
 def test_csv_train_predict_round_trip(capsys, tmp_path):

@@ -8,7 +8,6 @@ to identical predictions or raises ``ModelFileError`` naming what was changed.
 """
 
 import copy
-import csv
 import io
 import json
 import math
@@ -24,6 +23,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _tables import write_csv
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -35,14 +35,6 @@ OLD_MODELS = Path(__file__).parent / "data" / "models-0.1.0"
 
 
 # -- real model files ---------------------------------------------------------------
-def write_csv(path, header, rows):
-    with open(path, "w", newline="") as handle:
-        writer = csv.writer(handle)
-        writer.writerow(header)
-        writer.writerows(rows)
-    return path
-
-
 @dataclass
 class Base:
     """A real model file, its parts, rows to predict and its predictions."""

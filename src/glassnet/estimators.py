@@ -200,6 +200,23 @@ def _rng_from(random_state):
     return np.random.default_rng(random_state)
 
 
+#: The most parameters (weights and biases) a network may have: 2**28, 2 GiB per
+#: float64 copy, and training holds several (parameters, gradients, optimiser state).
+MAX_PARAMETERS = 1 << 28
+
+
+def _check_size(layer_units, dtype):
+    """Refuse a network too large to build, before any memory is taken: a clear
+    ValueError instead of a MemoryError (``--hidden 10000000000``)."""
+    n = sum((fan_in + 1) * fan_out for fan_in, fan_out in itertools.pairwise(layer_units))
+    if n > MAX_PARAMETERS:
+        gib = n * np.dtype(dtype).itemsize / 2**30
+        raise ValueError(f"hidden_layer_sizes {list(layer_units[1:-1])} on {layer_units[0]} "
+                         f"features make a network of {n:,} parameters ({gib:,.1f} GiB of "
+                         f"{np.dtype(dtype).name} per copy); glassnet builds networks of up to "
+                         f"{MAX_PARAMETERS:,} parameters (MAX_PARAMETERS)")
+
+
 class _BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator):
     """Shared fitting machinery; use :class:`MLPClassifier` or :class:`MLPRegressor`."""
 
@@ -553,6 +570,7 @@ class _BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         self.n_outputs_ = Y.shape[1]
         self.n_layers_ = len(layer_units)
         self.out_activation_ = self._output_activation()
+        _check_size(layer_units, dtype)
         self.coefs_, self.intercepts_ = self._init_weights(layer_units, hidden_acts, dtype, rng)
         self.batch_norm_layers_ = [BatchNorm(n, dtype=dtype) for n in layer_units[1:-1]
                                    ] if self.batch_norm else []

@@ -48,11 +48,15 @@ import json
 import math
 import os
 import secrets
+import stat
+import tokenize
+import warnings
 import zipfile
 from contextlib import contextmanager
 
 import numpy as np
 
+from ._files import regular_file_problem
 from ._version import __version__
 from .layers import Dense, layer_from_config
 from .model_schema import FORMAT, FORMAT_VERSION, Damage, check_metadata, check_weights
@@ -108,6 +112,8 @@ class ModelFileError(ValueError):
 def atomic_write(path, mode="wb"):
     """Open a temporary file next to ``path``; on success move it onto ``path``.
 
+    An existing ``path`` that is not a regular file (or a link) is refused:
+    a device such as ``/dev/full`` is never replaced by a file.
     The temporary file is created with ``os.open(..., 0o666)``, so it gets
     the permissions the user's umask gives, as ``open()`` would (0644 under
     umask 022): a model or report written for others on a server can be read
@@ -116,6 +122,13 @@ def atomic_write(path, mode="wb"):
     """
     path = os.fspath(path)
     directory = os.path.dirname(os.path.abspath(path))
+    try:
+        kind = os.lstat(path).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        kind = None
+    if kind is not None and not (stat.S_ISREG(kind) or stat.S_ISLNK(kind)):
+        # os.replace would put a regular file where a device, FIFO or directory was
+        raise ValueError(f"{path} exists and is not a regular file; refusing to replace it")
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(100):
         tmp = os.path.join(directory, f".tmp-{secrets.token_hex(6)}-{os.path.basename(path)}")
@@ -199,14 +212,20 @@ class Model:
     Attributes: ``network``, ``scaler`` (the features'), ``target_scaler`` (a
     :class:`Scaler` that maps the network's regression output back to the
     target's units, or None when the target was not scaled) and ``metadata``
-    (the JSON dict). Only NumPy is needed to predict.
+    (the JSON dict), and ``source``, the file it was loaded from (or None), which
+    messages name. Only NumPy is needed to predict.
+
+    Outputs that are not finite (weights that overflow on some rows) are refused
+    with a :class:`ModelFileError`: a NaN probability would otherwise become a
+    label by default.
     """
 
-    def __init__(self, network, scaler, metadata, target_scaler=None):
+    def __init__(self, network, scaler, metadata, target_scaler=None, source=None):
         self.network = network
         self.scaler = scaler
         self.metadata = metadata
         self.target_scaler = target_scaler
+        self.source = source
 
     @property
     def task(self):
@@ -227,7 +246,19 @@ class Model:
         if X.ndim != 2 or X.shape[1] != len(self.feature_names):
             raise ValueError(f"expected {len(self.feature_names)} encoded features, got "
                              f"shape {X.shape}")
-        return self.network.output(self.scaler.transform(X).astype(self.network.dtype))
+        with np.errstate(over="ignore", invalid="ignore"):  # checked just below
+            out = self.network.output(self.scaler.transform(X).astype(self.network.dtype))
+        return self._finite(out)
+
+    def _finite(self, out):
+        bad = ~np.isfinite(out).all(axis=1)
+        if bad.any():
+            name = f"model {self.source}" if self.source else "this model"
+            raise ModelFileError(
+                f"{name} gives non-finite outputs (NaN or infinity) for {int(bad.sum())} of "
+                f"{len(out)} rows, the first at row {int(np.argmax(bad)) + 1}: its weights "
+                f"overflow there; nothing predicted", field="weights.npz")
+        return out
 
     def predict_proba(self, X):
         """Class probabilities, one column per entry of ``classes``."""
@@ -244,7 +275,7 @@ class Model:
         if self.task != "classification":
             out = self.output(X)
             if self.target_scaler is not None:
-                out = self.target_scaler.inverse_transform(out)
+                out = self._finite(self.target_scaler.inverse_transform(out))
             return out[:, 0] if out.shape[1] == 1 else out
         proba = self.predict_proba(X)
         if proba.shape[1] == 2:
@@ -325,6 +356,9 @@ def load_model(path):
         raise ModelFileError(f"no such model file: {path}")
     if os.path.isdir(path):
         raise ModelFileError(f"{path} is a directory, not a glassnet model file")
+    problem = regular_file_problem(path, "model")
+    if problem:  # a FIFO would block, /dev/zero never end
+        raise ModelFileError(problem)
     if not zipfile.is_zipfile(path):
         with open(path, "rb") as handle:
             head = handle.read(2)
@@ -371,7 +405,25 @@ def load_model(path):
     if meta["target_scaler"] is not None:
         target_scaler = Scaler(meta["target_scaler"], arrays["target_offset"],
                                arrays["target_scale"])
-    return Model(network, scaler, meta, target_scaler)
+    model = Model(network, scaler, meta, target_scaler, source=path)
+    _probe(model)
+    return model
+
+
+def _probe(model):
+    """Refuse weights that give non-finite outputs on three probe rows: every scaled
+    feature at 0 (the training mean, for a standard scaler), at +1 and at -1."""
+    scaled = np.repeat([[0.0], [1.0], [-1.0]], len(model.scaler.offset), axis=1)
+    with np.errstate(all="ignore"):
+        out = model.network.output(scaled.astype(model.network.dtype))
+        if model.target_scaler is not None:
+            out = model.target_scaler.inverse_transform(out)
+    bad = int((~np.isfinite(out).all(axis=1)).sum())
+    if bad:
+        raise ModelFileError(f"{model.source} is damaged: weights.npz: expected weights that "
+                             f"give finite outputs, found NaN or infinity on {bad} of 3 probe "
+                             f"rows (every scaled feature at 0, +1 and -1)",
+                             field="weights.npz")
 
 
 def _check_version(path, meta):
@@ -439,11 +491,14 @@ def _inflate(zf, info, chunk=1 << 20):
 
 def _parse_metadata(data):
     def unique_keys(pairs):
-        keys = [key for key, _ in pairs]
-        for key in keys:
-            if keys.count(key) > 1:
-                raise Damage(key, "expected each key once in its object, found it twice")
-        return dict(pairs)
+        found = dict(pairs)
+        if len(found) != len(pairs):  # one pass: an object may have 200,000 keys
+            seen = set()
+            for key, _ in pairs:
+                if key in seen:
+                    raise Damage(key, "expected each key once in its object, found it twice")
+                seen.add(key)
+        return found
 
     try:
         text = data.decode("utf-8")
@@ -473,20 +528,31 @@ def _read_npz(data):
 def _read_npy(raw, where):
     handle = io.BytesIO(raw)
     try:
-        version = np.lib.format.read_magic(handle)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
-        elif version == (2, 0):
-            shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
-        else:
-            raise Damage(where, f"expected a .npy array of format 1.0 or 2.0, found {version}")
-    except ValueError as exc:
-        raise Damage(where, f"expected a .npy array, found {exc}") from None
+        with warnings.catch_warnings():  # a header NumPy can parse only the Python 2 way
+            warnings.simplefilter("ignore")
+            version = np.lib.format.read_magic(handle)
+            if version == (1, 0):
+                shape, _, dtype = np.lib.format.read_array_header_1_0(handle)
+            elif version == (2, 0):
+                shape, _, dtype = np.lib.format.read_array_header_2_0(handle)
+            else:
+                raise Damage(where, f"expected a .npy array of format 1.0 or 2.0, found "
+                                    f"{version}")
+    # The header is a Python literal: a damaged one fails in the tokenizer or the parser
+    except (ValueError, SyntaxError, TypeError, OverflowError, EOFError, MemoryError,
+            RecursionError, tokenize.TokenError) as exc:
+        raise Damage(where, f"expected a .npy array, found {type(exc).__name__}: "
+                            f"{exc}") from None
     if dtype.hasobject:
         raise Damage(where, "expected numbers, found Python objects (never unpickled)")
+    if any(n < 0 for n in shape):
+        raise Damage(where, f"expected a shape of sizes >= 0, found {shape}")
     needed, present = math.prod(shape) * dtype.itemsize, len(raw) - handle.tell()
     if needed != present:
         raise Damage(where, f"expected {needed} bytes of data for shape {shape} of "
                             f"{dtype}, found {present}")
     handle.seek(0)
-    return np.lib.format.read_array(handle, allow_pickle=False)
+    try:
+        return np.lib.format.read_array(handle, allow_pickle=False)
+    except (ValueError, TypeError, OverflowError, EOFError) as exc:  # pragma: no cover
+        raise Damage(where, f"expected a .npy array, found {exc}") from None

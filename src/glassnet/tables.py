@@ -159,6 +159,7 @@ def prepare(data, target=None, missing="error", one_hot=False, sep=None, task="a
         task = infer_task(y)
     classes = None
     if task == "classification":
+        _exact_labels(table, target_name, y)
         classes = [_plain(v) for v in np.unique(y)]
         if len(classes) < 2:
             raise DataError(f"{table.path}: the target column {target_name!r} has one class "
@@ -173,6 +174,20 @@ def prepare(data, target=None, missing="error", one_hot=False, sep=None, task="a
                             f"value; nothing to learn")
     return Prepared(table.path, X, y, target_name, schema, feature_names(schema), task,
                     classes, missing, notes, one_hot)
+
+
+def _exact_labels(table, name, y):
+    """Whole numbers past 2**53 are not held exactly (float64 rounds 2**63 + 1 to 2**63):
+    as class labels, distinct values could merge. Refuse them, saying what to do."""
+    if y.dtype.kind == "f" and len(y):
+        big = np.abs(y) >= 2.0**53
+        if big.any():
+            i = int(np.argmax(big))
+            raise DataError(f"{table.path}: target column {name!r} holds whole numbers too "
+                            f"large to hold exactly ({table.cell(name, i)} at {table.where(i)}; "
+                            f"beyond 2**53 = 9007199254740992 neighbouring integers read as "
+                            f"the same number), so class labels could merge; write them as "
+                            f"text (a letter before each) or use --task regression")
 
 
 def _plain(value):
@@ -247,7 +262,8 @@ def read_for_model(metadata, data, sep=None):
     missing = metadata.get("missing", "error")
     table = read_data(data, sep=sep, missing=missing, one_hot=metadata.get("one_hot", False))
     needed = [c["name"] for c in metadata["schema"]]
-    absent = [n for n in needed if n not in table.names]
+    present = set(table.names)
+    absent = [n for n in needed if n not in present]
     if absent:
         raise DataError(f"{table.path}: missing feature column(s) {', '.join(map(repr, absent))}"
                         f"; the model needs: {', '.join(needed)}")

@@ -19,6 +19,7 @@ from .options import (
     early_stopping_for,
     parse_hidden,
 )
+from .outputs import OutDir, follow_symlinks_option
 
 MODELS = ("glassnet", "sklearn", "torch", "linear")
 
@@ -72,8 +73,9 @@ def torch_available():
               show_default=True, help="Learning rate of the --lockstep run.")
 @click.option("--batch-size", type=click.IntRange(min=1), default=32, show_default=True,
               help="Mini-batch rows of the --lockstep run.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+@click.option("--out", "out_dir", type=OutDir(),
               help="Where --lockstep writes lockstep.png (default runs/lockstep-<data>-<time>).")
+@follow_symlinks_option
 @debug_option
 @click.pass_context
 def compare(ctx, data, target, missing, one_hot, task, sep, folds, hidden, max_iter, alpha,
@@ -270,7 +272,7 @@ def _lockstep(data, read, hidden, alpha, scale, scale_target, seed, epochs, solv
     directory = out_dir or run_directory(data, prefix="lockstep-")
     with Outputs(directory) as outputs:
         path = save_figure(lockstep_figure(result), outputs.path("lockstep.png"))
-    console.print(f"wrote: {path}")
+    console.print(f"wrote: {outputs.final(path)}")
 
 
 command = compare

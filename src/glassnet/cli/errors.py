@@ -64,4 +64,6 @@ def user_terms(message):
 
 
 def _error(message):
-    click.echo(f"error: {user_terms(message)}", err=True)
+    from .text import printable  # names from files (a model's classes) are shown, not obeyed
+
+    click.echo(f"error: {printable(user_terms(message))}", err=True)

@@ -9,16 +9,19 @@ import click
 from ..io import load_model, write_text
 from ..tables import labelled_for_model
 from .errors import debug_option
+from .outputs import OutFile, follow_symlinks_option
 from .report import evaluate_rows, fmt
+from .text import printable
 
 
 @click.command("evaluate")
 @click.argument("model_path", metavar="MODEL")
 @click.argument("data")
 @click.option("--target", help="Target column; default: the one the model was trained on.")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False),
+@click.option("--out", "out_file", type=OutFile(),
               help="Also write the metrics as JSON here.")
 @click.option("--sep", help="CSV separator; detected by default.")
+@follow_symlinks_option
 @debug_option
 def evaluate(model_path, data, target, out_file, sep, debug):
     """Metrics of a saved model on labelled rows of DATA.
@@ -28,6 +31,7 @@ def evaluate(model_path, data, target, out_file, sep, debug):
       glassnet evaluate runs/heart-20260101-120000/model.glassnet heart
     """
     from rich.console import Console
+    from rich.markup import escape
     from rich.table import Table as RichTable
 
     model = load_model(model_path)
@@ -44,8 +48,8 @@ def evaluate(model_path, data, target, out_file, sep, debug):
             out.add_row(key, fmt(value))
     result.print(out)
     if "confusion_matrix" in metrics:
-        result.print(f"confusion matrix (rows true, columns predicted; labels "
-                     f"{metrics['labels']}):")
+        labels = escape(printable(metrics["labels"]))  # the model's names: shown, not obeyed
+        result.print(f"confusion matrix (rows true, columns predicted; labels {labels}):")
         for row in metrics["confusion_matrix"]:
             result.print("  " + " ".join(f"{v:>5}" for v in row))
     if out_file:

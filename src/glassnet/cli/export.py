@@ -9,6 +9,7 @@ import click
 
 from ..io import load_model, write_bytes
 from .errors import CLIError, debug_option
+from .outputs import OutFile, check_out_file, follow_symlinks_option
 
 FORMATS = {"onnx": ".onnx"}
 
@@ -19,8 +20,9 @@ FORMATS = {"onnx": ".onnx"}
               show_default=True, help="onnx: one graph with the preprocessing (imputation, "
               "one-hot encoding, scaling) and the network, for onnxruntime and other ONNX "
               "runtimes (needs the onnx extra).")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False),
+@click.option("--out", "out_file", type=OutFile(),
               help="The file to write; default: MODEL with the format's extension.")
+@follow_symlinks_option
 @debug_option
 def export(model_path, fmt, out_file, debug):
     """Write MODEL (a .glassnet file) for another runtime.
@@ -37,7 +39,7 @@ def export(model_path, fmt, out_file, debug):
     from ..interop.onnx import ML_OPSET, OPSET, to_onnx
 
     model = load_model(model_path)
-    out_file = out_file or os.path.splitext(model_path)[0] + FORMATS[fmt]
+    out_file = out_file or check_out_file(os.path.splitext(model_path)[0] + FORMATS[fmt])
     if os.path.abspath(out_file) == os.path.abspath(model_path):
         raise CLIError(f"--out {out_file} would overwrite the model itself")
     try:

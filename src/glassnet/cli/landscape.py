@@ -10,7 +10,7 @@ from ..tables import prepare
 from .engine import engine_network
 from .errors import debug_option
 from .options import SCALE_CHOICES, data_options, parse_batch_size
-from .outputs import Outputs, run_directory
+from .outputs import OutDir, Outputs, follow_symlinks_option, run_directory
 
 
 @click.command("landscape")
@@ -39,8 +39,9 @@ from .outputs import Outputs, run_directory
 @click.option("--seed", type=int, default=1, show_default=True,
               help="Random seed (the shared initial weights, the directions).")
 @data_options()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+@click.option("--out", "out_dir", type=OutDir(),
               help="Output directory; default runs/landscape-<data>-<timestamp>.")
+@follow_symlinks_option
 @debug_option
 def landscape(data, optimizers, hidden, activation, lr, epochs, batch_size, resolution,
               directions, record_every, scale, seed, target, missing, one_hot, task, sep, out_dir,

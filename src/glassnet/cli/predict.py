@@ -10,15 +10,18 @@ import click
 from ..io import load_model, write_text
 from ..tables import read_for_model
 from .errors import debug_option
+from .outputs import OutFile, follow_symlinks_option
 from .report import batched
+from .text import csv_cell
 
 
 @click.command("predict")
 @click.argument("model_path", metavar="MODEL")
 @click.argument("data")
-@click.option("--out", "out_file", type=click.Path(dir_okay=False),
+@click.option("--out", "out_file", type=OutFile(),
               help="Write the predictions CSV here (default: standard output).")
 @click.option("--sep", help="CSV separator; detected by default.")
+@follow_symlinks_option
 @debug_option
 def predict(model_path, data, out_file, sep, debug):
     """Apply a saved model to the rows of DATA (a CSV or bundled name).
@@ -39,12 +42,13 @@ def predict(model_path, data, out_file, sep, debug):
     target = model.metadata["target"]
     if model.task == "classification":
         proba = batched(model.predict_proba, X)
-        writer.writerow(["row", f"predicted_{target}",
-                         *[f"probability_{c}" for c in model.classes]])
+        # class names and the target come from the model file: shown, never obeyed
+        writer.writerow(["row", csv_cell(f"predicted_{target}"),
+                         *[csv_cell(f"probability_{c}") for c in model.classes]])
         for i, (label, row) in enumerate(zip(prediction, proba), start=1):
-            writer.writerow([i, label, *[f"{p:.6f}" for p in row]])
+            writer.writerow([i, csv_cell(_plain(label)), *[f"{p:.6f}" for p in row]])
     else:
-        writer.writerow(["row", f"predicted_{target}"])
+        writer.writerow(["row", csv_cell(f"predicted_{target}")])
         for i, value in enumerate(prediction, start=1):
             writer.writerow([i, f"{value:.10g}"])
     if out_file:
@@ -52,5 +56,9 @@ def predict(model_path, data, out_file, sep, debug):
         click.echo(f"wrote {len(prediction)} predictions to {out_file}", err=True)
     else:
         click.echo(buffer.getvalue(), nl=False)
+
+def _plain(label):
+    return label.item() if hasattr(label, "item") else label
+
 
 command = predict

@@ -35,7 +35,7 @@ from .options import (
     data_options,
     early_stopping_for,
 )
-from .outputs import Outputs, run_directory
+from .outputs import OutDir, Outputs, follow_symlinks_option, run_directory
 from .report import baseline_metrics, evaluate_rows, fmt, print_report
 from .stopping import stop_record
 from .train import model_metadata
@@ -78,9 +78,10 @@ from .train import model_metadata
               help="Seeds the split, the folds, the random draws and every network.")
 @click.option("--top", type=click.IntRange(min=1), default=10, show_default=True,
               help="Configurations shown in the printed table.")
-@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+@click.option("--out", "out_dir", type=OutDir(),
               help="Output directory; default runs/search-<data>-<timestamp>.")
 @click.option("--quiet", is_flag=True, help="No progress output, only the report.")
+@follow_symlinks_option
 @debug_option
 def search(data, target, params, n_iter, cv, halving, scoring, n_jobs, dask_address,
            connect_timeout, scale, scale_target, early_stopping, test_size, seed, missing,
@@ -214,7 +215,7 @@ def search(data, target, params, n_iter, cv, halving, scoring, n_jobs, dask_addr
         click.echo("wrote:\n" + "\n".join(f"  {path}" for path in written))
         raise click.exceptions.Exit(130)
     click.echo(f"best configuration, refitted on the {len(rows.y_train)} training rows:")
-    print_report(metrics, fitted, written, model_path, data,
+    print_report(metrics, fitted, written, outputs.final(model_path), data,
                  time.perf_counter() - reporting_started, held_out=rows.note is None)
 
 

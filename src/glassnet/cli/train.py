@@ -31,7 +31,7 @@ from .options import (
     parse_batch_size,
     parse_hidden,
 )
-from .outputs import Outputs, run_directory
+from .outputs import OutDir, Outputs, follow_symlinks_option, run_directory
 from .progress import EpochCount, HeldOutCurve, PlainProgress, PrintSummary, RichProgress
 from .report import baseline_metrics, evaluate_rows, history_csv, print_report, write_plots
 from .stopping import diverged_message, exploded_message, stop_record
@@ -49,7 +49,7 @@ DEFAULTS = {"hidden": "100", "activation": "relu", "solver": "adam", "lr": 0.001
 @click.command("train")
 @click.argument("data")
 @data_options()
-@click.option("--out", "out_dir", type=click.Path(file_okay=False),
+@click.option("--out", "out_dir", type=OutDir(),
               help="Output directory; default runs/<data>-<timestamp>.")
 @click.option("--hidden", help="Hidden layer sizes, e.g. 15 or 64,32.  [default: 100]")
 @click.option("--activation", help="Hidden activation(s): relu, tanh, logistic, identity, "
@@ -93,6 +93,7 @@ DEFAULTS = {"hidden": "100", "activation": "relu", "solver": "adam", "lr": 0.001
               "(predicted vs actual for regression); all: also per-layer gradient norms, "
               "dead/saturated units and, for 2-D data, the decision boundary.")
 @click.option("--quiet", is_flag=True, help="No progress output, only the report.")
+@follow_symlinks_option
 @debug_option
 def train(data, target, out_dir, hidden, activation, solver, lr, momentum, nesterov, batch_size,
           epochs, schedule, alpha, l1, dropout, batch_norm, scale, scale_target, test_size, seed,
@@ -130,6 +131,10 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
     activation = parse_activation(activation or preset["activation"], len(hidden))
     solver = solver or preset["solver"]
     lr = preset["lr"] if lr is None else lr
+    for flag, value in (("--lr", lr), ("--alpha", alpha), ("--l1", l1), ("--tol", tol)):
+        if value is not None and not math.isfinite(value):  # inf would blame --lr later
+            raise click.BadParameter(f"must be a finite number, got {value}",
+                                     param_hint=f"'{flag}'")
     if not lr > 0:
         raise click.BadParameter(f"must be > 0, got {lr}", param_hint="'--lr'")
     epochs = epochs or preset["epochs"]
@@ -241,7 +246,7 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
                                     prepared.classes, prepared.feature_names)
         written = list(outputs.written)
     report = time.perf_counter() - started - seconds
-    print_report(metrics, prepared, written, model_path, data, report,
+    print_report(metrics, prepared, written, outputs.final(model_path), data, report,
                  held_out=split_note is None)
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._bunch import Bunch
+from .._files import regular_file_problem
 
 __all__ = [
     "MISSING_TOKENS",
@@ -51,6 +52,62 @@ COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
 
 class DataError(ValueError):
     """Input data that glassnet cannot use; the message says what and where."""
+
+
+def _limit(name, default):
+    value = os.environ.get(name)
+    try:
+        return int(value) if value else default
+    except ValueError:
+        raise DataError(f"{name} must be a whole number of bytes or cells, got "
+                        f"{value!r}") from None
+
+
+#: The budget of one table (see docs/bad-input.md): at most this many bytes of text
+#: once decompressed (environment variable ``GLASSNET_MAX_TABLE_BYTES``) ...
+MAX_TABLE_BYTES = 1 << 30
+#: ... and at most this many cells, rows times columns (``GLASSNET_MAX_TABLE_CELLS``;
+#: 100 million float64 cells are 800 MB). Checked while reading, before the memory
+#: is taken: a 5 MB ``.csv.gz`` that inflates to gigabytes is refused, not read.
+MAX_TABLE_CELLS = 100_000_000
+#: The longest cell, in characters: the limit of Python's csv module.
+MAX_CELL_CHARS = csv.field_size_limit()
+
+
+def table_budget():
+    """``(bytes, cells)``: the table budget, the environment's if it sets one."""
+    return (_limit("GLASSNET_MAX_TABLE_BYTES", MAX_TABLE_BYTES),
+            _limit("GLASSNET_MAX_TABLE_CELLS", MAX_TABLE_CELLS))
+
+
+class _Bounded(io.RawIOBase):
+    """A binary stream that raises :class:`DataError` once more than ``limit`` bytes
+    (after decompression) have been read from it."""
+
+    def __init__(self, raw, path, limit):
+        self.raw, self.path, self.limit, self.count = raw, path, limit, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        n = self.raw.readinto(buffer)
+        self.count += n or 0
+        if self.count > self.limit:
+            raise DataError(
+                f"{self.path} holds more than {self.limit} bytes of text once decompressed "
+                f"({os.path.getsize(self.path)} bytes on disk); glassnet reads tables up to "
+                f"{self.limit} bytes (set GLASSNET_MAX_TABLE_BYTES to allow more)")
+        return n
+
+    def close(self):
+        self.raw.close()
+        super().close()
+
+
+def _too_wide_cell(path, where):
+    return DataError(f"{path}{where}: a cell longer than {MAX_CELL_CHARS} characters "
+                     f"({MAX_CELL_CHARS // 1024} KiB), the longest glassnet reads")
 
 
 # The usual spellings of MISSING_TOKENS, for pandas (which matches them exactly, and
@@ -127,6 +184,7 @@ class Table:
     rows: np.ndarray | None = None
     locate: object = None
     _parsed: dict = field(default_factory=dict, repr=False)
+    _positions: dict = field(default=None, repr=False)
 
     def __post_init__(self):
         if self.rows is None:
@@ -139,7 +197,9 @@ class Table:
         return len(self.rows)
 
     def column(self, name):
-        return self.columns[self.names.index(name)]
+        if self._positions is None:  # name -> index, once: a table may be wide
+            self._positions = {n: j for j, n in enumerate(self.names)}
+        return self.columns[self._positions[name]]
 
     def cell(self, name, i):
         """Row ``i`` of column ``name`` as text (for messages)."""
@@ -172,19 +232,27 @@ def _row_numbers(table, position):
 
 # -- opening files ------------------------------------------------------------------
 def _open_binary(path):
-    """The bytes of a file, decompressed for ``.gz``, ``.bz2``, ``.xz`` and one-file ``.zip``."""
+    """The bytes of a file, decompressed for ``.gz``, ``.bz2``, ``.xz`` and one-file
+    ``.zip``, and never more than the table budget's bytes (:func:`table_budget`)."""
     suffix = os.path.splitext(path)[1].lower()
+    limit = table_budget()[0]
     if suffix in COMPRESSED:
-        return COMPRESSED[suffix](path, "rb")
-    if suffix == ".zip":
+        raw = COMPRESSED[suffix](path, "rb")
+    elif suffix == ".zip":
         archive = zipfile.ZipFile(path)
         members = [m for m in archive.namelist() if not m.endswith("/")]
         if len(members) != 1:
             archive.close()
             raise DataError(f"{path} holds {len(members)} files; a zipped table must hold "
                             f"exactly one")
-        return archive.open(members[0])
-    return open(path, "rb")
+        raw = archive.open(members[0])
+    else:
+        size = os.path.getsize(path)
+        if size > limit:
+            raise DataError(f"{path} holds {size} bytes; glassnet reads tables up to {limit} "
+                            f"bytes (set GLASSNET_MAX_TABLE_BYTES to allow more)")
+        return open(path, "rb")
+    return io.BufferedReader(_Bounded(raw, path, limit))
 
 
 def _open_text(path):
@@ -209,15 +277,21 @@ def _not_utf8(path):
     return DataError(f"{path} is not a UTF-8 text file")
 
 
-def _split(text, separator):
+def _split(text, separator, path=""):
     if separator == " ":
         return [line.split() for line in text.splitlines()]
-    return list(csv.reader(io.StringIO(text), delimiter=separator))
+    reader = csv.reader(io.StringIO(text), delimiter=separator)
+    try:
+        return list(reader)
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise _too_wide_cell(path, f", line {reader.line_num}") from None
+        raise DataError(f"{path}, line {reader.line_num}: {exc}") from None
 
 
-def _detect_separator(lines):
+def _detect_separator(lines, path=""):
     for separator in SEPARATORS:
-        rows = _split("\n".join(lines), separator)
+        rows = _split("\n".join(lines), separator, path)
         widths = {len(row) for row in rows if row}
         if len(widths) == 1 and widths.pop() > 1:
             return separator
@@ -226,10 +300,15 @@ def _detect_separator(lines):
 
 def _head(path, n_lines=50):
     """The first ``n_lines`` non-blank lines (for detecting the separator and header)."""
-    lines = []
+    lines, longest = [], 64 << 20  # characters: a header of a million columns fits
     try:
         with _open_text(path) as handle:
-            for line in handle:
+            number = 0
+            while line := handle.readline(longest + 1):
+                number += 1
+                if len(line) > longest:
+                    raise DataError(f"{path}, line {number}: longer than {longest} characters "
+                                    f"before its end; not a table glassnet reads")
                 if line.strip():
                     lines.append(line.rstrip("\r\n"))
                     if len(lines) == n_lines:
@@ -254,10 +333,15 @@ def _records(path, separator):
             return found
         reader = csv.reader(handle, delimiter=separator)
         end = 0
-        for row in reader:
-            start, end = end + 1, reader.line_num
-            if row and not (len(row) == 1 and not row[0].strip()):
-                found.append((start, len(row)))
+        try:
+            for row in reader:
+                start, end = end + 1, reader.line_num
+                if row and not (len(row) == 1 and not row[0].strip()):
+                    found.append((start, len(row)))
+        except csv.Error as exc:
+            if "field larger than field limit" in str(exc):
+                raise _too_wide_cell(path, f", line {reader.line_num}") from None
+            raise DataError(f"{path}, line {reader.line_num}: {exc}") from None
     return found
 
 
@@ -302,25 +386,31 @@ def read_table(path, sep=None, header="auto"):
         Without a header the columns are named ``x0, x1, …``.
     """
     path = os.fspath(path)
-    if not os.path.exists(path):
-        raise DataError(f"no such file: {path}")
-    if os.path.isdir(path):
-        raise DataError(f"{path} is a directory, not a CSV file")
+    problem = regular_file_problem(path, "CSV")
+    if problem:
+        raise DataError(problem)
     if path.lower().endswith(PARQUET):
         return _read_parquet(path)
     head = _head(path)
     if not head:
         raise DataError(f"{path} is empty")
-    separator = sep or _detect_separator(head)
+    separator = sep or _detect_separator(head, path)
     if separator not in SEPARATORS:
         raise DataError(f"separator must be one of {SEPARATORS!r}, got {separator!r}")
-    first = [c.strip() for c in _split(head[0], separator)[0]]
+    first = [c.strip() for c in _split(head[0], separator, path)[0]]
     if header == "auto":
         header = all(_to_float(c) is None for c in first)
     header = bool(header)
+    cells = table_budget()[1]
+    if len(first) > cells:
+        raise DataError(f"{path} has {len(first)} columns; glassnet reads tables up to "
+                        f"{cells} cells (set GLASSNET_MAX_TABLE_CELLS to allow more)")
     if header:
         names = [name or f"x{j}" for j, name in enumerate(first)]
-        duplicates = sorted({n for n in names if names.count(n) > 1})
+        seen, repeated = set(), set()  # one pass: a header may have a million names
+        for name in names:
+            (repeated if name in seen else seen).add(name)
+        duplicates = sorted(repeated)
         if duplicates:
             raise DataError(f"{path}: duplicate column names in the header: "
                             f"{', '.join(map(repr, duplicates))}")
@@ -334,7 +424,28 @@ def read_table(path, sep=None, header="auto"):
         columns = _read_pandas(path, separator, header, len(names))
     if not len(columns[0]):
         raise DataError(f"{path} has a header but no data rows")
+    _check_cells(path, names, columns, cells)
     return Table(path, names, columns, separator, header, locate=_Lines(path, separator, header))
+
+
+def _check_cells(path, names, columns, cells):
+    """The cell budget (the readers stop one row past it) and the longest cell."""
+    rows = len(columns[0])
+    if rows * len(names) > cells:
+        raise DataError(f"{path} has more than {cells // len(names)} rows of {len(names)} "
+                        f"columns; glassnet reads tables up to {cells} cells (set "
+                        f"GLASSNET_MAX_TABLE_CELLS to allow more)")
+    for name, column in zip(names, columns):
+        if column.dtype == object and rows:
+            lengths = np.fromiter((0 if c is None else len(c) for c in column), np.int64, rows)
+            if lengths.max() > MAX_CELL_CHARS:
+                i = int(np.argmax(lengths > MAX_CELL_CHARS))
+                raise _too_wide_cell(path, f", column {name!r}, data row {i + 1}")
+
+
+def _max_rows(width):
+    """Rows to read: one past the cell budget, so that a longer table is seen and refused."""
+    return table_budget()[1] // max(width, 1) + 1
 
 
 def _to_float(cell):
@@ -350,11 +461,12 @@ def _read_pandas(path, separator, header, width):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            frame = pd.read_csv(
-                path, sep=r"\s+" if separator == " " else separator,
-                header=0 if header else None, index_col=False,
-                na_values=NA_STRINGS, keep_default_na=False, skip_blank_lines=True,
-                encoding="utf-8-sig", compression="infer")
+            with _open_binary(path) as handle:  # decompressed within the byte budget
+                frame = pd.read_csv(
+                    handle, sep=r"\s+" if separator == " " else separator,
+                    header=0 if header else None, index_col=False,
+                    na_values=NA_STRINGS, keep_default_na=False, skip_blank_lines=True,
+                    encoding="utf-8-sig", nrows=_max_rows(width))
         except pd.errors.ParserError:
             _check_widths(path, separator, header, width)
             raise
@@ -390,14 +502,20 @@ def _from_series(series):
 
 def _read_python(path, separator, header, width):
     """The NumPy-only reader: Python's csv module, one pass."""
+    limit = _max_rows(width) + 1  # and the header
     try:
         with _open_text(path) as handle:
             if separator == " ":
-                physical = [line.split() for line in handle]
+                physical = [line.split() for line, _ in zip(handle, range(limit))]
             else:
-                physical = list(csv.reader(handle, delimiter=separator))
+                reader = csv.reader(handle, delimiter=separator)
+                physical = [row for row, _ in zip(reader, range(limit))]
     except UnicodeDecodeError:
         raise _not_utf8(path) from None
+    except csv.Error as exc:
+        if "field larger than field limit" in str(exc):
+            raise _too_wide_cell(path, f", line {reader.line_num}") from None
+        raise DataError(f"{path}, line {reader.line_num}: {exc}") from None
     rows = [[c.strip() for c in row] for row in physical]
     rows = [row for row in rows if any(c for c in row) or len(row) > 1]
     rows = rows[1:] if header else rows
@@ -421,6 +539,14 @@ def _read_parquet(path):
         raise DataError(f"reading Parquet ({path}) needs pandas and pyarrow: "
                         f"pip install 'glassnet[cli]'") from None
     try:
+        import pyarrow.parquet as pq
+
+        shape = pq.ParquetFile(path).metadata
+        cells = table_budget()[1]
+        if shape.num_rows * shape.num_columns > cells:
+            raise DataError(f"{path} has {shape.num_rows} rows of {shape.num_columns} columns; "
+                            f"glassnet reads tables up to {cells} cells (set "
+                            f"GLASSNET_MAX_TABLE_CELLS to allow more)")
         frame = pd.read_parquet(path)
     except ImportError as exc:
         raise DataError(f"reading Parquet ({path}) needs pyarrow: pip install "
@@ -529,8 +655,9 @@ def encode(table, schema, missing="error", rows=None):
     """
     if rows is not None:
         table = table.take(rows)
+    present = set(table.names)
     for column in schema:
-        if column["name"] not in table.names:
+        if column["name"] not in present:
             raise DataError(f"{table.path}: feature column {column['name']!r} is missing")
     parts = []  # (numeric values) or (category codes, -1 for unseen, and their number)
     for column in schema:
@@ -611,8 +738,11 @@ def parse_target(table, name, rows):
             k = int(index[np.argmax(bad)])
             raise DataError(f"{table.path}: non-finite target value {table.cell(name, k)!r} in "
                             f"column {name!r} at {table.where(k)}")
-        if np.all(target == np.round(target)):
-            target = target.astype(np.int64)
+        # Above 2**53 float64 skips integers (2**63 + 1 reads as 2**63) and int64 would
+        # wrap 2**63 round to -2**63: such whole numbers stay float64 values (a
+        # regression target); as class labels tables.prepare() refuses them.
+        if np.all(target == np.round(target)) and np.abs(target).max() < 2.0**53:
+            return target.astype(np.int64)
         return target
     return table.column(name)[index].astype(str)
 
@@ -627,7 +757,8 @@ def encode_table(table, target=None, features=None, one_hot=False, missing="erro
     if features is None:
         features = [n for n in table.names if n != target_name]
     else:
-        unknown = [f for f in features if f not in table.names]
+        present = set(table.names)
+        unknown = [f for f in features if f not in present]
         if unknown:
             raise DataError(f"{table.path}: no column(s) {', '.join(map(repr, unknown))}; the "
                             f"columns are: {', '.join(table.names)}")
