@@ -171,6 +171,30 @@ def test_partial_fit_and_unseen_labels():
     assert clf.n_iter_ == 1 and clf.t_ == len(X)
     with pytest.raises(ValueError, match="classes not in"):
         clf.partial_fit(X[:10], np.full(10, 7))
+    with pytest.raises(ValueError, match=r"`y` has classes not in `classes`: \[7\]"):
+        gn.MLPClassifier().partial_fit(X[:10], np.full(10, 7), classes=[0, 1])
+
+
+def test_partial_fit_trains_weights_set_by_hand():
+    """scikit-learn's worked example: one SGD step of a 3-2-1 logistic network from
+    weights set by hand, computed here with the formulas (dZ = A - y at the output,
+    dZ1 = dZ2 W2ᵀ ⊙ A1(1 - A1), dW = Xᵀ dZ + alpha W, b -= lr dZ)."""
+    X, y = np.array([[0.6, 0.8, 0.7]]), np.array([0])
+    W1, b1 = np.array([[0.1, 0.2], [0.3, 0.1], [0.5, 0.0]]), np.array([0.1, 0.1])
+    W2, b2 = np.array([[0.1], [0.2]]), np.array([1.0])
+    clf = gn.MLPClassifier(solver="sgd", learning_rate_init=0.1, alpha=0.1, momentum=0,
+                           activation="logistic", hidden_layer_sizes=2, random_state=1)
+    clf.coefs_, clf.intercepts_ = [W1.copy(), W2.copy()], [b1.copy(), b2.copy()]
+    clf.partial_fit(X, y, classes=[0, 1])
+    A1 = 1 / (1 + np.exp(-(X @ W1 + b1)))
+    dZ2 = 1 / (1 + np.exp(-(A1 @ W2 + b2))) - y[:, None]
+    dZ1 = dZ2 @ W2.T * A1 * (1 - A1)
+    # one sample: every product is a handful of float64 operations, equal to 1e-12
+    np.testing.assert_allclose(clf.coefs_[0], W1 - 0.1 * (X.T @ dZ1 + 0.1 * W1), rtol=1e-12)
+    np.testing.assert_allclose(clf.coefs_[1], W2 - 0.1 * (A1.T @ dZ2 + 0.1 * W2), rtol=1e-12)
+    np.testing.assert_allclose(clf.intercepts_[0], b1 - 0.1 * dZ1[0], rtol=1e-12)
+    np.testing.assert_allclose(clf.intercepts_[1], b2 - 0.1 * dZ2[0], rtol=1e-12)
+    assert clf.n_iter_ == 1 and clf.t_ == 1 and list(clf.classes_) == [0, 1]
 
 
 def test_warm_start_continues():
