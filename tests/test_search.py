@@ -295,6 +295,7 @@ def test_search_help_has_an_example(capsys):
     assert code == 0 and "glassnet search wisconsin --param" in out.split("Example", 1)[1]
 
 
+@pytest.mark.slow
 def test_ctrl_c_writes_the_results_so_far_marked_incomplete(tmp_path):
     """SIGINT to the process: the fit in progress stops, no later fit starts, and what
     finished is written with "complete": false."""
@@ -340,6 +341,7 @@ def wisconsin_search(n_jobs=None, **settings):
     return search.fit(split.X_train, split.y_train)
 
 
+@pytest.mark.slow
 def test_local_cluster_gives_the_same_results_as_this_process():
     """The README's two lines on a 2-process LocalCluster, and glassnet's search: every
     fold's score equal to the same search run here, the same best configuration."""
@@ -367,6 +369,7 @@ def test_local_cluster_gives_the_same_results_as_this_process():
         assert a.best_params_ == b.best_params_ and a.best_index_ == b.best_index_
 
 
+@pytest.mark.slow
 def test_dask_scheduler_and_workers_a_worker_killed_mid_search(tmp_path):
     """`dask scheduler` and two `dask worker` processes on loopback ports; the command
     line searches through them; one worker is killed while it runs a fit of the second
@@ -418,6 +421,7 @@ def test_dask_scheduler_and_workers_a_worker_killed_mid_search(tmp_path):
     assert summary["best"]["config"] == here.best_index_
 
 
+@pytest.mark.slow
 def test_search_benchmark_quick_mode_runs():
     """benchmarks/search.py keeps working (its timings are not asserted)."""
     pytest.importorskip("distributed")

@@ -897,7 +897,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     >>> from glassnet import MLPClassifier
     >>> from glassnet.datasets import load_wisconsin
     >>> X, y = load_wisconsin(return_X_y=True)
-    >>> clf = MLPClassifier(hidden_layer_sizes=(15,), max_iter=300, random_state=0).fit(X, y)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(15,), tol=1e-3, random_state=0).fit(X, y)
     >>> clf.score(X, y) > 0.95
     True
     """
