@@ -27,7 +27,6 @@ from glassnet import MLPClassifier
 from glassnet.cli import main
 from glassnet.io import load_model
 from glassnet.search import (
-    TableEncoder,
     WholeNumbers,
     make_pipeline,
     make_search,
@@ -175,8 +174,8 @@ def test_each_fold_learns_its_encoding_and_scaling_from_its_training_rows(table_
     assert len(seen) == 3
     lacking_violet = 0
     for train, test in cv.split(raw, y):
-        X_test, schema, scaler = next(s for s in seen
-                                      if np.array_equal(s[0], raw[test], equal_nan=True))
+        _X_test, schema, scaler = next(s for s in seen
+                                       if np.array_equal(s[0], raw[test], equal_nan=True))
         x, codes = raw[train, 0], raw[train, 1].astype(int)
         fill = np.median(x[~np.isnan(x)])
         present = sorted(set(colours[codes]))
@@ -354,14 +353,14 @@ def test_local_cluster_gives_the_same_results_as_this_process():
     X, y = prepared.X[::2], prepared.y[::2]
     grid = {"hidden_layer_sizes": [(4,), (8,)], "alpha": [1e-4, 1e-2]}
     readme = GridSearchCV(MLPClassifier(max_iter=30, random_state=0), grid, n_jobs=-1, cv=3)
-    settings = dict(params=["hidden=4:16", "lr=1e-3:1e-1:log"], n_iter=4, cv=3,
-                    random_state=5)
+    settings = {"params": ["hidden=4:16", "lr=1e-3:1e-1:log"], "n_iter": 4, "cv": 3,
+                "random_state": 5}
     here = [GridSearchCV(MLPClassifier(max_iter=30, random_state=0), grid, cv=3).fit(X, y),
             wisconsin_search(**settings)]
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
-        with joblib.parallel_backend("dask"), get_task_stream(client) as tasks:
-            there = [readme.fit(X, y), wisconsin_search(n_jobs=-1, **settings)]
+                      dashboard_address=None) as cluster, Client(cluster) as client, \
+            joblib.parallel_backend("dask"), get_task_stream(client) as tasks:
+        there = [readme.fit(X, y), wisconsin_search(n_jobs=-1, **settings)]
     assert len({task["worker"] for task in tasks.data}) == 2  # both workers fitted
     for a, b in zip(here, there):
         for k in range(3):
