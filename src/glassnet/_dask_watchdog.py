@@ -83,6 +83,7 @@ class RoundWatchdog:
         """Watch the block (one round of fits) run by this thread."""
         workers = self._fresh_workers()
         with self._lock:
+            self._workers = workers  # a worker that just joined is not "lost" to a stale list
             self._round = (time.monotonic(), workers, threading.get_ident())
             self._fired, self.reason, self.lost = 0.0, None, False
         try:
