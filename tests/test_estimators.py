@@ -25,7 +25,8 @@ from glassnet.datasets import load_wisconsin
 @pytest.mark.parametrize("estimator", [gn.MLPClassifier(max_iter=100),
                                        gn.MLPRegressor(max_iter=100),
                                        gn.MLPClassifier(solver="sgd", max_iter=100),
-                                       gn.MLPRegressor(solver="lbfgs"),
+                                       pytest.param(gn.MLPRegressor(solver="lbfgs"),
+                                                    marks=pytest.mark.slow),  # 200 iterations
                                        gn.MLPRegressor(max_iter=100, scale_target=True)],
                          ids=["classifier", "regressor", "classifier-sgd", "regressor-lbfgs",
                               "regressor-scale-target"])
@@ -146,8 +147,9 @@ def test_convergence_warning_and_verbose(capsys):
 
 def test_lbfgs_solver_fits():
     X, y = wisconsin()
-    clf = gn.MLPClassifier(solver="lbfgs", hidden_layer_sizes=(10,), max_iter=200,
-                           random_state=0, alpha=1.0).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match=r"lbfgs failed to converge after 200 "):
+        clf = gn.MLPClassifier(solver="lbfgs", hidden_layer_sizes=(10,), max_iter=200,
+                               random_state=0, alpha=1.0).fit(X, y)
     assert clf.score(X, y) > 0.96 and clf.n_iter_ > 0 and np.isfinite(clf.loss_)
     assert not hasattr(clf, "partial_fit")
 
@@ -171,6 +173,30 @@ def test_partial_fit_and_unseen_labels():
     assert clf.n_iter_ == 1 and clf.t_ == len(X)
     with pytest.raises(ValueError, match="classes not in"):
         clf.partial_fit(X[:10], np.full(10, 7))
+    with pytest.raises(ValueError, match=r"`y` has classes not in `classes`: \[7\]"):
+        gn.MLPClassifier().partial_fit(X[:10], np.full(10, 7), classes=[0, 1])
+
+
+def test_partial_fit_trains_weights_set_by_hand():
+    """scikit-learn's worked example: one SGD step of a 3-2-1 logistic network from
+    weights set by hand, computed here with the formulas (dZ = A - y at the output,
+    dZ1 = dZ2 W2ᵀ ⊙ A1(1 - A1), dW = Xᵀ dZ + alpha W, b -= lr dZ)."""
+    X, y = np.array([[0.6, 0.8, 0.7]]), np.array([0])
+    W1, b1 = np.array([[0.1, 0.2], [0.3, 0.1], [0.5, 0.0]]), np.array([0.1, 0.1])
+    W2, b2 = np.array([[0.1], [0.2]]), np.array([1.0])
+    clf = gn.MLPClassifier(solver="sgd", learning_rate_init=0.1, alpha=0.1, momentum=0,
+                           activation="logistic", hidden_layer_sizes=2, random_state=1)
+    clf.coefs_, clf.intercepts_ = [W1.copy(), W2.copy()], [b1.copy(), b2.copy()]
+    clf.partial_fit(X, y, classes=[0, 1])
+    A1 = 1 / (1 + np.exp(-(X @ W1 + b1)))
+    dZ2 = 1 / (1 + np.exp(-(A1 @ W2 + b2))) - y[:, None]
+    dZ1 = dZ2 @ W2.T * A1 * (1 - A1)
+    # one sample: every product is a handful of float64 operations, equal to 1e-12
+    np.testing.assert_allclose(clf.coefs_[0], W1 - 0.1 * (X.T @ dZ1 + 0.1 * W1), rtol=1e-12)
+    np.testing.assert_allclose(clf.coefs_[1], W2 - 0.1 * (A1.T @ dZ2 + 0.1 * W2), rtol=1e-12)
+    np.testing.assert_allclose(clf.intercepts_[0], b1 - 0.1 * dZ1[0], rtol=1e-12)
+    np.testing.assert_allclose(clf.intercepts_[1], b2 - 0.1 * dZ2[0], rtol=1e-12)
+    assert clf.n_iter_ == 1 and clf.t_ == 1 and list(clf.classes_) == [0, 1]
 
 
 def test_warm_start_continues():
@@ -189,12 +215,14 @@ def test_string_labels_multiclass_and_multilabel():
     X = rng.normal(size=(150, 4))
     names = np.array(["setosa", "versicolor", "virginica"])
     y = names[(X[:, 0] > 0).astype(int) + (X[:, 1] > 0)]
-    clf = gn.MLPClassifier(max_iter=300, random_state=0).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(300\)"):
+        clf = gn.MLPClassifier(max_iter=300, random_state=0).fit(X, y)
     assert clf.out_activation_ == "softmax" and set(clf.predict(X)) <= set(names)
     np.testing.assert_allclose(clf.predict_proba(X).sum(axis=1), 1.0)
     np.testing.assert_allclose(np.exp(clf.predict_log_proba(X)), clf.predict_proba(X))
     Y = np.column_stack([X[:, 0] > 0, X[:, 1] > 0, X[:, 2] > 0]).astype(int)
-    multi = gn.MLPClassifier(max_iter=300, random_state=0).fit(X, Y)
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(300\)"):
+        multi = gn.MLPClassifier(max_iter=300, random_state=0).fit(X, Y)
     assert multi.out_activation_ == "logistic" and multi.predict(X).shape == (150, 3)
     assert multi.score(X, Y) > 0.8
 
@@ -203,10 +231,12 @@ def test_regressor_multi_output_and_poisson():
     rng = np.random.default_rng(0)
     X = rng.normal(size=(200, 3))
     Y = np.column_stack([X[:, 0] + X[:, 1], X[:, 2] ** 2])
-    reg = gn.MLPRegressor(hidden_layer_sizes=(32,), max_iter=500, random_state=0).fit(X, Y)
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(500\)"):
+        reg = gn.MLPRegressor(hidden_layer_sizes=(32,), max_iter=500, random_state=0).fit(X, Y)
     assert reg.predict(X).shape == (200, 2) and reg.score(X, Y) > 0.8
     counts = rng.poisson(np.exp(0.5 * X[:, 0]))
-    poisson = gn.MLPRegressor(loss="poisson", max_iter=300, random_state=0).fit(X, counts)
+    with pytest.warns(ConvergenceWarning, match=r"Maximum iterations \(300\)"):
+        poisson = gn.MLPRegressor(loss="poisson", max_iter=300, random_state=0).fit(X, counts)
     assert poisson.out_activation_ == "exp" and (poisson.predict(X) > 0).all()
 
 

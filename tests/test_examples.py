@@ -39,6 +39,7 @@ def test_xor_tutorial(capsys):
     assert "predictions:" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_benchmark_script_quick_mode_runs():
     """The benchmark script keeps working (its numbers are not asserted)."""
     import subprocess
@@ -97,6 +98,7 @@ def test_regularisation_script_quick_mode_runs():
         assert row in result.stdout
 
 
+@pytest.mark.slow
 def test_versions_script_quick_mode_runs():
     """The A/B script runs and checks which glassnet each side imported (here both are this one)."""
     import subprocess

@@ -588,8 +588,16 @@ def test_old_model_files_still_load():
     for name, values in expected.items():
         model = load_model(OLD_MODELS / name)
         X = np.linspace(-1.0, 2.0, 5 * len(model.feature_names)).reshape(5, -1)
-        assert np.array_equal(model.output(X), np.array(values["output"]))
-        assert model.predict(X).tolist() == values["predict"]
+        # recorded on one CPU: another BLAS kernel sums each row·column product
+        # (at most 30 terms) in another order, which moves it by at most
+        # 30·2⁻⁵³·Σ|terms| (~1e-15 here), a few times over through the layers
+        np.testing.assert_allclose(model.output(X), np.array(values["output"]), rtol=1e-12,
+                                   atol=1e-13)
+        predicted = model.predict(X).tolist()
+        if all(isinstance(v, float) for v in values["predict"]):  # a regression: as above
+            np.testing.assert_allclose(predicted, values["predict"], rtol=1e-12, atol=1e-13)
+        else:  # labels: every output above is 0.03 or more from a decision boundary
+            assert predicted == values["predict"]
     bare = load_model(OLD_MODELS / "python-api-nobias.glassnet").metadata
     assert bare["classes"] is None and bare["missing"] == "error"
     assert bare["schema"] == [{"name": "u", "kind": "numeric", "fill": 0.0},

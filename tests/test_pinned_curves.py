@@ -4,8 +4,9 @@ Each configuration below is trained with a fixed ``random_state``/``seed`` and
 its ``loss_curve_``, validation scores, learning rates and a checksum of the
 final weights are compared with the values recorded when the test was
 written. A change to the training loop that changes any of these by more
-than 1e-12 (relative) fails here: refactoring the loop must not change what
-it computes.
+than 1e-9 (relative; see ``RTOL`` for why not less) fails here: refactoring
+the loop must not change what it computes. Counts (``n_iter``, ``t``, the
+best epoch) are compared exactly.
 
 Run ``python tests/test_pinned_curves.py`` to print the current values in the
 form of ``EXPECTED`` (only after a deliberate change of behaviour).
@@ -124,6 +125,19 @@ def run(name):
     raise KeyError(name)
 
 
+# The values were recorded on one CPU. Another CPU's BLAS kernel sums the 150
+# terms of each row·column product in another order: each product moves by up to
+# about 150·2⁻⁵³ ≈ 2e-14 of its terms' magnitude. A mean squared residual r² then
+# moves by 2·δ/|r| relative, which at the end of the L-BFGS run (|r| ~ 1e-2) is
+# ~3e-12, and training carries such differences from step to step (measured:
+# 2.5e-12 at most under the Haswell, Sandybridge, Zen and Prescott kernels, against
+# the SkylakeX values here). 1e-9 leaves a margin of 400, while any change to what
+# the loop computes (a step skipped or repeated, another rate, another batch order)
+# moves these values by 1e-6 or more. The weight checksum is a sum of signed
+# weights of size ~1, so it gets the same bound as an absolute one.
+RTOL, ATOL = 1e-9, 1e-9
+
+
 def assert_same(actual, expected, where):
     if isinstance(expected, dict):
         assert set(actual) == set(expected), where
@@ -134,7 +148,7 @@ def assert_same(actual, expected, where):
         for i, (a, e) in enumerate(zip(actual, expected)):
             assert_same(a, e, f"{where}[{i}]")
     elif isinstance(expected, float):
-        assert actual == pytest.approx(expected, rel=1e-12, abs=1e-300), where
+        assert actual == pytest.approx(expected, rel=RTOL, abs=ATOL), where
     else:
         assert actual == expected, where
 

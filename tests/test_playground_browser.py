@@ -296,6 +296,7 @@ def test_dropout_and_batch_norm_train_and_the_page_draws_in_evaluation_mode(page
     assert not page.problems, page.problems
 
 
+@pytest.mark.slow
 def test_the_frame_rate_benchmark_runs(server):
     result = subprocess.run([sys.executable, str(ROOT / "benchmarks" / "playground_fps.py"),
                              "--quick", "--url", server], capture_output=True, text=True,

@@ -420,6 +420,7 @@ def test_another_host_prints_a_warning():
     assert "Traceback" not in err, err
 
 
+@pytest.mark.slow
 def test_ctrl_c_the_moment_the_address_appears_stops_cleanly():
     """Ctrl-C while uvicorn is still starting (or asyncio is still building its
     loop) stops the server like any other Ctrl-C: no traceback, status 0."""

@@ -5,6 +5,7 @@ and the same search on a Dask cluster (a LocalCluster, and real `dask scheduler`
 import csv
 import json
 import os
+import pickle
 import signal
 import socket
 import subprocess
@@ -26,7 +27,6 @@ from glassnet import MLPClassifier
 from glassnet.cli import main
 from glassnet.io import load_model
 from glassnet.search import (
-    TableEncoder,
     WholeNumbers,
     make_pipeline,
     make_search,
@@ -174,8 +174,8 @@ def test_each_fold_learns_its_encoding_and_scaling_from_its_training_rows(table_
     assert len(seen) == 3
     lacking_violet = 0
     for train, test in cv.split(raw, y):
-        X_test, schema, scaler = next(s for s in seen
-                                      if np.array_equal(s[0], raw[test], equal_nan=True))
+        _X_test, schema, scaler = next(s for s in seen
+                                       if np.array_equal(s[0], raw[test], equal_nan=True))
         x, codes = raw[train, 0], raw[train, 1].astype(int)
         fill = np.median(x[~np.isnan(x)])
         present = sorted(set(colours[codes]))
@@ -295,6 +295,7 @@ def test_search_help_has_an_example(capsys):
     assert code == 0 and "glassnet search wisconsin --param" in out.split("Example", 1)[1]
 
 
+@pytest.mark.slow
 def test_ctrl_c_writes_the_results_so_far_marked_incomplete(tmp_path):
     """SIGINT to the process: the fit in progress stops, no later fit starts, and what
     finished is written with "complete": false."""
@@ -340,6 +341,7 @@ def wisconsin_search(n_jobs=None, **settings):
     return search.fit(split.X_train, split.y_train)
 
 
+@pytest.mark.slow
 def test_local_cluster_gives_the_same_results_as_this_process():
     """The search how-to's scikit-learn search on a 2-process LocalCluster, and
     glassnet's search: every fold's score equal to the same search run here, the same
@@ -352,14 +354,14 @@ def test_local_cluster_gives_the_same_results_as_this_process():
     X, y = prepared.X[::2], prepared.y[::2]
     grid = {"hidden_layer_sizes": [(4,), (8,)], "alpha": [1e-4, 1e-2]}
     readme = GridSearchCV(MLPClassifier(max_iter=30, random_state=0), grid, n_jobs=-1, cv=3)
-    settings = dict(params=["hidden=4:16", "lr=1e-3:1e-1:log"], n_iter=4, cv=3,
-                    random_state=5)
+    settings = {"params": ["hidden=4:16", "lr=1e-3:1e-1:log"], "n_iter": 4, "cv": 3,
+                "random_state": 5}
     here = [GridSearchCV(MLPClassifier(max_iter=30, random_state=0), grid, cv=3).fit(X, y),
             wisconsin_search(**settings)]
     with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                      dashboard_address=None) as cluster, Client(cluster) as client:
-        with joblib.parallel_backend("dask"), get_task_stream(client) as tasks:
-            there = [readme.fit(X, y), wisconsin_search(n_jobs=-1, **settings)]
+                      dashboard_address=None) as cluster, Client(cluster) as client, \
+            joblib.parallel_backend("dask"), get_task_stream(client) as tasks:
+        there = [readme.fit(X, y), wisconsin_search(n_jobs=-1, **settings)]
     assert len({task["worker"] for task in tasks.data}) == 2  # both workers fitted
     for a, b in zip(here, there):
         for k in range(3):
@@ -368,6 +370,7 @@ def test_local_cluster_gives_the_same_results_as_this_process():
         assert a.best_params_ == b.best_params_ and a.best_index_ == b.best_index_
 
 
+@pytest.mark.slow
 def test_dask_scheduler_and_workers_a_worker_killed_mid_search(tmp_path):
     """`dask scheduler` and two `dask worker` processes on loopback ports; the command
     line searches through them; one worker is killed while it runs a fit of the second
@@ -419,6 +422,7 @@ def test_dask_scheduler_and_workers_a_worker_killed_mid_search(tmp_path):
     assert summary["best"]["config"] == here.best_index_
 
 
+@pytest.mark.slow
 def test_search_benchmark_quick_mode_runs():
     """benchmarks/search.py keeps working (its timings are not asserted)."""
     pytest.importorskip("distributed")
@@ -429,3 +433,223 @@ def test_search_benchmark_quick_mode_runs():
     assert "| Wisconsin | 4 x 2 folds = 8 | LocalCluster, 2 workers |" in result.stdout
     assert "| NO |" not in result.stdout  # every way gave the same fold scores
     assert "On paper: 1,000 configurations" in result.stdout
+
+
+# -- a search never hangs: the watchdog on its rounds ----------------------------------
+KILLER = os.path.join(os.path.dirname(__file__), "_dask_kill_worker.py")
+SMALL = ["hidden=8,16", "lr=0.001,0.01,0.03", "epochs=30", "tol=0"]
+
+
+@contextmanager
+def cluster(started, kill_specs):
+    """`dask scheduler` and one `dask worker` per entry of ``kill_specs`` on loopback
+    ports (a worker with a spec kills itself then, see tests/_dask_kill_worker.py).
+    Yields the address and the worker processes."""
+    port = free_port()
+    address = f"tcp://127.0.0.1:{port}"
+    dask = [sys.executable, "-m", "dask"]
+    started.append(subprocess.Popen(
+        dask + ["scheduler", "--host", "127.0.0.1", "--port", str(port), "--no-dashboard"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    workers = []
+    for i, spec in enumerate(kill_specs):
+        env = dict(os.environ, GLASSNET_TEST_KILL=spec or "")
+        workers.append(subprocess.Popen(
+            dask + ["worker", address, "--host", "127.0.0.1", "--nthreads", "1", "--no-nanny",
+                    "--no-dashboard", "--name", f"w{i}", "--preload", KILLER],
+            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL))
+    started.extend(workers)
+    yield address, workers
+
+
+def search_on(address, out, *extra):
+    return [sys.executable, "-m", "glassnet", "search", "wisconsin", "--cv", "3",
+            *[arg for p in SMALL for arg in ("--param", p)], "--dask", address,
+            "--connect-timeout", "60", "--out", str(out), *extra]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill", ["memory:ndarray-:1", "memory:ndarray-:7",
+                                  "executing:batch_of:3"],
+                         ids=["first-scatter", "a-later-scatter", "third-fit"])
+def test_a_worker_killed_during_scatter_or_compute_the_search_completes(tmp_path, kill):
+    """The second of two workers SIGKILLs itself when the first (or the seventh) array
+    scattered to it arrives, before it answers (the scatter that hung the search for
+    good before the watchdog), or when its third fit starts: the round it was in runs
+    again on the other worker, and every fold's score is the one computed here."""
+    pytest.importorskip("distributed")
+    out = tmp_path / "cluster"
+    with processes() as started, cluster(started, [None, kill]) as (address, workers):
+        search = subprocess.run(search_on(address, out, "--stall-timeout", "120"),
+                                capture_output=True, text=True, timeout=400, check=False)
+        assert workers[1].wait(timeout=30) == -signal.SIGKILL  # it did die
+    assert search.returncode == 0, search.stderr
+    assert "Traceback" not in search.stderr
+    summary = json.loads((out / "search.json").read_text())
+    assert summary["complete"] and summary["fits_done"] == 18 and summary["error"] is None
+    assert summary["rounds_repeated"] >= 1
+    here = wisconsin_search(params=SMALL, cv=3)
+    rows = read_rows(out / "results.csv")
+    assert [float(r["score"]) for r in rows] == pytest.approx(  # the same float64 operations
+        [here.cv_results_[f"split{k}_test_score"][i] for i in range(6) for k in range(3)],
+        rel=0, abs=1e-12)
+
+
+@pytest.mark.slow
+def test_every_worker_killed_the_search_stops_with_an_error_and_keeps_what_finished(
+        tmp_path):
+    """Both workers die at their second fit: no worker is left to run the round again,
+    so the search stops at once with one error line, exit status 1, and the results of
+    the rounds that finished written and marked incomplete."""
+    pytest.importorskip("distributed")
+    out = tmp_path / "cluster"
+    kill = "executing:batch_of:9"  # after the first round of 4 fits a worker
+    with processes() as started, cluster(started, [kill, kill]) as (address, workers):
+        began = time.monotonic()
+        search = subprocess.run(search_on(address, out, "--stall-timeout", "120"),
+                                capture_output=True, text=True, timeout=400, check=False)
+        seconds = time.monotonic() - began
+        assert all(w.wait(timeout=30) == -signal.SIGKILL for w in workers)
+    assert search.returncode == 1, search.stdout
+    error = search.stderr.strip().splitlines()[-1]
+    assert error.startswith("error: the search stopped after ") and "Traceback" not in (
+        search.stderr)
+    assert "every Dask worker was lost" in error
+    assert seconds < 120  # stopped when the workers were gone, not at the stall bound
+    summary = json.loads((out / "search.json").read_text())
+    assert summary["complete"] is False and summary["interrupted"] is False
+    assert summary["error"].startswith("every Dask worker was lost")
+    assert 0 < summary["fits_done"] < 18
+    assert len(read_rows(out / "results.csv")) == summary["fits_done"]
+    assert not (out / "model.glassnet").exists()
+
+
+class FakeClient:
+    """What the watchdog asks of a ``distributed.Client``: the scheduler's workers."""
+
+    def __init__(self, workers):
+        self.workers = set(workers)
+
+    def scheduler_info(self):
+        return {"workers": {w: {} for w in self.workers}}
+
+
+def wait_to_be_stopped(seconds):
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:  # Python instructions: where a stop can land
+        time.sleep(0.01)
+
+
+def test_watchdog_stops_a_round_that_lost_a_worker_and_one_that_stalls():
+    from glassnet._dask_watchdog import RoundStopped, RoundWatchdog
+
+    client = FakeClient(["tcp://a", "tcp://b"])
+    watchdog = RoundWatchdog(client, stall_seconds=30, poll=0.05)
+    try:
+        with watchdog.round():  # a round that finishes is left alone
+            time.sleep(0.3)
+        began = time.monotonic()
+        with pytest.raises(RoundStopped), watchdog.round():
+            client.workers.discard("tcp://b")
+            wait_to_be_stopped(20)
+        assert time.monotonic() - began < 5
+        assert watchdog.lost and watchdog.reason == "Dask worker tcp://b was lost"
+        watchdog.stall_seconds = 0.5
+        with pytest.raises(RoundStopped), watchdog.round():
+            wait_to_be_stopped(20)
+        assert not watchdog.lost and watchdog.reason.startswith(
+            "no round of fits finished in 0.5 s (workers now: 1)")
+        with pytest.raises(RoundStopped), watchdog.round():
+            client.workers.clear()
+            wait_to_be_stopped(20)
+        assert not watchdog.lost and watchdog.reason == "every Dask worker was lost (tcp://a)"
+        time.sleep(0.3)  # nothing is raised once the round is over
+    finally:
+        watchdog.close()
+    assert pickle.loads(pickle.dumps(watchdog)) is None  # sent to workers as nothing
+
+
+def test_a_round_that_lost_a_worker_runs_again_and_a_stall_stops_the_search():
+    """``_InRounds`` with a watchdog: a round stopped for a lost worker is evaluated
+    again (and counted), one stopped for no progress raises SearchStalledError."""
+    from glassnet._dask_watchdog import RoundStopped, SearchStalledError
+
+    class Watchdog:
+        def __init__(self, lost, reason):
+            self.lost, self.reason = lost, reason
+
+        @contextmanager
+        def round(self):
+            yield
+
+    def failing_first(search, times):
+        """Make the first ``times`` evaluations of a round raise RoundStopped."""
+        calls = []
+
+        def evaluate_round(evaluate_candidates, chunk, cv, more):
+            def evaluate(*args):
+                calls.append(len(chunk))
+                if len(calls) <= times:
+                    raise RoundStopped
+                return evaluate_candidates(*args)
+            return type(search)._evaluate_round(search, evaluate, chunk, cv, more)
+
+        search._evaluate_round = evaluate_round
+        return calls
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), np.tile([0, 1], 20)
+    space = {"alpha": [1e-4, 1e-3]}
+    search = make_search(MLPClassifier(max_iter=5, random_state=0), space, cv=2)
+    search.watchdog = Watchdog(True, "Dask worker tcp://b was lost")
+    calls = failing_first(search, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    assert search.rounds_repeated_ == 1 and calls == [2, 2]
+    assert len(search.cv_results_["params"]) == 2
+
+    search = make_search(MLPClassifier(max_iter=5, random_state=0), space, cv=2)
+    search.watchdog = Watchdog(True, "Dask worker tcp://b was lost")
+    failing_first(search, 10)
+    with pytest.raises(SearchStalledError, match="was lost, and the round was lost 4 times"):
+        search.fit(X, y)
+
+    search = make_search(MLPClassifier(max_iter=5, random_state=0), space, cv=2)
+    search.watchdog = Watchdog(False, "no round of fits finished in 9 s")
+    calls = failing_first(search, 10)
+    with pytest.raises(SearchStalledError, match="^no round of fits finished in 9 s$"):
+        search.fit(X, y)
+    assert calls == [2]  # no second try: nothing was lost, nothing to run again
+
+
+def test_stall_seconds_watches_a_fit_under_joblibs_dask_backend(monkeypatch):
+    """``make_search(stall_seconds=...)`` under joblib's Dask backend: the fit gets a
+    watchdog on that backend's client for its rounds, closed when it ends."""
+    from glassnet import _dask_watchdog
+
+    client = FakeClient(["tcp://a"])
+    monkeypatch.setattr(_dask_watchdog, "_active_client", lambda: client)
+    made = []
+
+    class Recording(_dask_watchdog.RoundWatchdog):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            made.append(self)
+
+    monkeypatch.setattr(_dask_watchdog, "RoundWatchdog", Recording)
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), np.tile([0, 1], 20)
+    search = make_search(MLPClassifier(max_iter=5, random_state=0), {"alpha": [1e-4]}, cv=2,
+                         stall_seconds=7)
+    seen = []
+    search.on_round = lambda progress: seen.append(search.watchdog)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        search.fit(X, y)
+    assert len(made) == 1 and made[0].client is client and made[0].stall_seconds == 7
+    assert seen == [made[0]] and search.watchdog is None and made[0]._closed.is_set()
+    made.clear()
+    make_search(MLPClassifier(max_iter=5, random_state=0), {"alpha": [1e-4]},
+                cv=2).fit(X, y)  # no stall_seconds: no watchdog
+    assert made == []

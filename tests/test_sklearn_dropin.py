@@ -396,6 +396,7 @@ def test_same_random_state_is_bit_identical_whatever_numpy_global_seed(iris):
         assert not np.array_equal(a, c)
 
 
+@pytest.mark.slow
 def test_gridsearch_bit_identical_across_n_jobs(iris):
     X, y = iris
     results = []

@@ -515,7 +515,13 @@ class _BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         if first_pass:
             self._initialize(Y, layer_units, hidden_acts, dtype, rng)
         else:
-            expected = [W.shape[0] for W in self.coefs_] + [self.coefs_[-1].shape[1]]
+            if not hasattr(self, "history_"):
+                # coefs_ and intercepts_ set by hand (scikit-learn allows it, and
+                # partial_fit then trains them): the rest of the state starts afresh
+                coefs, intercepts = self.coefs_, self.intercepts_
+                self._initialize(Y, layer_units, hidden_acts, dtype, rng)
+                self.coefs_, self.intercepts_ = list(coefs), list(intercepts)
+            expected = [np.shape(W)[0] for W in self.coefs_] + [np.shape(self.coefs_[-1])[1]]
             if expected != layer_units:
                 raise ValueError(f"warm_start/partial_fit needs the same layer sizes as before: "
                                  f"{expected}, got {layer_units}")
@@ -909,7 +915,7 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
     >>> from glassnet import MLPClassifier
     >>> from glassnet.datasets import load_wisconsin
     >>> X, y = load_wisconsin(return_X_y=True)
-    >>> clf = MLPClassifier(hidden_layer_sizes=(15,), max_iter=300, random_state=0).fit(X, y)
+    >>> clf = MLPClassifier(hidden_layer_sizes=(15,), tol=1e-3, random_state=0).fit(X, y)
     >>> clf.score(X, y) > 0.95
     True
     """
@@ -982,6 +988,10 @@ class MLPClassifier(ClassifierMixin, _BaseMLP):
             else:
                 self._label_binarizer.fit(classes)
             self.classes_ = self._label_binarizer.classes_
+            unseen = np.setdiff1d(unique_labels(y), self.classes_)
+            if self._label_binarizer.y_type_ != "multilabel-indicator" and len(unseen):
+                raise ValueError(f"`y` has classes not in `classes`: {unseen.tolist()}; "
+                                 f"`classes` is {self.classes_.tolist()}")
         elif not hasattr(self, "classes_") or (not self.warm_start and not incremental):
             self._label_binarizer = LabelBinarizer()
             self._label_binarizer.fit(y)

@@ -50,6 +50,7 @@ from sklearn.model_selection import (
 )
 from sklearn.pipeline import Pipeline
 
+from ._dask_watchdog import SearchStalledError
 from .datasets import feature_names
 from .io import Scaler
 
@@ -57,6 +58,7 @@ __all__ = [
     "ALIASES",
     "FeatureScaler",
     "SearchProgress",
+    "SearchStalledError",
     "TableEncoder",
     "describe_value",
     "is_grid",
@@ -427,10 +429,15 @@ class _InRounds:
     there, but joblib's Dask backend scatters each call's arguments (the rows,
     each fold's indices) to one worker, and when that worker dies the fits that
     needed them are cancelled ("lost dependencies"); the repeated round scatters
-    them again to the workers still alive.
+    them again to the workers still alive. With a ``watchdog`` (the command
+    line's ``--dask`` sets one; ``stall_seconds`` makes one for a fit under
+    joblib's Dask backend), a round that lost a worker is stopped and run again
+    at once, and one that makes no progress for ``stall_seconds`` stops the
+    search with :class:`SearchStalledError` (see :mod:`glassnet._dask_watchdog`).
     """
 
     on_round = None
+    watchdog = stall_seconds = None
     round_fits = None
     round_seconds = 2.0
     round_retries = 3
@@ -456,15 +463,7 @@ class _InRounds:
                 more = None if more_results is None else {
                     key: values[start:start + size] for key, values in more_results.items()}
                 started = time.perf_counter()
-                for attempt in range(1 + self.round_retries):
-                    try:
-                        results = evaluate_candidates(chunk, cv, more)
-                        break
-                    except CancelledError:
-                        # a Dask worker died holding data this round's fits needed
-                        if attempt == self.round_retries:
-                            raise
-                        self.rounds_repeated_ += 1
+                results = self._evaluate_round(evaluate_candidates, chunk, cv, more)
                 fits = len(chunk) * n_splits
                 if self.round_fits is None:
                     per_second = fits / max(time.perf_counter() - started, 1e-3)
@@ -478,6 +477,38 @@ class _InRounds:
 
         context = {} if callback_ctx is None else {"callback_ctx": callback_ctx}
         super()._run_search(in_rounds, **context)
+
+    def fit(self, X, y=None, **params):
+        from ._dask_watchdog import watching
+
+        with watching(self):
+            return super().fit(X, y, **params)
+
+    def _evaluate_round(self, evaluate_candidates, chunk, cv, more):
+        """One round, run again when a Dask worker was lost in it (at most
+        ``round_retries`` times); under ``watchdog`` (a
+        :class:`glassnet._dask_watchdog.RoundWatchdog`) a round that makes no
+        progress raises :class:`SearchStalledError`."""
+        from ._dask_watchdog import RoundStopped
+
+        for attempt in range(1 + self.round_retries):
+            try:
+                if self.watchdog is None:
+                    return evaluate_candidates(chunk, cv, more)
+                with self.watchdog.round():
+                    return evaluate_candidates(chunk, cv, more)
+            except CancelledError:
+                # a Dask worker died holding data this round's fits needed
+                if attempt == self.round_retries:
+                    raise
+            except RoundStopped:
+                reason = self.watchdog.reason
+                if not self.watchdog.lost:
+                    raise SearchStalledError(reason) from None
+                if attempt == self.round_retries:
+                    raise SearchStalledError(f"{reason}, and the round was lost "
+                                             f"{attempt + 1} times") from None
+            self.rounds_repeated_ += 1
 
 
 def _progress(results, n_splits, fits_total, fits_done):
@@ -506,7 +537,8 @@ class HalvingRandomSearch(_InRounds, HalvingRandomSearchCV):
 
 
 def make_search(estimator, space, *, n_iter=40, cv=5, halving=False, scoring=None,
-                n_jobs=None, random_state=0, on_round=None, round_fits=None, refit=True):
+                n_jobs=None, random_state=0, on_round=None, round_fits=None, refit=True,
+                stall_seconds=None):
     """The scikit-learn search for ``space`` over ``estimator``.
 
     ``space`` maps estimator parameters to lists or distributions (see
@@ -522,6 +554,12 @@ def make_search(estimator, space, *, n_iter=40, cv=5, halving=False, scoring=Non
     round's size; see :class:`_InRounds`). Fits that fail (a diverging
     configuration) score NaN and rank last. After ``KeyboardInterrupt``, the
     search's ``progress_.results`` holds every configuration finished.
+
+    On a Dask cluster (``with joblib.parallel_config(backend="dask"):``),
+    ``stall_seconds`` puts a watchdog on the rounds: a round that lost a worker
+    runs again on the others, and one that makes no progress for that long
+    raises :class:`SearchStalledError` (``progress_``
+    still holds what finished) instead of waiting forever.
     """
     from sklearn.base import is_classifier
 
@@ -548,6 +586,7 @@ def make_search(estimator, space, *, n_iter=40, cv=5, halving=False, scoring=Non
         search = RandomSearch(estimator, space, n_iter=n_iter, random_state=random_state,
                               **common)
     search.on_round, search.round_fits = on_round, round_fits
+    search.stall_seconds = stall_seconds
     return search
 
 

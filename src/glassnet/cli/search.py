@@ -66,6 +66,10 @@ from .train import model_metadata
               "Dask cluster started for this search (needs the dask extra).")
 @click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True), default=5.0,
               show_default=True, help="Seconds to wait for the Dask scheduler and a worker.")
+@click.option("--stall-timeout", type=click.FloatRange(min=0, min_open=True), default=300.0,
+              show_default=True, help="With --dask: stop with an error (keeping the results "
+              "so far) when a round of fits makes no progress for this many seconds; a round "
+              "that lost a worker runs again at once.")
 @click.option("--scale", type=click.Choice(SCALE_CHOICES), default="standard",
               show_default=True, help="Feature scaling, fitted on each fold's training rows.")
 @click.option("--scale-target/--no-scale-target", default=True,
@@ -84,7 +88,7 @@ from .train import model_metadata
 @follow_symlinks_option
 @debug_option
 def search(data, target, params, n_iter, cv, halving, scoring, n_jobs, dask_address,
-           connect_timeout, scale, scale_target, early_stopping, test_size, seed, missing,
+           connect_timeout, stall_timeout, scale, scale_target, early_stopping, test_size, seed, missing,
            one_hot, task, sep, top, out_dir, quiet, debug):
     """Search hyper-parameters on DATA by cross-validation, then refit the best.
 
@@ -109,6 +113,7 @@ def search(data, target, params, n_iter, cv, halving, scoring, n_jobs, dask_addr
 
     from ..estimators import MLPClassifier, MLPRegressor
     from ..search import (
+        SearchStalledError,
         describe_value,
         is_grid,
         is_log,
@@ -150,8 +155,9 @@ def search(data, target, params, n_iter, cv, halving, scoring, n_jobs, dask_addr
                         n_jobs=-1 if dask_address else n_jobs, random_state=seed,
                         on_round=display.update)
 
-    interrupted = False
-    with _backend(dask_address, n_jobs, connect_timeout) as where:
+    interrupted, stalled = False, None
+    with _backend(dask_address, n_jobs, connect_timeout, stall_timeout) as (where, watchdog):
+        found.watchdog = watchdog
         display.start(f"{kind} search on {len(rows.y_train)} rows of {data}, {cv} folds, "
                       f"{where}")
         started = time.perf_counter()
@@ -161,6 +167,8 @@ def search(data, target, params, n_iter, cv, halving, scoring, n_jobs, dask_addr
                 found.fit(rows.X_train, rows.y_train)
         except KeyboardInterrupt:
             interrupted = True
+        except SearchStalledError as exc:
+            interrupted, stalled = True, str(exc)
         finally:
             display.stop()
         seconds = time.perf_counter() - started
@@ -176,7 +184,8 @@ def search(data, target, params, n_iter, cv, halving, scoring, n_jobs, dask_addr
         "configurations": len({repr(sorted(p.items())) for p in results.get("params", [])}),
         "fits_done": progress.fits_done if progress else 0,
         "fits_total": progress.fits_total if progress else 0,
-        "complete": not interrupted, "interrupted": interrupted, "seconds": round(seconds, 3),
+        "complete": not interrupted, "interrupted": interrupted and not stalled,
+        "error": stalled, "seconds": round(seconds, 3),
         "rounds_repeated": getattr(found, "rounds_repeated_", 0),
     }
     configs = _configurations(results, varying, describe_value)
@@ -207,6 +216,12 @@ def search(data, target, params, n_iter, cv, halving, scoring, n_jobs, dask_addr
         written = list(outputs.written)
 
     _print_search(summary, configs, varying, score_name, top)
+    if stalled:
+        click.echo("wrote:\n" + "\n".join(f"  {path}" for path in written))
+        raise CLIError(f"the search stopped after {summary['fits_done']} of "
+                       f"{summary['fits_total']} fits: {stalled}. The results so far are "
+                       f"incomplete (search.json: \"complete\": false) and no model was "
+                       f"refitted")
     if interrupted:
         click.echo(f"note: interrupted by Ctrl-C after {summary['fits_done']} of "
                    f"{summary['fits_total']} fits; the outstanding fits were cancelled. "
@@ -290,15 +305,16 @@ def _save_best(found, prepared, rows, data, summary, outputs, loading):
 
 
 @contextmanager
-def _backend(address, n_jobs, timeout):
+def _backend(address, n_jobs, timeout, stall_timeout):
     """Where the fits run, as the ``joblib`` backend of the block: this process or
     local processes (``address`` None), a local Dask cluster started for the block
-    (``'local'``), or the Dask scheduler at ``address``. Yields a description."""
+    (``'local'``), or the Dask scheduler at ``address``. Yields a description and,
+    on Dask, a :class:`~glassnet._dask_watchdog.RoundWatchdog` (else None)."""
     if address is None:
         from joblib import effective_n_jobs
 
         workers = effective_n_jobs(n_jobs)
-        yield "in this process" if workers == 1 else f"{workers} local processes"
+        yield ("in this process" if workers == 1 else f"{workers} local processes"), None
         return
     try:
         from distributed import Client, LocalCluster
@@ -333,10 +349,20 @@ def _backend(address, n_jobs, timeout):
                            f"{timeout:g} s); start some with: dask worker {address}") from None
         threads = sum(client.nthreads().values())
         where = f"the Dask cluster at {address} ({threads} worker threads)"
+    from .._dask_watchdog import RoundWatchdog
+
+    watchdog = RoundWatchdog(client, stall_timeout)
+    # joblib's Dask backend scatters a round's arguments in callbacks on the
+    # client's event loop; when a worker dies there, the error is logged there
+    # with a traceback and reaches nothing else: the watchdog runs that round again
+    loop_log = logging.getLogger("tornado.application")
+    level, loop_log.level = loop_log.level, logging.CRITICAL
     try:
         with parallel_config(backend="dask"):
-            yield where
+            yield where, watchdog
     finally:
+        watchdog.close()
+        loop_log.setLevel(level)
         # Closing the client releases every task it still wanted: after Ctrl-C
         # the scheduler starts no more fits of this search.
         client.close()
