@@ -36,6 +36,7 @@ import secrets
 import shutil
 import tempfile
 import threading
+import time
 
 from .._version import __version__
 from ..datasets import DataError
@@ -199,6 +200,11 @@ class Protocol:
         Where uploaded CSV files are kept (shared by a server's pages).
     frame_time : float
         Seconds of training per played frame, at most.
+    frame_rate : float, optional
+        Screen updates per second to aim for instead: each frame trains for what
+        is left of ``1 / frame_rate`` after the last snapshot's cost (at least a
+        fifth of it). The browser build, where NumPy has no optimised BLAS and a
+        snapshot costs several times more than on the server, uses it.
     runner : str
         What keeps running after a bug, in the page's error message
         (``"the server"``; the browser build says ``"the playground"``).
@@ -217,8 +223,11 @@ class Protocol:
         Message type → method ``(message) -> list of messages``.
     """
 
-    def __init__(self, uploads, frame_time=FRAME_TIME, runner="the server", report=None):
+    def __init__(self, uploads, frame_time=FRAME_TIME, frame_rate=None, runner="the server",
+                 report=None):
         self.uploads = uploads
+        self.frame_rate = frame_rate
+        self.snapshot_seconds = 0.0
         self.runner = runner
         self.report = report or (lambda exc: None)
         self.frame_time = frame_time
@@ -266,9 +275,15 @@ class Protocol:
 
     def next_frame(self):
         """Train for up to ``frame_time`` seconds and snapshot: the messages to send."""
+        budget = self.frame_time
+        if self.frame_rate:
+            period = 1.0 / self.frame_rate
+            budget = max(0.2 * period, period - self.snapshot_seconds)
         try:
-            self.session.advance(self.frame_time)
+            self.session.advance(budget)
+            started = time.perf_counter()
             frame = self.session.frame()
+            self.snapshot_seconds = time.perf_counter() - started
         except Exception as exc:  # noqa: BLE001 - shown on the page; the session goes on
             self.playing = False
             return [self.error(exc), self.state(), self.session.frame()]
