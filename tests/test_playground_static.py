@@ -21,6 +21,7 @@ import hashlib
 import http.server
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -96,6 +97,33 @@ def test_the_static_page_is_the_servers_page_with_the_worker_transport():
         "") == source
 
 
+# -- the docs open the playground set up for each lesson ------------------------------------------
+def _playground_links(text):
+    from urllib.parse import unquote
+
+    from glassnet.playground.config import Config
+
+    return [Config.from_query(unquote(query))
+            for query in re.findall(r"playground/index\.html#([^)\s\"]+)", text)]
+
+
+def test_every_tutorial_and_the_front_page_link_to_the_playground_set_up_for_the_lesson():
+    tutorials = sorted((ROOT / "docs" / "tutorials").glob("[0-9]*.py"))
+    lessons = {path.stem: _playground_links(path.read_text()) for path in tutorials}
+    assert all(len(links) == 1 for links in lessons.values()), lessons
+    xor = lessons["05_xor"][0]
+    assert (xor.data, xor.hidden, xor.act, xor.features) == ("xor", (4,), ("sigmoid",),
+                                                             ("x1", "x2"))
+    deep = lessons["06_vanishing_gradients"][0]
+    assert deep.data == "wisconsin" and len(deep.hidden) == 5 and set(deep.act) == {"sigmoid"}
+    by_hand = lessons["01_backprop_by_hand"][0]
+    assert (by_hand.data, by_hand.hidden, by_hand.act, by_hand.init, by_hand.seed) == (
+        "wisconsin", (15,), ("relu",), "scaled_normal", 1)
+    front = (ROOT / "docs" / "index.md").read_text()
+    assert "](playground/index.html)" in front and "](try.md)" in front
+    assert [c.data for c in _playground_links(front)] == ["xor", "wisconsin"]
+
+
 # -- the site in a browser -----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):
@@ -127,6 +155,14 @@ def static_server(site):
     yield f"http://127.0.0.1:{server.server_port}/"
     server.shutdown()
     server.server_close()
+
+
+@pytest.fixture(scope="module")
+def artifacts(tmp_path_factory):
+    folder = os.environ.get("GLASSNET_ARTIFACTS")
+    path = Path(folder) if folder else tmp_path_factory.mktemp("artifacts")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
 
 
 @pytest.fixture(scope="module")
@@ -213,7 +249,7 @@ BOUNDARY_PIXELS = """() => {
 
 
 def test_the_playground_trains_in_the_browser_and_its_model_predicts_in_cpython(
-        page, static_server, tmp_path):
+        page, static_server, tmp_path, artifacts):
     from glassnet.io import load_model
     from glassnet.playground.config import Config
     from glassnet.playground.data import build_data
@@ -243,6 +279,8 @@ def test_the_playground_trains_in_the_browser_and_its_model_predicts_in_cpython(
     pause(page)
     after = number(page, "train-loss")
     assert epoch(page) > 50
+    page.screenshot(path=str(artifacts / "playground-browser.png"),
+                    clip={"x": 0, "y": 0, "width": 1400, "height": 905})
     assert after < 0.8 * before, (before, after)
     pixels = page.evaluate(BOUNDARY_PIXELS)
     assert pixels["colours"] > 50 and pixels["orange"] > 500 and pixels["blue"] > 500, pixels
