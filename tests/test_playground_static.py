@@ -124,6 +124,86 @@ def test_every_tutorial_and_the_front_page_link_to_the_playground_set_up_for_the
     assert [c.data for c in _playground_links(front)] == ["xor", "wisconsin"]
 
 
+# -- the same protocol under Pyodide, without a browser ----------------------------------------------
+NODE_SCRIPT = """
+const [indexURL, numpy, wheel] = process.argv.slice(1);
+const { pathToFileURL } = await import("node:url");
+const { loadPyodide } = await import(pathToFileURL(indexURL + "pyodide.mjs").href);
+const py = await loadPyodide({ indexURL });
+await py.loadPackage([numpy, wheel], { messageCallback() {} });
+try {
+  console.log(py.runPython(`%s`));
+} catch (err) {
+  console.error(String(err.message || err));
+  process.exit(1);
+}
+"""
+EVERY_MESSAGE = r"""
+import json, sys, numpy
+from glassnet.playground.protocol import Protocol, UploadStore
+
+p = Protocol(UploadStore(), runner="the playground")
+seen = {}
+
+def send(message):
+    out = p.handle_text(json.dumps(message))
+    json.dumps(out, allow_nan=False)  # what the worker posts
+    for m in out:
+        seen.setdefault(m["type"], m)
+    return [m["type"] for m in out]
+
+assert send({"type": "hello", "query": "data=spirals&hidden=6,6&lr=0.1"})[:3] == ["hello", "scene", "frame"]
+send({"type": "play"})
+frames = 0
+while p.wants_frame():
+    frames += len(p.next_frame())
+send({"type": "pause"})
+send({"type": "step"})
+assert send({"type": "inspect", "row": "worst"}) == ["state", "inspect"]
+assert send({"type": "apply_step"}) == ["frame", "inspect"]
+assert send({"type": "landscape"}) == ["landscape"]
+for data in ("wisconsin", "heart", "bumps", "xor"):
+    assert send({"type": "set", "changes": {"data": data}})[0] == "scene", data
+upload = p.upload("mine.csv", b"a,b,label\n" + b"".join(
+    f"{i % 7},{i % 5},{i % 2}\n".encode() for i in range(40)))
+assert send({"type": "set", "changes": {"data": "csv", "upload": upload["id"]}})[0] == "scene"
+sizes = {name: len(p.export(name)[0]) for name in ("model.glassnet", "data.csv", "playground_run.py")}
+assert send([1]) == ["error", "state"] and send({"type": "set", "changes": {"hidden": "0"}}) == ["error", "state"]
+json.dumps({"python": sys.version_info[:2], "numpy": numpy.__version__, "platform": sys.platform,
+            "frames": frames, "types": sorted(seen), "exports": sizes,
+            "runtime": seen["hello"]["runtime"], "error": seen["error"]["message"]})
+"""
+
+
+def test_every_playground_message_works_under_pyodide(site):
+    """The protocol the page's worker runs, driven directly under Node's Pyodide: every
+    message type, a landscape, the exports and an upload, with Python 3.12 and NumPy
+    2.0.2 and no SciPy, scikit-learn, pandas or threads."""
+    import shutil
+    import subprocess
+
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("needs Node.js to run Pyodide outside a browser")
+    folder = Path(site) / "playground"
+    wheel = next((folder / "wheels").glob("glassnet-*.whl"))
+    script = NODE_SCRIPT % EVERY_MESSAGE.replace("\\", "\\\\").replace("`", "\\`")
+    done = subprocess.run([node, "--input-type=module", "-e", script, "--",
+                           f"{folder / 'pyodide'}/",
+                           str(folder / "pyodide" / playground_site.NUMPY_WHEEL), str(wheel)],
+                          capture_output=True, text=True, timeout=600, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    result = json.loads(done.stdout.strip().splitlines()[-1])
+    assert result["python"] == [3, 12] and result["numpy"] == "2.0.2"
+    assert result["platform"] == "emscripten"
+    assert result["runtime"].endswith("in this browser (Pyodide)")
+    assert result["frames"] == 3
+    assert {"hello", "scene", "frame", "state", "inspect", "landscape", "error"} <= set(
+        result["types"])
+    assert result["exports"]["model.glassnet"] > 1000 and result["exports"]["data.csv"] > 100
+    assert result["error"] == "a message must be a JSON object, not list"
+
+
 # -- the site in a browser -----------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def site(tmp_path_factory):

@@ -355,7 +355,7 @@ def on_page_markdown(markdown, page, config, files):
         import html
 
         code = html.escape(readme_example())
-        editor = (f'<textarea id="try-source" class="try-source" spellcheck="false" '
+        editor = (f'<textarea id="try-source" class="try-source" spellcheck="false" wrap="off" '
                   f'aria-label="Python code to run" rows="{code.count(chr(10)) + 2}">'
                   f'{code}</textarea>')
         markdown = markdown.replace(TRY_MARKER, editor)

@@ -32,8 +32,10 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import secrets
 import shutil
+import sys
 import tempfile
 import threading
 import time
@@ -52,6 +54,8 @@ FRAMES_IN_FLIGHT = 3
 FRAME_TIME = 0.03  # seconds of training per screen update, at most
 MESSAGE_LIMIT = 1024 * 1024  # characters; the page's messages are a few hundred
 MAX_DEPTH = 32  # nesting of JSON arrays and objects; the page's messages use 3
+RUNTIME = f"Python {platform.python_version()}" + (
+    " in this browser (Pyodide)" if sys.platform == "emscripten" else "")
 # user mistakes: shown as they are; anything else is a bug, shown with its type
 USER_ERRORS = (ConfigError, DataError, ValueError, ArithmeticError)
 
@@ -248,7 +252,7 @@ class Protocol:
         try:
             message = parse_message(text)
         except MessageError as exc:
-            return [self.error(exc)]
+            return self.failed(exc)
         return self.handle(message)
 
     def handle(self, message):
@@ -263,11 +267,15 @@ class Protocol:
                 raise MessageError("the page must say hello first")
             return handler(message)
         except Exception as exc:  # noqa: BLE001 - a bad message never ends the session
-            self.playing = False
-            out = [self.error(exc)]
-            if self.session is not None:
-                out.append(self.state())
-            return out
+            return self.failed(exc)
+
+    def failed(self, exc):
+        """The answer to a message that failed: the error, and play stops."""
+        self.playing = False
+        out = [self.error(exc)]
+        if self.session is not None:
+            out.append(self.state())
+        return out
 
     def wants_frame(self):
         """True when the page is playing and has room for another frame."""
@@ -328,7 +336,7 @@ class Protocol:
             self.session = Session(Config(), self.uploads.resolve)
         self.playing, self.credits = False, FRAMES_IN_FLIGHT
         out = [{"type": "hello", "session": self.session_id, "version": __version__,
-                "schema": schema(), "thumbnails": thumbnails()},
+                "runtime": RUNTIME, "schema": schema(), "thumbnails": thumbnails()},
                self.session.scene(), self.session.frame(), self.state()]
         if problem is not None:
             out.append({"type": "error", "message": f"{error_text(problem, self.runner)} (the page shows "
