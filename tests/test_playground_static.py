@@ -34,9 +34,18 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "docs" / "hooks"))
 import playground_site
+from _playground_page import (
+    BOUNDARY_PIXELS,
+    TIMEOUT,
+    artifacts_folder,
+    epoch,
+    number,
+    pause,
+    sel,
+    wait_for_epoch,
+)
 
 CHROMIUM = os.environ.get("GLASSNET_CHROMIUM", "/usr/bin/chromium")
-TIMEOUT = 120_000  # ms; Python loads in the page, on a possibly busy machine
 FIRST_FRAME_S = float(os.environ.get("GLASSNET_FIRST_FRAME_S", "15"))
 MIN_UPDATES = float(os.environ.get("GLASSNET_MIN_UPDATES", "20"))
 
@@ -239,10 +248,7 @@ def static_server(site):
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory):
-    folder = os.environ.get("GLASSNET_ARTIFACTS")
-    path = Path(folder) if folder else tmp_path_factory.mktemp("artifacts")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
+    return artifacts_folder(tmp_path_factory)
 
 
 @pytest.fixture(scope="module")
@@ -278,18 +284,6 @@ def page(browser, static_server):
     assert page.elsewhere == [], page.elsewhere
 
 
-def sel(name):
-    return f"[data-testid={name}]"
-
-
-def number(page, name):
-    return float(page.get_attribute(sel(name), "data-value") or "nan")
-
-
-def epoch(page):
-    return int(page.inner_text(sel("epoch")))
-
-
 def stats(page):
     return page.evaluate("window.glassnetPlayground.stats()")
 
@@ -300,32 +294,6 @@ def open_playground(page, url, query=""):
     page.wait_for_function("() => window.glassnetPlayground && "
                            "window.glassnetPlayground.stats().frames > 0", timeout=TIMEOUT)
     return time.monotonic() - started
-
-
-def pause(page):
-    if stats(page)["playing"]:
-        page.click(sel("play"))
-    page.wait_for_function("() => !window.glassnetPlayground.stats().playing", timeout=TIMEOUT)
-    page.wait_for_function("""() => {
-        const s = window.glassnetPlayground.stats();
-        const done = window._seen === s.received && s.frames > 0;
-        window._seen = s.received;
-        return done;
-    }""", polling=400, timeout=TIMEOUT)
-
-
-BOUNDARY_PIXELS = """() => {
-    const c = document.querySelector('[data-testid=boundary]');
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    const colours = new Set();
-    let orange = 0, blue = 0;
-    for (let i = 0; i < d.length; i += 4 * 7) {
-        colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
-        if (d[i] > d[i + 2] + 60) orange++;
-        if (d[i + 2] > d[i] + 60) blue++;
-    }
-    return {colours: colours.size, orange, blue};
-}"""
 
 
 def test_the_playground_trains_in_the_browser_and_its_model_predicts_in_cpython(
@@ -347,15 +315,13 @@ def test_the_playground_trains_in_the_browser_and_its_model_predicts_in_cpython(
     before = number(page, "train-loss")
 
     page.click(sel("play"))
-    page.wait_for_function("() => Number(document.querySelector('[data-testid=epoch]')"
-                           ".textContent) > 3", timeout=TIMEOUT)
+    wait_for_epoch(page, 3)
     start = stats(page)
     time.sleep(5)
     end = stats(page)
     rate = (end["frames"] - start["frames"]) / ((end["now"] - start["now"]) / 1000)
     print(f"{rate:.1f} screen updates per second")
-    page.wait_for_function("() => Number(document.querySelector('[data-testid=epoch]')"
-                           ".textContent) > 50", timeout=TIMEOUT)
+    wait_for_epoch(page, 50)
     pause(page)
     after = number(page, "train-loss")
     assert epoch(page) > 50
@@ -400,8 +366,7 @@ def test_an_uploaded_csv_trains_in_the_browser(page, static_server, tmp_path):
                            ".dataset.value", timeout=TIMEOUT)
     before = number(page, "train-loss")
     page.click(sel("play"))
-    page.wait_for_function("() => Number(document.querySelector('[data-testid=epoch]')"
-                           ".textContent) > 30", timeout=TIMEOUT)
+    wait_for_epoch(page, 30)
     pause(page)
     assert number(page, "train-loss") < 0.7 * before
     # a file the engine refuses is refused with glassnet train's words
