@@ -23,6 +23,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -122,10 +123,16 @@ def checked_numpy_wheel(runtime, folders):
 
 # -- glassnet ---------------------------------------------------------------------------------
 def glassnet_wheel(root=ROOT):
-    """``(file name, bytes)`` of a pure-Python wheel of this checkout."""
-    with tempfile.TemporaryDirectory(prefix="glassnet-wheel-") as out:
+    """``(file name, bytes)`` of a pure-Python wheel of this checkout, built from a clean
+    copy of its sources (setuptools' ``build/`` folder could hold files since deleted)."""
+    with tempfile.TemporaryDirectory(prefix="glassnet-wheel-") as work:
+        source, out = Path(work) / "source", Path(work) / "wheel"
+        shutil.copytree(Path(root) / "src", source / "src",
+                        ignore=shutil.ignore_patterns("__pycache__", "*.egg-info"))
+        for name in ("pyproject.toml", "README.md", "LICENSE"):
+            shutil.copy2(Path(root) / name, source / name)
         command = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                   "--quiet", "--wheel-dir", out, str(root)]
+                   "--quiet", "--wheel-dir", str(out), str(source)]
         done = subprocess.run(command, capture_output=True, text=True, check=False)
         wheels = list(Path(out).glob("glassnet-*-py3-none-any.whl"))
         if done.returncode or len(wheels) != 1:

@@ -90,10 +90,15 @@ function schedule() {
 function pump() {
   pumping = false;
   if (!py) return;
-  while (inbox.length) answer(inbox.shift());
-  if (py.wantsFrame()) {
-    post({ kind: "messages", text: py.nextFrame() });
-    schedule();
+  try {
+    while (inbox.length) answer(inbox.shift());
+    if (py.wantsFrame()) {
+      post({ kind: "messages", text: py.nextFrame() });
+      schedule();
+    }
+  } catch (err) {  // the protocol answers its own errors; this is a bug in the glue
+    const message = `internal error in the playground's worker (${pythonMessage(err)})`;
+    post({ kind: "messages", text: JSON.stringify([{ type: "error", message }]) });
   }
 }
 
