@@ -257,3 +257,28 @@ def test_the_frame_rate_benchmark_runs(server):
                             timeout=180, check=False)
     assert result.returncode == 0, result.stderr
     assert "screen updates per second" in result.stdout
+
+
+def test_a_server_for_other_hosts_works_through_its_token(page, tmp_path):
+    """With --host 0.0.0.0 the printed address carries ?token=…; the page opened from it
+    trains, uploads and downloads (its cookie carries the token), and without it the
+    server answers 403."""
+    process, url = start("--host", "0.0.0.0")
+    try:
+        assert "?token=" in url
+        assert page.goto(url.split("?")[0]).status == 403
+        open_page(page, url)
+        page.click(sel("step"))
+        page.wait_for_function("() => window.glassnetPlayground.stats().step >= 1",
+                               timeout=TIMEOUT)
+        csv = tmp_path / "mine.csv"
+        csv.write_text("u,v,label\n" + "".join(f"{i % 7},{i % 5},{i % 2}\n" for i in range(40)))
+        page.set_input_files(sel("upload"), str(csv))
+        page.wait_for_function("() => location.hash.includes('data=csv')", timeout=TIMEOUT)
+        with page.expect_download(timeout=TIMEOUT) as download:
+            page.click(sel("export-model"))
+        assert download.value.suggested_filename == "model.glassnet"
+        assert page.inner_text(sel("error")) == ""
+    finally:
+        code, _, err = stop(process)
+    assert code == 0, err
