@@ -11,6 +11,12 @@ timed in this process, to show where the time goes.
 
     python benchmarks/playground_fps.py              # 10 s per setup
     python benchmarks/playground_fps.py --quick      # 2 s, the headline setup only
+    python benchmarks/playground_fps.py --site site  # the docs' in-browser version (Pyodide)
+
+With ``--site`` the built documentation site is served by a plain static
+server and the page runs glassnet under Pyodide in its Web Worker; the Python
+column is then left out (that Python runs in the browser, and the page's own
+counters already include it).
 """
 
 import argparse
@@ -56,10 +62,26 @@ def start_server():
     return process, match.group(1)
 
 
+def serve_site(site):
+    """A plain static file server for a built site on 127.0.0.1; returns the page's URL."""
+    import functools
+    import http.server
+    import threading
+
+    class Quiet(http.server.SimpleHTTPRequestHandler):
+        def log_message(self, *args):
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0),
+                                             functools.partial(Quiet, directory=site))
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    return f"http://127.0.0.1:{server.server_port}/playground/index.html"
+
+
 def measure(page, url, query, seconds):
     page.goto(f"{url}#{query}")
     page.wait_for_function("() => window.glassnetPlayground && "
-                           "window.glassnetPlayground.stats().frames > 0", timeout=60_000)
+                           "window.glassnetPlayground.stats().frames > 0", timeout=180_000)
     page.click("[data-testid=play]")
     time.sleep(min(1.0, seconds / 2))  # warm up
     first = page.evaluate("window.glassnetPlayground.stats()")
@@ -103,14 +125,20 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="2 s, the headline setup only")
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--url", help="a running playground (default: start one)")
+    parser.add_argument("--site", help="a built docs site: measure its in-browser playground")
     args = parser.parse_args(argv)
     from playwright.sync_api import sync_playwright
 
     seconds = 2.0 if args.quick else args.seconds
     setups = SETUPS[:1] if args.quick else SETUPS
-    process, url = (None, args.url) if args.url else start_server()
+    if args.site:
+        process, url = None, serve_site(args.site)
+    else:
+        process, url = (None, args.url) if args.url else start_server()
     load = os.getloadavg()
-    print("# glassnet playground: screen updates per second, measured in the browser\n")
+    where = "in-browser version (Pyodide in a Web Worker)" if args.site else "server version"
+    print(f"# glassnet playground, {where}: screen updates per second, measured in the "
+          f"browser\n")
     print(f"- machine: {platform.machine()}, {os.cpu_count()} cores, Python "
           f"{platform.python_version()}; headless Chromium ({CHROMIUM}), 1400×1000 window")
     print(f"- load average when the measurement started: {load[0]:.2f} {load[1]:.2f} "
@@ -126,9 +154,12 @@ def main(argv=None):
             page = browser.new_page(viewport={"width": 1400, "height": 1000})
             for name, query in setups:
                 r = measure(page, url, query, seconds)
-                train, snap = python_side(query, 10 if args.quick else 50)
+                python = "in the browser"
+                if not args.site:
+                    train, snap = python_side(query, 10 if args.quick else 50)
+                    python = f"{train:.1f} + {snap:.1f}"
                 print(f"| {name} | {r['fps']:.1f} | {r['steps']:,.0f} | {r['epochs']:.1f} | "
-                      f"{r['kb']:.1f} | {train:.1f} + {snap:.1f} | {r['draw']:.1f} |", flush=True)
+                      f"{r['kb']:.1f} | {python} | {r['draw']:.1f} |", flush=True)
             browser.close()
     finally:
         if process is not None:

@@ -23,6 +23,7 @@ if not os.path.exists(CHROMIUM):
 pytest.importorskip("playwright.sync_api", reason="the browser tests need Playwright for "
                     "Python: pip install -e '.[test]'")
 pytest.importorskip("starlette")
+from _playground_page import BOUNDARY_PIXELS, artifacts_folder, epoch, number, pause, sel
 from _playground_process import start, stop
 from playwright.sync_api import sync_playwright
 
@@ -64,55 +65,13 @@ def page(browser):
 
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory):
-    folder = os.environ.get("GLASSNET_ARTIFACTS")
-    path = Path(folder) if folder else tmp_path_factory.mktemp("artifacts")
-    path.mkdir(parents=True, exist_ok=True)
-    return path
-
-
-def sel(name):
-    return f"[data-testid={name}]"
-
-
-def number(page, name):
-    return float(page.get_attribute(sel(name), "data-value") or "nan")
-
-
-def epoch(page):
-    return int(page.inner_text(sel("epoch")))
+    return artifacts_folder(tmp_path_factory)
 
 
 def open_page(page, url, query=""):
     page.goto(url + ("#" + query if query else ""))
     page.wait_for_function("() => window.glassnetPlayground && "
                            "window.glassnetPlayground.stats().frames > 0", timeout=TIMEOUT)
-
-
-def pause(page):
-    if page.evaluate("window.glassnetPlayground.stats().playing"):
-        page.click(sel("play"))
-    page.wait_for_function("() => !window.glassnetPlayground.stats().playing", timeout=TIMEOUT)
-    # the last frames in flight are drawn, then nothing changes
-    page.wait_for_function("""() => {
-        const s = window.glassnetPlayground.stats();
-        const done = window._seen === s.received && s.frames > 0;
-        window._seen = s.received;
-        return done;
-    }""", polling=400, timeout=TIMEOUT)
-
-
-BOUNDARY_PIXELS = """() => {
-    const c = document.querySelector('[data-testid=boundary]');
-    const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data;
-    const colours = new Set();
-    let orange = 0, blue = 0;
-    for (let i = 0; i < d.length; i += 4 * 7) {
-        colours.add((d[i] << 16) | (d[i + 1] << 8) | d[i + 2]);
-        if (d[i] > d[i + 2] + 60) orange++;
-        if (d[i + 2] > d[i] + 60) blue++;
-    }
-    return {colours: colours.size, orange, blue};
-}"""
 
 
 def test_train_inspect_export_and_upload(page, server, artifacts, tmp_path):
@@ -303,3 +262,28 @@ def test_the_frame_rate_benchmark_runs(server):
                             timeout=180, check=False)
     assert result.returncode == 0, result.stderr
     assert "screen updates per second" in result.stdout
+
+
+def test_a_server_for_other_hosts_works_through_its_token(page, tmp_path):
+    """With --host 0.0.0.0 the printed address carries ?token=…; the page opened from it
+    trains, uploads and downloads (its cookie carries the token), and without it the
+    server answers 403."""
+    process, url = start("--host", "0.0.0.0")
+    try:
+        assert "?token=" in url
+        assert page.goto(url.split("?")[0]).status == 403
+        open_page(page, url)
+        page.click(sel("step"))
+        page.wait_for_function("() => window.glassnetPlayground.stats().step >= 1",
+                               timeout=TIMEOUT)
+        csv = tmp_path / "mine.csv"
+        csv.write_text("u,v,label\n" + "".join(f"{i % 7},{i % 5},{i % 2}\n" for i in range(40)))
+        page.set_input_files(sel("upload"), str(csv))
+        page.wait_for_function("() => location.hash.includes('data=csv')", timeout=TIMEOUT)
+        with page.expect_download(timeout=TIMEOUT) as download:
+            page.click(sel("export-model"))
+        assert download.value.suggested_filename == "model.glassnet"
+        assert page.inner_text(sel("error")) == ""
+    finally:
+        code, _, err = stop(process)
+    assert code == 0, err

@@ -7,6 +7,12 @@
 - API reference: one page per public module of the installed ``glassnet``
   (found by walking the package, so a new module gets its page without an edit
   here) and a page with the command line's ``--help`` texts.
+- The playground runs in the browser from the site itself (``playground/``:
+  Pyodide, NumPy for Pyodide and a wheel of this checkout; see
+  ``playground_site.py``), and the "Try glassnet" page's editor holds the
+  README's "network by hand" example, taken from the README at build time.
+- ``GLASSNET_DOCS_QUICK=1`` skips executing the tutorials (each page then says
+  so): for iterating on the rest of the site, never for a site to publish.
 - MathJax is copied from the ``django-static-mathjax`` package into the site,
   and after the build every page is checked to load no script, style sheet or
   image from the network: the built site works offline, from ``file://``.
@@ -34,6 +40,7 @@ from mkdocs.structure.files import File
 sys.path.insert(0, str(Path(__file__).parent))
 from check_site import external_references
 from griffe_roles import ROLE
+from playground_site import PlaygroundBuildError, files_for_site
 
 log = __import__("logging").getLogger("mkdocs.hooks.glassnet")
 
@@ -331,8 +338,17 @@ def _run_one(path, fingerprint):
     return markdown, images
 
 
+def _not_executed(path):
+    page = (f"# {path.stem}\n\n*Not executed in this build (`GLASSNET_DOCS_QUICK=1`): run "
+            f"`python docs/tutorials/{path.name}`.*\n")
+    return page, {}
+
+
 def run_tutorials(docs_dir):
     paths = sorted((Path(docs_dir) / TUTORIALS).glob("[0-9]*.py"))
+    if os.environ.get("GLASSNET_DOCS_QUICK") == "1":
+        log.info("GLASSNET_DOCS_QUICK=1: the tutorials are not executed in this build")
+        return {path: _not_executed(path) for path in paths}
     fingerprint = _code_fingerprint() if _serving else None
     workers = min(len(paths), os.cpu_count() or 1, 4) or 1
     with concurrent.futures.ThreadPoolExecutor(workers) as pool:
@@ -365,7 +381,43 @@ def on_files(files, config):
                           "pip install -e '.[docs]'") from None
     source = Path(mathjax.__file__).parent / "static" / "mathjax" / "es5" / MATHJAX_FILE
     _add(files, config, f"assets/mathjax/{MATHJAX_FILE}", abs_src_path=str(source))
+    try:
+        playground = files_for_site(ROOT)
+    except PlaygroundBuildError as exc:
+        raise PluginError(str(exc)) from None
+    for src_uri, content in playground.items():
+        if isinstance(content, Path):
+            _add(files, config, src_uri, abs_src_path=str(content))
+        else:
+            _add(files, config, src_uri, content)
     return files
+
+
+# -- the "Try glassnet" page --------------------------------------------------------------------
+TRY_MARKER = "<!-- the README's network-by-hand example -->"
+
+
+def readme_example(readme=ROOT / "README.md", heading="network by hand"):
+    """The first Python block under the README's heading that contains ``heading``."""
+    text = readme.read_text(encoding="utf-8")
+    match = re.search(r"^#+ [^\n]*" + re.escape(heading) + r"[^\n]*\n(.*?)^```python\n(.*?)^```",
+                      text, re.IGNORECASE | re.MULTILINE | re.DOTALL)
+    if match is None:
+        raise PluginError(f"docs/try.md shows the README's example under a heading with "
+                          f"{heading!r}, and {readme} has no such heading with a ```python block")
+    return match.group(2)
+
+
+def on_page_markdown(markdown, page, config, files):
+    if TRY_MARKER in markdown:
+        import html
+
+        code = html.escape(readme_example())
+        editor = (f'<textarea id="try-source" class="try-source" spellcheck="false" wrap="off" '
+                  f'aria-label="Python code to run" rows="{code.count(chr(10)) + 2}">'
+                  f'{code}</textarea>')
+        markdown = markdown.replace(TRY_MARKER, editor)
+    return markdown
 
 
 # -- offline check ----------------------------------------------------------------------------

@@ -94,6 +94,12 @@ def external_references(site_dir):
     return problems
 
 
+def needs_a_server(relative):
+    """Pages that run Python in a Web Worker: browsers refuse workers and module scripts
+    on ``file://``, so these are opened over HTTP by tests/test_playground_static.py."""
+    return relative.parts[0] == "playground" or str(relative) == "try.html"
+
+
 def check_in_browser(site_dir, pages, screenshots=None):
     """Open ``pages`` from ``file://`` in headless Chromium; return a list of problems."""
     from playwright.sync_api import sync_playwright
@@ -148,7 +154,7 @@ def main(argv=None):
     if args.browser:
         pages = args.page or sorted(
             str(p.relative_to(args.site_dir)) for p in Path(args.site_dir).rglob("*.html")
-            if p.name != "404.html")
+            if p.name != "404.html" and not needs_a_server(p.relative_to(args.site_dir)))
         problems += check_in_browser(args.site_dir, pages, args.screenshots)
     for problem in problems:
         print(problem, file=sys.stderr)

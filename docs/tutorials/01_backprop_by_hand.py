@@ -11,6 +11,8 @@
 # %% [markdown]
 # # 1. Backpropagation by hand, for the Wisconsin 9-15-1 network
 #
+# **In the browser**: [open this lesson in the playground](../playground/index.html#data=wisconsin&scale=minmax&hidden=15&act=relu&init=scaled_normal&seed=1&opt=sgd&lr=0.07&batch=full): the 9-15-1 ReLU network on the Wisconsin data, min-max scaled, seed 1, full-batch SGD; press step and open the step inspector to see this page's forward and backward pass on one row.
+#
 # **Reproduces** the first tutorial's network: the Breast Cancer Wisconsin
 # (Original) data with the 16 rows that contain `?` dropped (683 left), the 9
 # features min-max scaled to $[0, 1]$, the first 500 rows for training; a

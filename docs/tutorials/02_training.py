@@ -11,6 +11,8 @@
 # %% [markdown]
 # # 2. Training it: full-batch gradient descent
 #
+# **In the browser**: [open this lesson in the playground](../playground/index.html#data=wisconsin&scale=minmax&hidden=15&act=relu&init=scaled_normal&seed=1&opt=sgd&lr=0.07&batch=full&speed=20): the same network training at learning rate 0.07; switch the rate to 0.003 to see the slow curve of this page.
+#
 # **Reproduces** the first tutorial's training run: the 9-15-1 network of
 # [Tutorial 1](01_backprop_by_hand.md) (Wisconsin data min-max scaled, first 500
 # rows train and the other 183 test, weights $\mathcal N(0, 1)/\sqrt{n_\text{in}}$

@@ -11,6 +11,8 @@
 # %% [markdown]
 # # 3. Optimisers on the loss landscape
 #
+# **In the browser**: [open this lesson in the playground](../playground/index.html#data=wisconsin&scale=minmax&hidden=15&act=relu&init=scaled_normal&seed=1&opt=momentum&lr=0.1&batch=full): the network with momentum at a base rate of 0.1; train, then draw the loss landscape of the run.
+#
 # **Reproduces** the picture the first tutorial is known for, a ball rolling
 # down the loss surface for plain SGD, momentum, learning-rate annealing and a
 # too-large learning rate, with the settings of `glassnet landscape

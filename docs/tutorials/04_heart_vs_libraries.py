@@ -11,6 +11,8 @@
 # %% [markdown]
 # # 4. The heart disease network against the libraries
 #
+# **In the browser**: [open this lesson in the playground](../playground/index.html#data=heart&hidden=8&act=relu&seed=2&opt=sgd&lr=0.001&batch=full&train=80): the 13-8-1 heart network, full-batch gradient descent at 0.001.
+#
 # **Reproduces** the second tutorial: the Statlog (Heart) data, 270 patients
 # with 13 numeric features, label absence (0) or presence (1) of heart
 # disease; an 80/20 split with scikit-learn's `train_test_split(...,

@@ -11,6 +11,8 @@
 # %% [markdown]
 # # 5. XOR with a 3-4-1 sigmoid network, and why a hidden layer
 #
+# **In the browser**: [open this lesson in the playground](../playground/index.html#data=xor&features=x1,x2&hidden=4&act=sigmoid&opt=sgd&lr=1&batch=full&seed=1): an XOR-like toy with 4 sigmoid hidden units and a sigmoid output (the tutorial's third input, always 1, is the playground's bias, so this is its 3-4-1 network); remove the hidden layer to see it fail.
+#
 # **Reproduces** the minimal tutorial: four samples of three inputs
 # `[[0,0,1], [0,1,1], [1,0,1], [1,1,1]]` with targets `[0, 1, 1, 0]` (the XOR
 # of the first two inputs; the third is always 1 and plays the part of a

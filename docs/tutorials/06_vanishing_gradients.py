@@ -11,6 +11,8 @@
 # %% [markdown]
 # # 6. Vanishing gradients: deep sigmoid against ReLU
 #
+# **In the browser**: [open this lesson in the playground](../playground/index.html#data=wisconsin&hidden=16,16,16,16,16&act=sigmoid&init=glorot_normal&seed=0&opt=sgd&lr=2&batch=full): the deep sigmoid network (five hidden layers of 16); watch the gradient norms per layer, then switch the activation to ReLU.
+#
 # **Reproduces** `examples/vanishing_gradients.py`: two networks of the same
 # shape on the Wisconsin data (all 683 rows, features standardised), 9 inputs,
 # **five hidden layers of 16 units** and one sigmoid output, weights from

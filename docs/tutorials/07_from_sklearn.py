@@ -11,6 +11,8 @@
 # %% [markdown]
 # # 7. From scikit-learn to glassnet
 #
+# **In the browser**: [open this lesson in the playground](../playground/index.html#data=wisconsin&hidden=15&act=relu&opt=adam&lr=0.001&batch=200&seed=0&train=80): MLPClassifier's defaults: 15 ReLU units, Adam at 0.001, batches of 200.
+#
 # **Reproduces** an ordinary scikit-learn workflow: the Wisconsin data (683
 # rows), a stratified 80/20 split with `random_state=0`, a pipeline of
 # `StandardScaler` and `MLPClassifier(hidden_layer_sizes=(15,),

@@ -22,7 +22,6 @@ import codecs
 import csv
 import gzip
 import io
-import lzma
 import os
 import warnings
 import zipfile
@@ -47,7 +46,19 @@ __all__ = [
 MISSING_TOKENS = frozenset({"", "?", "na", "n/a", "nan", "null", "none", "-"})
 SEPARATORS = (",", ";", "\t", " ")
 PARQUET = (".parquet", ".pq")
-COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
+try:
+    import lzma
+except ImportError:  # Pyodide (the docs' in-browser playground) ships lzma separately
+    lzma = None
+
+
+def _no_lzma(path, mode):
+    raise DataError(f"{path}: reading .xz files needs Python's lzma module, which this Python "
+                    f"(probably Pyodide, in the browser) does not have; decompress it first")
+
+
+COMPRESSED = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open if lzma else _no_lzma}
+COMPRESSION_ERRORS = (OSError, EOFError, zipfile.BadZipFile) + ((lzma.LZMAError,) if lzma else ())
 
 
 class DataError(ValueError):
@@ -315,7 +326,7 @@ def _head(path, n_lines=50):
                         break
     except UnicodeDecodeError:
         raise _not_utf8(path) from None
-    except (OSError, EOFError, zipfile.BadZipFile, lzma.LZMAError) as exc:
+    except COMPRESSION_ERRORS as exc:
         raise DataError(f"{path} cannot be read as a compressed file: {exc}") from None
     return lines
 

@@ -33,10 +33,13 @@ from __future__ import annotations
 
 import json
 import os
+import platform
 import secrets
 import shutil
+import sys
 import tempfile
 import threading
+import time
 
 from .._version import __version__
 from ..datasets import DataError
@@ -52,6 +55,8 @@ FRAMES_IN_FLIGHT = 3
 FRAME_TIME = 0.03  # seconds of training per screen update, at most
 MESSAGE_LIMIT = 1024 * 1024  # characters; the page's messages are a few hundred
 MAX_DEPTH = 32  # nesting of JSON arrays and objects; the page's messages use 3
+RUNTIME = f"Python {platform.python_version()}" + (
+    " in this browser (Pyodide)" if sys.platform == "emscripten" else "")
 # user mistakes: shown as they are; anything else is a bug, shown with its type
 USER_ERRORS = (ConfigError, DataError, ValueError, ArithmeticError)
 
@@ -200,6 +205,11 @@ class Protocol:
         Where uploaded CSV files are kept (shared by a server's pages).
     frame_time : float
         Seconds of training per played frame, at most.
+    frame_rate : float, optional
+        Screen updates per second to aim for instead: each frame trains for what
+        is left of ``1 / frame_rate`` after the last snapshot's cost (at least a
+        fifth of it). The browser build, where NumPy has no optimised BLAS and a
+        snapshot costs several times more than on the server, uses it.
     runner : str
         What keeps running after a bug, in the page's error message
         (``"the server"``; the browser build says ``"the playground"``).
@@ -218,8 +228,11 @@ class Protocol:
         Message type → method ``(message) -> list of messages``.
     """
 
-    def __init__(self, uploads, frame_time=FRAME_TIME, runner="the server", report=None):
+    def __init__(self, uploads, frame_time=FRAME_TIME, frame_rate=None, runner="the server",
+                 report=None):
         self.uploads = uploads
+        self.frame_rate = frame_rate
+        self.snapshot_seconds = 0.0
         self.runner = runner
         self.report = report or (lambda exc: None)
         self.frame_time = frame_time
@@ -241,7 +254,7 @@ class Protocol:
         try:
             message = parse_message(text)
         except MessageError as exc:
-            return [self.error(exc)]
+            return self.failed(exc)
         return self.handle(message)
 
     def handle(self, message):
@@ -256,11 +269,15 @@ class Protocol:
                 raise MessageError("the page must say hello first")
             return handler(message)
         except Exception as exc:  # noqa: BLE001 - a bad message never ends the session
-            self.playing = False
-            out = [self.error(exc)]
-            if self.session is not None:
-                out.append(self.state())
-            return out
+            return self.failed(exc)
+
+    def failed(self, exc):
+        """The answer to a message that failed: the error, and play stops."""
+        self.playing = False
+        out = [self.error(exc)]
+        if self.session is not None:
+            out.append(self.state())
+        return out
 
     def wants_frame(self):
         """True when the page is playing and has room for another frame."""
@@ -268,9 +285,15 @@ class Protocol:
 
     def next_frame(self):
         """Train for up to ``frame_time`` seconds and snapshot: the messages to send."""
+        budget = self.frame_time
+        if self.frame_rate:
+            period = 1.0 / self.frame_rate
+            budget = max(0.2 * period, period - self.snapshot_seconds)
         try:
-            stopped = self.session.advance(self.frame_time)
+            stopped = self.session.advance(budget)
+            started = time.perf_counter()
             frame = self.session.frame()
+            self.snapshot_seconds = time.perf_counter() - started
         except Exception as exc:  # noqa: BLE001 - shown on the page; the session goes on
             self.playing = False
             return [self.error(exc), self.state(), self.session.frame()]
@@ -318,7 +341,7 @@ class Protocol:
             self.session = Session(Config(), self.uploads.resolve)
         self.playing, self.credits = False, FRAMES_IN_FLIGHT
         out = [{"type": "hello", "session": self.session_id, "version": __version__,
-                "schema": schema(), "thumbnails": thumbnails()},
+                "runtime": RUNTIME, "schema": schema(), "thumbnails": thumbnails()},
                self.session.scene(), self.session.frame(), self.state()]
         if problem is not None:
             out.append({"type": "error", "message": f"{error_text(problem, self.runner)} (the page shows "

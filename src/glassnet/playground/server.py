@@ -96,10 +96,6 @@ class Connection:
         self.protocol = Protocol(state.uploads, report=report_bug)
         self.executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="glassnet-session")
 
-    @property
-    def session(self):
-        return self.protocol.session
-
     async def call(self, function, *args):
         """Run ``function`` in this page's worker thread (all session work goes there)."""
         loop = asyncio.get_running_loop()

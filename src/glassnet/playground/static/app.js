@@ -98,7 +98,7 @@ const set = (changes) => { writeChangesToUrl(changes); send({ type: "set", chang
 const HANDLERS = {
   hello(m) {
     S.schema = m.schema; S.thumbnails = m.thumbnails; S.session = m.session;
-    $("version").textContent = `glassnet ${m.version}`;
+    $("version").textContent = `glassnet ${m.version}` + (m.runtime ? ` · ${m.runtime}` : "");
     buildStaticControls();
     setExportLinks();
   },

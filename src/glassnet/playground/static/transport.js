@@ -1,10 +1,11 @@
 // How the page reaches the engine. Two transports with one interface, so app.js does not
 // know which it has:
-//   connect(hello)      open, then send the hello message
+//   connect(hello)      open, then send the hello message (none: no playground session)
 //   send(message)       a message for glassnet.playground.protocol.Protocol
 //   onmessage(message)  each message the engine sends back
 //   onstatus(text, f)   what is loading and how far (f in [0, 1], null: unknown); "" when done
 //   onclose(text)       the engine is gone, and why
+//   onready()           the engine is ready (the worker: Python has loaded)
 //   export(name)        a Promise of the export file `name` as a Blob
 //   upload(file)        a Promise of what the engine read from a CSV File, or an Error
 // WebSocketTransport talks to `glassnet playground` (the local server); WorkerTransport runs
@@ -15,6 +16,7 @@ class Transport {
     this.onmessage = () => {};
     this.onstatus = () => {};
     this.onclose = () => {};
+    this.onready = () => {};
   }
 }
 
@@ -70,6 +72,9 @@ export class WorkerTransport extends Transport {
         JSON.parse(d.text).forEach((message, i) => this.onmessage(message, i ? 0 : d.text.length));
       } else if (d.kind === "status") {
         this.onstatus(d.text, d.fraction);
+      } else if (d.kind === "ready") {
+        this.onstatus("", 1);
+        this.onready(d);
       } else if (d.kind === "failed") {
         this.onclose(d.text);
       } else if (d.kind === "reply") {
@@ -80,7 +85,7 @@ export class WorkerTransport extends Transport {
       }
     });
     this.worker.addEventListener("error", (event) => this.onclose(`The playground's worker failed: ${event.message}`));
-    this.send(hello);  // the worker keeps it until Python is ready
+    if (hello) this.send(hello);  // the worker keeps it until Python is ready
   }
 
   send(message) {
