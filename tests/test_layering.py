@@ -21,7 +21,7 @@ SRC = Path(__file__).resolve().parents[1] / "src"
 LAYERS = [
     ("foundations: formulas, data, buffers",
      ["glassnet._version", "glassnet.flat", "glassnet.activations", "glassnet.losses",
-      "glassnet.initializers", "glassnet.schedules", "glassnet.datasets"]),
+      "glassnet.initializers", "glassnet.schedules", "glassnet.datasets", "glassnet._files"]),
     ("layers", ["glassnet.layers"]),
     ("network", ["glassnet.network", "glassnet.gradcheck"]),
     ("optimisers and the training loop",
@@ -31,7 +31,7 @@ LAYERS = [
     ("around a model: conversions, pictures, tables, search",
      ["glassnet.interop", "glassnet.plots", "glassnet.landscape", "glassnet.dynamics",
       "glassnet.baselines", "glassnet.report", "glassnet.tables", "glassnet.search",
-      "glassnet.lockstep"]),
+      "glassnet._dask_watchdog", "glassnet.lockstep"]),
     ("the public API", ["glassnet"]),
     ("applications", ["glassnet.playground", "glassnet.cli"]),
     ("entry points", ["glassnet._entry", "glassnet.__main__", "glassnet.cli.__main__",
