@@ -71,12 +71,14 @@ from dataclasses import dataclass
 import numpy as np
 
 from .losses import sample_normaliser
+from .training import Callback
 
 __all__ = [
     "SECOND_DERIVATIVES",
     "HessianEigen",
     "HessianTrace",
     "Sharpness",
+    "SharpnessTracker",
     "SpectralDensity",
     "hessian_eigenvalues",
     "hessian_trace",
@@ -85,6 +87,7 @@ __all__ = [
     "largest_eigenvalue",
     "sharpness",
     "spectral_density",
+    "stability_threshold",
 ]
 
 # f''(z) written with a = f(z), for the R-operator's backward pass
@@ -687,3 +690,88 @@ def spectral_density(network, X, y, vectors=5, steps=80, points=1000, sigma=None
         density += gaussians @ w
     density /= vectors * sigma * np.sqrt(2 * np.pi)
     return SpectralDensity(grid, density, node_array, weight_array, sigma)
+
+
+# -- the edge of stability ------------------------------------------------------------
+def stability_threshold(lr, momentum=0.0, nesterov=False):
+    """The largest sharpness gradient descent at rate ``lr`` is stable at.
+
+    On a quadratic with curvature ``λ`` a step maps ``δ ← (1 − η·λ)·δ``,
+    stable while ``|1 − η·λ| <= 1``, so while ``λ <= 2/η``. Heavy-ball
+    momentum ``β`` (``δ_{t+1} = (1 − η·λ)·δ_t + β·(δ_t − δ_{t−1})``) has
+    characteristic roots inside the unit circle while ``λ <= (2 + 2β)/η``;
+    Nesterov's (the gradient at the look-ahead point) while
+    ``λ <= (2 + 2β)/((1 + 2β)·η)``. Returns the threshold, one per entry of ``lr``.
+    """
+    lr = np.asarray(lr, dtype=np.float64)
+    if nesterov and momentum:
+        return (2 + 2 * momentum) / ((1 + 2 * momentum) * lr)
+    return (2 + 2 * momentum) / lr
+
+
+class SharpnessTracker(Callback):
+    """A training callback: ``λ_max`` of the full-data loss every ``every`` epochs
+    (and after the last), to watch gradient descent reach the edge of stability.
+
+    Cohen et al. (2021) found that full-batch gradient descent at rate ``η``
+    first raises the sharpness ("progressive sharpening") until it reaches
+    ``2/η``, then hovers there while the loss keeps falling, though no longer
+    monotonically. Each measurement is Lanczos (:func:`hessian_eigenvalues`,
+    ``k = 1``) started from the previous measurement's eigenvector, which
+    changes little between measurements, so a few products usually suffice;
+    ``tol`` is the relative residual it stops at (1e-3: a plot's precision).
+    The network is measured at its current weights and mode (dropout masks
+    held, batch statistics of all the rows), and left as it was.
+
+    Recorded: ``epochs`` (counting from 1), ``values`` (``λ_max``), ``lr``
+    (the rate of each measured epoch), ``products`` (Hessian-vector products
+    used). ``logs['sharpness']`` carries each measurement to the callbacks
+    after this one.
+    """
+
+    def __init__(self, X, y, every=1, sample_weight=None, tol=1e-3, max_iterations=60, seed=0):
+        every = int(every)
+        if every < 1:
+            raise ValueError(f"every must be >= 1 epoch, got {every}")
+        self.X, self.y, self.sample_weight = X, y, sample_weight
+        self.every, self.tol, self.max_iterations, self.seed = every, tol, max_iterations, seed
+        self.epochs, self.values, self.lr, self.products = [], [], [], []
+        self._data = self._vector = self._operator = None
+        self._last_epoch = None
+
+    def on_train_begin(self, trainer):
+        network = trainer.network
+        self._data = network.check_data(self.X, self.y, self.sample_weight)
+
+    def _measure(self, trainer, epoch, lr):
+        network = trainer.network
+        X, Y, w = self._data
+        product, n = _flat_operator(network, X, Y, w, None)
+        result = _extreme_eigenpairs(product, n, 1, "largest", self.max_iterations, self.tol,
+                                     self.seed, self._vector)
+        self._vector = result.vectors[0]
+        self.epochs.append(epoch + 1)
+        self.values.append(float(result.values[0]))
+        self.lr.append(float(lr))
+        self.products.append(int(result.iterations))
+        self._last_epoch = epoch
+        return self.values[-1]
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if epoch % self.every == 0 and np.isfinite(logs.get("loss", 0.0)):
+            logs["sharpness"] = self._measure(trainer, epoch, logs.get("lr", trainer.optimizer.lr))
+
+    def on_train_end(self, trainer):
+        last = trainer.history.epoch[-1] if trainer.history.epoch else None
+        if last is not None and last != self._last_epoch and trainer.history.loss and \
+                np.isfinite(trainer.history.loss[-1]):
+            self._measure(trainer, last, trainer.history.lr[-1] if trainer.history.lr
+                          else trainer.optimizer.lr)
+
+    def by_epoch(self, n_epochs):
+        """``λ_max`` per epoch 1..``n_epochs``, NaN where not measured."""
+        out = np.full(n_epochs, np.nan)
+        for e, v in zip(self.epochs, self.values):
+            if 1 <= e <= n_epochs:
+                out[e - 1] = v
+        return out

@@ -19,7 +19,7 @@ from .io import write_bytes
 
 __all__ = ["PATH_COLOURS", "confusion_figure", "landscape_figure", "landscape_surface_figure",
            "lockstep_figure", "loss_figure", "regression_figure", "roc_figure",
-           "save_descent_animation", "save_figure", "search_figure"]
+           "save_descent_animation", "save_figure", "search_figure", "sharpness_figure"]
 
 
 def save_figure(figure, path, dpi=110):
@@ -461,3 +461,35 @@ def save_descent_animation(landscape, path, fps=12, dpi=80, hold_seconds=2.0):
         frames[0].save(handle, format="GIF", save_all=True, append_images=frames[1:],
                        duration=durations, loop=0)
     return path
+
+
+def sharpness_figure(epochs, values, loss, threshold=None, threshold_label="2/η", note=None,
+                     title="Sharpness and the edge of stability"):
+    """``λ_max`` at the measured ``epochs`` (from 1) over the threshold per epoch
+    (``threshold``: one value per entry of ``loss``, or None), and the training
+    loss per epoch beneath, on the same epoch axis."""
+    figure = Figure(figsize=(6.8, 5.6))
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    everything = np.arange(1, len(loss) + 1)
+    if threshold is not None:
+        top.plot(everything, threshold, color="black", linestyle="--", linewidth=1.2,
+                 label=threshold_label)
+    top.plot(epochs, values, color="C3", marker="o", markersize=2.5, linewidth=1.2,
+             label="λ_max, the Hessian's largest eigenvalue")
+    finite = [v for v in values if np.isfinite(v)]
+    if threshold is not None and finite:
+        high = max(max(finite), float(np.nanmin(threshold))) * 1.25
+        top.set_ylim(min(0.0, min(finite) * 1.1), high)
+    top.set_ylabel("sharpness λ_max")
+    top.set_title(title)
+    top.grid(alpha=0.3)
+    top.legend(fontsize=8, loc="lower right")
+    if note:
+        top.text(0.02, 0.96, note, transform=top.transAxes, fontsize=8, va="top")
+    bottom.plot(everything, loss, color="C0")
+    if np.all(np.asarray(loss) > 0):
+        bottom.set_yscale("log")
+    bottom.set_xlabel("epoch")
+    bottom.set_ylabel("training loss")
+    bottom.grid(alpha=0.3)
+    return figure

@@ -16,6 +16,7 @@ from ..io import Scaler, save_model, write_text
 from ..tables import encode_targets, prepare, split
 from ..training import LossLogger
 from .advice import worse_than_linear
+from .curvature import sharpness_metrics, sharpness_option, sharpness_tracker, write_sharpness
 from .engine import fitted_network
 from .errors import debug_option
 from .options import (
@@ -99,11 +100,12 @@ DEFAULTS = {"hidden": "100", "activation": "relu", "solver": "adam", "lr": 0.001
               "(predicted vs actual for regression); all: also per-layer gradient norms, "
               "dead/saturated units and, for 2-D data, the decision boundary.")
 @click.option("--quiet", is_flag=True, help="No progress output, only the report.")
+@sharpness_option
 @debug_option
 def train(data, target, out_dir, hidden, activation, solver, lr, momentum, nesterov, batch_size,
           epochs, schedule, alpha, l1, dropout, batch_norm, scale, scale_target, test_size, seed,
           log_every, early_stopping, patience, tol, missing, one_hot, task, sep, plots, quiet,
-          debug):
+          track_sharpness, debug):
     """Train a network on DATA and write a model, metrics, history and plots.
 
     DATA is a bundled data set (wisconsin, heart, xor) or a CSV file.
@@ -181,6 +183,9 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
             len(Xs_train) / (min(200, len(Xs_train)) if batch == "auto" else batch))
         recorder = DynamicsRecorder(every=max(1, epochs * steps_per_epoch // 300))
         callbacks.append(recorder)
+    tracker = sharpness_tracker(track_sharpness, epochs, prepared, Xs_train, y_train, scale_target)
+    if tracker is not None:
+        callbacks.append(tracker)
     curve = None
     if split_note is None:
         held_out = encode_targets(prepared, y_test)
@@ -222,6 +227,9 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
         "rows": "test" if split_note is None else "training"})
     if advice:
         notes.append(advice)
+    if tracker is not None:
+        metrics["sharpness"] = sharpness_metrics(tracker, estimator.history_, solver, momentum,
+                                                 nesterov)
     target_scaler = None
     if scale_target:
         target_scaler = Scaler("standard", estimator.target_offset_, estimator.target_scale_)
@@ -234,9 +242,13 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
                                                                len(Xs_train), stopped),
                    target_scaler=target_scaler)
         write_text(outputs.path("metrics.json"), json.dumps(metrics, indent=2) + "\n")
-        write_text(outputs.path("history.csv"), history_csv(estimator.history_, curve))
+        write_text(outputs.path("history.csv"), history_csv(
+            estimator.history_, curve, tracker and {
+                "sharpness": tracker.by_epoch(len(estimator.history_.loss))}))
         if plots != "none":
             write_plots(outputs, estimator, prepared, Xs_test, y_test, curve)
+        if tracker is not None and plots != "none" and tracker.values:
+            write_sharpness(outputs, tracker, estimator.history_, solver, momentum, nesterov)
         if recorder is not None and recorder.steps:
             from ..dynamics import write_training_dynamics
 
