@@ -43,13 +43,10 @@ def sharpness_tracker(every, epochs, prepared, X, y, scale_target):
     if every is None:
         return None
     from ..curvature import SharpnessTracker
-    from ..io import Scaler
-    from ..tables import encode_targets
+    from .health import network_targets
 
-    Y = encode_targets(prepared, y)
-    if scale_target:
-        Y = Scaler("standard").fit(Y).transform(Y)
-    return SharpnessTracker(X, Y, every=measurement_interval(every, epochs))
+    return SharpnessTracker(X, network_targets(prepared, y, scale_target),
+                            every=measurement_interval(every, epochs))
 
 
 def _threshold(lr, solver, momentum, nesterov):

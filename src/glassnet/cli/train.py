@@ -19,6 +19,13 @@ from .advice import worse_than_linear
 from .curvature import sharpness_metrics, sharpness_option, sharpness_tracker, write_sharpness
 from .engine import fitted_network
 from .errors import debug_option
+from .health import (
+    dynamics_option,
+    health_metrics,
+    health_recorder,
+    update_ratio_columns,
+    write_health,
+)
 from .options import (
     EARLY_STOPPING_HELP,
     SCALE_CHOICES,
@@ -101,11 +108,12 @@ DEFAULTS = {"hidden": "100", "activation": "relu", "solver": "adam", "lr": 0.001
               "dead/saturated units and, for 2-D data, the decision boundary.")
 @click.option("--quiet", is_flag=True, help="No progress output, only the report.")
 @sharpness_option
+@dynamics_option
 @debug_option
 def train(data, target, out_dir, hidden, activation, solver, lr, momentum, nesterov, batch_size,
           epochs, schedule, alpha, l1, dropout, batch_norm, scale, scale_target, test_size, seed,
           log_every, early_stopping, patience, tol, missing, one_hot, task, sep, plots, quiet,
-          track_sharpness, debug):
+          track_sharpness, dynamics, debug):
     """Train a network on DATA and write a model, metrics, history and plots.
 
     DATA is a bundled data set (wisconsin, heart, xor) or a CSV file.
@@ -176,7 +184,7 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
     elif not quiet:
         callbacks.append(PlainProgress(epochs, epochs // 10, echo))
     recorder = None
-    if plots == "all":
+    if plots == "all" or dynamics is not None:
         from ..dynamics import DynamicsRecorder
 
         steps_per_epoch = 1 if batch == "auto" and len(Xs_train) <= 200 else math.ceil(
@@ -186,6 +194,9 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
     tracker = sharpness_tracker(track_sharpness, epochs, prepared, Xs_train, y_train, scale_target)
     if tracker is not None:
         callbacks.append(tracker)
+    health = health_recorder(dynamics, epochs, prepared, Xs_train, y_train, scale_target)
+    if health is not None:
+        callbacks.append(health)
     curve = None
     if split_note is None:
         held_out = encode_targets(prepared, y_test)
@@ -230,6 +241,8 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
     if tracker is not None:
         metrics["sharpness"] = sharpness_metrics(tracker, estimator.history_, solver, momentum,
                                                  nesterov)
+    if health is not None:
+        metrics["health"] = health_metrics(health)
     target_scaler = None
     if scale_target:
         target_scaler = Scaler("standard", estimator.target_offset_, estimator.target_scale_)
@@ -242,13 +255,16 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
                                                                len(Xs_train), stopped),
                    target_scaler=target_scaler)
         write_text(outputs.path("metrics.json"), json.dumps(metrics, indent=2) + "\n")
-        write_text(outputs.path("history.csv"), history_csv(
-            estimator.history_, curve, tracker and {
-                "sharpness": tracker.by_epoch(len(estimator.history_.loss))}))
+        n_epochs = len(estimator.history_.loss)
+        write_text(outputs.path("history.csv"), history_csv(estimator.history_, curve, {
+            **({"sharpness": tracker.by_epoch(n_epochs)} if tracker else {}),
+            **update_ratio_columns(health, n_epochs)}))
         if plots != "none":
             write_plots(outputs, estimator, prepared, Xs_test, y_test, curve)
         if tracker is not None and plots != "none" and tracker.values:
             write_sharpness(outputs, tracker, estimator.history_, solver, momentum, nesterov)
+        if health is not None:
+            write_health(outputs, health)
         if recorder is not None and recorder.steps:
             from ..dynamics import write_training_dynamics
 
