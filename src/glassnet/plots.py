@@ -372,7 +372,8 @@ def landscape_surface_figure(landscape, title="Loss surface"):
     if not landscape.drawn:
         ax.scatter(0, 0, landscape.center_loss, color="white", s=60, edgecolor="black",
                    label=_centre_label(landscape), zorder=11, depthshade=False)
-    ax.set_title(f"{title}: paths at their true loss (solid), the surface under them (dotted)"
+    ax.set_title(f"{title}: paths at their true {_quantity(landscape)} (solid), the surface "
+                 f"under them (dotted)"
                  f"\n{_truth_note(landscape)}" if landscape.drawn else
                  f"{title}: random plane\n{_truth_note(landscape)}", fontsize=8)
     ax.legend(loc="upper left", fontsize=7)
