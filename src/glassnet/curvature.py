@@ -12,6 +12,23 @@ Networks Typically Occurs at the Edge of Stability", ICLR 2021).
 ``H`` has ``P²`` entries for ``P`` parameters, but ``H·v`` costs about two
 gradients and is all that power iteration needs.
 
+The spectrum, from products alone (the methods of PyHessian: Yao, Gholami,
+Keutzer & Mahoney, "PyHessian: Neural Networks Through the Lens of the
+Hessian", 2020):
+
+- :func:`hessian_eigenvalues`: the ``k`` largest or smallest eigenvalues and
+  their eigenvectors by Lanczos with full reorthogonalisation
+  (``Q_mᵀ·H·Q_m = T_m`` tridiagonal; the Ritz values of ``T_m`` converge to
+  the ends of the spectrum first);
+- :func:`hessian_trace`: ``tr(H) = E[zᵀ·H·z]`` for Rademacher ``z``
+  (Hutchinson, 1989), with its standard error;
+- :func:`spectral_density`: the eigenvalue density by stochastic Lanczos
+  quadrature, ``φ_σ(t) ≈ (1/V)·Σ_v Σ_j τ_j·g_σ(t − θ_j)`` with the nodes
+  ``θ_j`` and weights ``τ_j`` of ``m`` Lanczos steps from each probe ``v``
+  (Ghorbani, Krishnan & Xiao, 2019);
+- :class:`SharpnessTracker`: ``λ_max`` during training, beside
+  :func:`stability_threshold` (``2/η``).
+
 Exact products (Pearlmutter's R-operator)
 -----------------------------------------
 Write ``R{·}`` for the directional derivative ``d/dr (·)(θ + r·v)`` at
