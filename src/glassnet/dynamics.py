@@ -285,16 +285,26 @@ def hidden_unit_layers(layers):
 
 def gradient_norm_figure(recorder, title="Gradient norm per layer"):
     """``‖dW_l‖`` over the steps, one line per layer (log scale)."""
+    return _per_layer_log_figure(recorder.steps, recorder.gradient_norms, "‖dW‖ (Frobenius)",
+                                 title)
+
+
+def _per_layer_log_figure(steps, values, ylabel, title, reference=None, linewidth=None):
+    """One line per layer (a column of ``values``) over the steps, on a log axis,
+    with an optional ``(value, label)`` reference line."""
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(6.4, 4.2))
     ax = figure.add_subplot()
-    norms = np.array(recorder.gradient_norms)
-    for layer in range(norms.shape[1]):
-        ax.plot(recorder.steps, np.maximum(norms[:, layer], 1e-300), label=f"layer {layer + 1}")
+    values = np.array(values, dtype=float)
+    for layer in range(values.shape[1] if values.ndim == 2 else 0):
+        ax.plot(steps, np.maximum(values[:, layer], 1e-300), label=f"layer {layer + 1}",
+                linewidth=linewidth)
+    if reference is not None:
+        ax.axhline(reference[0], color="black", linestyle="--", linewidth=1, label=reference[1])
     ax.set_yscale("log")
     ax.set_xlabel("step")
-    ax.set_ylabel("‖dW‖ (Frobenius)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -370,23 +380,10 @@ def health_histogram_figure(health, title="Inside the layers at chosen epochs"):
 def update_ratio_figure(health, title="Update-to-data ratio per layer"):
     """``‖ΔW‖/‖W‖`` per step for every dense layer (log scale), with the
     ``1e-3`` reference line."""
-    from matplotlib.figure import Figure
-
-    figure = Figure(figsize=(6.4, 4.2))
-    ax = figure.add_subplot()
-    ratios = np.array(health.update_ratios, dtype=float)
-    for layer in range(ratios.shape[1] if ratios.ndim == 2 else 0):
-        ax.plot(health.ratio_steps, np.maximum(ratios[:, layer], 1e-300),
-                label=f"layer {layer + 1}", linewidth=1)
-    ax.axhline(UPDATE_RATIO_REFERENCE, color="black", linestyle="--", linewidth=1,
-               label="1e-3, the usual healthy order")
-    ax.set_yscale("log")
-    ax.set_xlabel("step")
-    ax.set_ylabel("‖ΔW‖ / ‖W‖ per step")
-    ax.set_title(title)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=8)
-    return figure
+    return _per_layer_log_figure(health.ratio_steps, health.update_ratios,
+                                 "‖ΔW‖ / ‖W‖ per step", title, linewidth=1,
+                                 reference=(UPDATE_RATIO_REFERENCE,
+                                            "1e-3, the usual healthy order"))
 
 
 def decision_boundary_figure(predict_proba, X, y, classes, title="Decision boundary"):
