@@ -206,11 +206,16 @@ def _r_forward(network, X, v):
     return A, RA, tape
 
 
+# f'' = 0 (away from the kink): the R-backward's second term vanishes
+_PIECEWISE_LINEAR = frozenset({"identity", "relu", "leaky_relu"})
+
+
 def _r_backward_through(activation, dA, RdA, A, RZ):
     """``dZ = dA ⊙ f'(Z)`` and ``R{dZ} = R{dA} ⊙ f'(Z) + dA ⊙ f''(Z) ⊙ R{Z}``."""
-    second = SECOND_DERIVATIVES[activation.name](A)
-    return (activation.backward(dA, A),
-            activation.backward(RdA, A) + dA * second * RZ)
+    dZ, RdZ = activation.backward(dA, A), activation.backward(RdA, A)
+    if activation.name not in _PIECEWISE_LINEAR:
+        RdZ += dA * SECOND_DERIVATIVES[activation.name](A) * RZ
+    return dZ, RdZ
 
 
 def _exact_hvp(network, X, Y, v, sample_weight):
