@@ -18,7 +18,7 @@ SHARPNESS_HELP = (
     "Measure the loss's sharpness λ_max (the Hessian's largest eigenvalue, by Lanczos on exact "
     "Hessian-vector products) every N epochs on the training rows; alone, about "
     f"{DEFAULT_MEASUREMENTS} times per run. Written to history.csv (sharpness), metrics.json "
-    "and sharpness.png, beside the stability threshold 2/η of gradient descent at the "
+    "and (unless --plots none) sharpness.png, beside the stability threshold 2/η of gradient descent at the "
     "epoch's rate η ((2+2β)/η with momentum β): full-batch gradient descent drives λ_max up "
     "to it and hovers there, the edge of stability.")
 
