@@ -315,3 +315,23 @@ def test_spectral_density_has_mass_one_and_the_hessians_support():
     assert short.nodes.min() >= exact[0] - 1e-9 and short.nodes.max() <= exact[-1] + 1e-9
     means = np.nansum(short.nodes * short.weights, axis=1)
     assert abs(means.mean() - np.trace(H) / n) < 4 * means.std(ddof=1) / np.sqrt(200)
+
+
+@pytest.mark.parametrize("momentum, nesterov", [(0.0, False), (0.9, False), (0.5, True)])
+def test_stability_threshold_is_where_glassnets_sgd_stops_converging(momentum, nesterov):
+    """On L = ½·λ·θ², glassnet's own SGD shrinks θ just below the threshold and
+    blows it up just above: the line sharpness.png draws is the real one."""
+    from glassnet.curvature import stability_threshold
+    from glassnet.optimizers import get_optimizer
+
+    lr = 0.1
+    edge = float(stability_threshold(lr, momentum, nesterov))
+    final = {}
+    for factor in (0.98, 1.02):
+        curvature = factor * edge
+        optimizer = get_optimizer("sgd", lr=lr, momentum=momentum, nesterov=nesterov)
+        theta = np.array([1.0])
+        for _ in range(3000):
+            optimizer.step([theta], [curvature * theta])  # ∂L/∂θ = λ·θ
+        final[factor] = abs(theta[0])
+    assert final[0.98] < 1e-3 and final[1.02] > 1e3
