@@ -25,11 +25,14 @@ from .training import Callback
 
 __all__ = [
     "DynamicsRecorder",
+    "TrainingHealth",
     "decision_boundary_figure",
     "gradient_norm_figure",
+    "health_histogram_figure",
     "hidden_unit_layers",
     "inactive_fraction",
     "unit_health_figure",
+    "update_ratio_figure",
     "write_training_dynamics",
 ]
 
@@ -80,6 +83,193 @@ class DynamicsRecorder(Callback):
                               for layer in units])
 
 
+#: The update-to-data ratio ‖ΔW‖/‖W‖ per step that practice takes as healthy
+#: (Karpathy, "Building makemore Part 3", 2022): far below, a layer learns
+#: slowly; far above (1e-2 and more), each step rewrites much of the layer.
+UPDATE_RATIO_REFERENCE = 1e-3
+
+
+class TrainingHealth(Callback):
+    """What practitioners read to see a network train badly before the loss shows it.
+
+    **Histograms**, at the chosen ``epochs`` (counting from 1; the last epoch
+    is always added), for every hidden layer ``l`` on up to ``rows`` rows of
+    ``X``: the pre-activations ``Z_l``, the activations ``A_l = f(Z_l)`` and
+    the gradients ``dA_l = ∂L/∂A_l`` that reach them, each as ``bins`` counts
+    over its own range; and ``dW_l`` of every dense layer (the data term's
+    gradient). With each: the mean and standard deviation, and the fraction
+    of **saturated** values (tanh ``|a| > 0.97``, sigmoid ``a < 0.015`` or
+    ``a > 0.985``: ``f'`` is then below 6 % of its peak, so little gradient
+    passes) or, for ReLU, of units **dead** on every row (``z <= 0``, no
+    gradient at all). A tanh layer whose ``A`` histogram piles up at ±1 is
+    saturated; a ReLU layer with a spike at 0 is losing units.
+
+    **Update-to-data ratio**, every ``every`` steps, per dense layer:
+    ``‖W_after − W_before‖ / ‖W_before‖`` over one optimiser step (Frobenius
+    norms). About ``1e-3`` (:data:`UPDATE_RATIO_REFERENCE`) is the usual
+    healthy order; ``1e-2`` and more over many steps often comes before a
+    divergence, ``1e-5`` and less means the layer barely learns.
+
+    The histograms come from a forward and backward pass of their own, in
+    the network's current mode (dropout masks and batch statistics as a step
+    sees them), after which the gradients, running statistics and random
+    Generators are put back: training goes on as if nothing had looked.
+
+    Recorded: ``histograms`` (``{epoch: {kind: [per layer (counts, edges)]}}``,
+    ``kind`` one of ``'Z'``, ``'A'``, ``'dA'``, ``'dW'``), ``summaries``
+    (``{epoch: [per hidden layer dict]}``), ``activations`` (their names),
+    ``ratio_steps`` and ``update_ratios`` (one list per recorded step, one
+    value per dense layer).
+    """
+
+    def __init__(self, X, Y, epochs=(1,), every=1, rows=1000, bins=40, seed=0):
+        self.X, self.Y = X, Y
+        self.epochs = sorted({int(e) for e in epochs})
+        if any(e < 1 for e in self.epochs):
+            raise ValueError(f"epochs count from 1, got {self.epochs}")
+        self.every = max(1, int(every))
+        self.rows, self.bins, self.seed = int(rows), int(bins), seed
+        self.histograms, self.summaries = {}, {}
+        self.activations = None
+        self.ratio_steps, self.ratio_epochs, self.update_ratios = [], [], []
+        self._before = None
+        self._data = None
+        self._last = None
+
+    def on_train_begin(self, trainer):
+        network = trainer.network
+        X, Y = np.asarray(self.X), np.asarray(self.Y)
+        if len(X) > self.rows:
+            keep = np.sort(np.random.default_rng(self.seed).choice(len(X), self.rows,
+                                                                    replace=False))
+            X, Y = X[keep], Y[keep]
+        if Y.ndim == 1:
+            Y = Y[:, None]
+        self._data = (np.ascontiguousarray(X, dtype=network.dtype),
+                      np.ascontiguousarray(Y, dtype=network.dtype))
+        self._before = [layer.W.copy() for layer in network.layers if isinstance(layer, Dense)]
+
+    def on_step_end(self, trainer, step, loss):
+        dense = [layer for layer in trainer.network.layers if isinstance(layer, Dense)]
+        if step % self.every == 0 and self._before is not None:
+            self.ratio_steps.append(step)
+            self.ratio_epochs.append(len(trainer.history.epoch))  # from 0
+            self.update_ratios.append([
+                float(np.linalg.norm(layer.W - before) / max(np.linalg.norm(before), 1e-300))
+                for layer, before in zip(dense, self._before)])
+        if (step + 1) % self.every == 0:  # the weights before the next recorded step
+            if self._before is None:
+                self._before = [layer.W.copy() for layer in dense]
+            else:
+                for layer, before in zip(dense, self._before):
+                    np.copyto(before, layer.W)
+
+    def on_epoch_end(self, trainer, epoch, logs):
+        if epoch + 1 in self.epochs and np.isfinite(logs.get("loss", 0.0)):
+            self._record(trainer.network, epoch + 1)
+
+    def on_train_end(self, trainer):
+        done = len(trainer.history.epoch)
+        if done and done not in self.histograms and self._data is not None:
+            self._record(trainer.network, done)
+
+    def _record(self, network, epoch):
+        from .gradcheck import Replay
+
+        X, Y = self._data
+        saved = [g.copy() for g in network.gradients()]
+        replay = Replay(network)
+        try:
+            pre, post, grads = _look_inside(network, X, Y)
+            weight_grads = [layer.dW.copy() for layer in network.layers
+                            if isinstance(layer, Dense)]
+        finally:
+            replay()
+            for g, s in zip(network.gradients(), saved):
+                np.copyto(g, s)
+        units = hidden_unit_layers(network.layers)
+        self.activations = [layer.activation.name for layer in units]
+        self.histograms[epoch] = {
+            "Z": [_histogram(z, self.bins) for z in pre],
+            "A": [_histogram(a, self.bins) for a in post],
+            "dA": [_histogram(g, self.bins) for g in grads],
+            "dW": [_histogram(g, self.bins) for g in weight_grads],
+        }
+        self.summaries[epoch] = [
+            _summary(name, z, a, g) for name, z, a, g in zip(self.activations, pre, post, grads)]
+
+    def update_ratio_by_epoch(self, n_epochs):
+        """Per dense layer, the mean update-to-data ratio of each epoch's recorded
+        steps (NaN where none was recorded): ``(n_epochs, n_layers)``."""
+        ratios = np.array(self.update_ratios, dtype=float).reshape(len(self.update_ratios), -1)
+        n_layers = ratios.shape[1] if ratios.size else 0
+        out = np.full((n_epochs, n_layers), np.nan)
+        if not ratios.size:
+            return out
+        epochs = np.array(self.ratio_epochs)
+        for e in range(n_epochs):
+            mine = epochs == e
+            if mine.any():
+                out[e] = ratios[mine].mean(axis=0)
+        return out
+
+
+def _look_inside(network, X, Y):
+    """One forward and backward pass that keeps, per hidden layer, the
+    pre-activations ``Z``, the activations ``A`` and ``dA = ∂L/∂A`` (copies),
+    and leaves each dense layer's ``dW`` (the data term's) filled."""
+    layers = network.layers
+    units = {id(layer) for layer in hidden_unit_layers(layers)}
+    pre, post = [], []
+    A = X
+    for layer in layers:
+        if id(layer) in units:
+            if isinstance(layer, Dense):
+                Z = A @ layer.W  # Z = A·W + b, which the layer does not keep
+                if layer.b is not None:
+                    Z += layer.b
+            else:
+                Z = A.copy()  # an Activation layer's input is its Z
+            A = layer.forward(A)
+            pre.append(Z)
+            post.append(A.copy())
+        else:
+            A = layer.forward(A)
+    out = layers[-1]
+    if network.fused:
+        dA = out.backward_from_dZ(network.loss.delta(Y, A), need_input_gradient=len(layers) > 1)
+    else:
+        dA = out.backward(network.loss.gradient(Y, A), need_input_gradient=len(layers) > 1)
+    grads = {}
+    for i in range(len(layers) - 2, -1, -1):
+        if id(layers[i]) in units:
+            grads[id(layers[i])] = dA.copy()  # ∂L/∂(this layer's output)
+        dA = layers[i].backward(dA, need_input_gradient=i > 0)
+    return pre, post, [grads[id(layer)] for layer in hidden_unit_layers(layers)]
+
+
+def _histogram(values, bins):
+    values = np.asarray(values, dtype=np.float64).ravel()
+    low, high = float(values.min()), float(values.max())
+    if low == high:
+        low, high = low - 0.5, high + 0.5
+    counts, edges = np.histogram(values, bins=bins, range=(low, high))
+    return counts, edges
+
+
+def _summary(activation, Z, A, dA):
+    """Mean and spread of ``A`` and ``dA``, and the saturated or dead share."""
+    out = {"activation": activation, "mean": float(A.mean()), "std": float(A.std()),
+           "grad_std": float(dA.std())}
+    if activation == "tanh":
+        out["saturated"] = float(np.mean(np.abs(A) > 0.97))
+    elif activation == "sigmoid":
+        out["saturated"] = float(np.mean((A < 0.015) | (A > 0.985)))
+    elif activation == "relu":
+        out["dead"] = float(np.mean(np.all(Z <= 0, axis=0)))
+    return out
+
+
 def hidden_unit_layers(layers):
     """The layer whose output is each hidden layer's activations: per dense layer
     but the last, the last layer with an activation before the next dense one
@@ -95,16 +285,26 @@ def hidden_unit_layers(layers):
 
 def gradient_norm_figure(recorder, title="Gradient norm per layer"):
     """``‖dW_l‖`` over the steps, one line per layer (log scale)."""
+    return _per_layer_log_figure(recorder.steps, recorder.gradient_norms, "‖dW‖ (Frobenius)",
+                                 title)
+
+
+def _per_layer_log_figure(steps, values, ylabel, title, reference=None, linewidth=None):
+    """One line per layer (a column of ``values``) over the steps, on a log axis,
+    with an optional ``(value, label)`` reference line."""
     from matplotlib.figure import Figure
 
     figure = Figure(figsize=(6.4, 4.2))
     ax = figure.add_subplot()
-    norms = np.array(recorder.gradient_norms)
-    for layer in range(norms.shape[1]):
-        ax.plot(recorder.steps, np.maximum(norms[:, layer], 1e-300), label=f"layer {layer + 1}")
+    values = np.array(values, dtype=float)
+    for layer in range(values.shape[1] if values.ndim == 2 else 0):
+        ax.plot(steps, np.maximum(values[:, layer], 1e-300), label=f"layer {layer + 1}",
+                linewidth=linewidth)
+    if reference is not None:
+        ax.axhline(reference[0], color="black", linestyle="--", linewidth=1, label=reference[1])
     ax.set_yscale("log")
     ax.set_xlabel("step")
-    ax.set_ylabel("‖dW‖ (Frobenius)")
+    ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
@@ -130,6 +330,60 @@ def unit_health_figure(recorder, title="Inactive units per hidden layer"):
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return figure
+
+
+_KINDS = (("Z", "pre-activation Z"), ("A", "activation A = f(Z)"), ("dA", "gradient ∂L/∂A"),
+          ("dW", "weight gradient ∂L/∂W"))
+
+
+def health_histogram_figure(health, title="Inside the layers at chosen epochs"):
+    """One panel per hidden layer (columns) and quantity (rows: ``Z``, ``A``,
+    ``dA``, and ``dW`` of the dense layer feeding it), one outline per
+    recorded epoch, with the saturated or dead share in the titles."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    epochs = sorted(health.histograms)
+    n_layers = len(health.activations or [])
+    columns = max(1, n_layers)
+    figure = Figure(figsize=(3.4 * columns + 0.6, 9.0), layout="constrained")
+    axes = np.array(figure.subplots(len(_KINDS), columns, squeeze=False))
+    for row, (kind, label) in enumerate(_KINDS):
+        for col in range(columns):
+            ax = axes[row, col]
+            if col >= n_layers:
+                ax.set_visible(False)
+                continue
+            for k, epoch in enumerate(epochs):
+                counts, edges = health.histograms[epoch][kind][col]
+                share = counts / max(counts.sum(), 1)
+                ax.stairs(share, edges, color=f"C{k}", label=f"epoch {epoch}")
+            if row == 0:
+                name = health.activations[col]
+                last = health.summaries[epochs[-1]][col]
+                extra = ""
+                if "saturated" in last:
+                    extra = f"\nsaturated {last['saturated']:.0%} at epoch {epochs[-1]}"
+                elif "dead" in last:
+                    extra = f"\ndead units {last['dead']:.0%} at epoch {epochs[-1]}"
+                ax.set_title(f"hidden layer {col + 1} ({name}){extra}", fontsize=9)
+            if col == 0:
+                ax.set_ylabel(f"{label}\nshare of values", fontsize=8)
+            ax.tick_params(labelsize=7)
+            ax.xaxis.set_major_locator(MaxNLocator(4))
+            ax.grid(alpha=0.3)
+    axes[0, 0].legend(fontsize=7)
+    figure.suptitle(title)
+    return figure
+
+
+def update_ratio_figure(health, title="Update-to-data ratio per layer"):
+    """``‖ΔW‖/‖W‖`` per step for every dense layer (log scale), with the
+    ``1e-3`` reference line."""
+    return _per_layer_log_figure(health.ratio_steps, health.update_ratios,
+                                 "‖ΔW‖ / ‖W‖ per step", title, linewidth=1,
+                                 reference=(UPDATE_RATIO_REFERENCE,
+                                            "1e-3, the usual healthy order"))
 
 
 def decision_boundary_figure(predict_proba, X, y, classes, title="Decision boundary"):

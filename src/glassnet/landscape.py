@@ -51,8 +51,12 @@ from .layers import Dense
 from .training import Callback, evaluate
 
 __all__ = [
+    "DIRECTIONS",
+    "LINES",
     "OPTIMIZER_PRESETS",
+    "QUANTITIES",
     "Landscape",
+    "LandscapeLine",
     "Trajectory",
     "TrajectoryRecorder",
     "batched_loss",
@@ -64,6 +68,7 @@ __all__ = [
     "honest_plane",
     "interpolation_loss",
     "landscape_from_paths",
+    "landscape_line",
     "line_loss",
     "make_optimizer",
     "off_plane_fraction",
@@ -71,6 +76,7 @@ __all__ = [
     "project",
     "random_direction",
     "record_interval",
+    "resurface",
     "unflatten",
 ]
 
@@ -359,6 +365,14 @@ class Landscape:
     steps_per_epoch: int = 1
     sharpness: float | None = None
     large_lr: float | None = None
+    #: what ``loss``, ``path_loss`` and ``plane_loss`` hold: 'loss' (training rows),
+    #: 'test loss' or 'test accuracy' (see :func:`resurface`)
+    quantity: str = "loss"
+    #: each path's recorded weight vectors, and the plane's centre, flattened
+    points: dict = field(repr=False, default=None)
+    center_vector: np.ndarray = field(repr=False, default=None)
+    #: the eigenvalues of the Hessian along d1 and d2 (``directions='hessian'``)
+    eigenvalues: np.ndarray | None = None
 
     @property
     def final_loss(self):
@@ -369,7 +383,7 @@ class Landscape:
     def drawn(self):
         """The paths the figures draw: every path on a PCA plane, none on a random
         one (their displacement lies almost wholly off it)."""
-        return list(self.paths) if self.directions == "pca" else []
+        return list(self.paths) if self.directions == "pca" else []  # random, hessian: none
 
     def gap(self, name):
         """The largest ``|true − drawn|`` loss along a path."""
@@ -420,6 +434,9 @@ class Landscape:
             arrays["lambda_max"] = np.float64(self.sharpness)
         if self.large_lr is not None:
             arrays["large_lr"] = np.float64(self.large_lr)
+        if self.eigenvalues is not None:
+            arrays["eigenvalues"] = np.asarray(self.eigenvalues, dtype=np.float64)
+        arrays["quantity"] = np.str_(self.quantity)
         buffer = _io.BytesIO()
         np.savez(buffer, **arrays)
         write_bytes(path, buffer.getvalue())
@@ -535,10 +552,18 @@ def landscape_from_paths(network, X, y, paths, steps=None, *, diverged=None, dir
     lies almost wholly off such a plane (see ``off_plane``), so
     :attr:`Landscape.drawn` is empty there.
 
+    ``directions='hessian'``: through the same trained weights ``θ*``, the
+    plane of the Hessian's two top eigenvectors there (the two directions of
+    sharpest curvature, :func:`glassnet.curvature.hessian_eigenvalues`, in
+    evaluation mode), each scaled to ``‖θ*‖`` so that ``±1`` moves as far as
+    on a filter-normalised plane; ``eigenvalues`` holds their eigenvalues
+    (per unit vector). Paths are not drawn, as on a random plane.
+
     The network's weights are left as they were. Returns a :class:`Landscape`.
     """
-    if directions not in ("pca", "random"):
-        raise ValueError(f"directions must be 'pca' or 'random', got {directions!r}")
+    if directions not in DIRECTIONS:
+        raise ValueError(f"directions must be one of {', '.join(DIRECTIONS)}, got "
+                         f"{directions!r}")
     if not paths:
         raise ValueError("give at least one path")
     Xc, Yc, sample_weight = _prepare(network, X, y, sample_weight)
@@ -557,8 +582,13 @@ def landscape_from_paths(network, X, y, paths, steps=None, *, diverged=None, dir
     steady = [name for name in paths if not diverged[name]] or [first]
     path_loss = {name: _losses_at(network, Xc, Yc, points, sample_weight)
                  for name, points in paths.items()}
-    explained = None
-    if directions == "pca":
+    explained = eigenvalues = None
+    if directions == "hessian":
+        center_vec = paths[steady[0]][-1]
+        center_label = f"{steady[0]}'s final weights"
+        d1_vec, d2_vec, eigenvalues = _hessian_plane(network, Xc, Yc, center_vec, sample_weight,
+                                                     seed)
+    elif directions == "pca":
         center_vec = paths[first][0]
         center_label = "the shared start"
         covered = np.vstack([paths[n] for n in steady])
@@ -594,8 +624,32 @@ def landscape_from_paths(network, X, y, paths, steps=None, *, diverged=None, dir
     for name, points in paths.items():
         on_plane = center_vec + coords[name] @ np.vstack([d1_vec, d2_vec])
         plane_loss[name] = _losses_at(network, Xc, Yc, on_plane, sample_weight)
-    return Landscape(xs, ys, grid, center_loss, center_label, coords, path_loss, plane_loss,
-                     off_plane, steps, diverged, explained, directions, d1_vec, d2_vec)
+    result = Landscape(xs, ys, grid, center_loss, center_label, coords, path_loss, plane_loss,
+                       off_plane, steps, diverged, explained, directions, d1_vec, d2_vec)
+    result.points, result.center_vector, result.eigenvalues = paths, center_vec, eigenvalues
+    return result
+
+
+#: The planes :func:`landscape_from_paths` can cut.
+DIRECTIONS = ("pca", "random", "hessian")
+
+
+def _hessian_plane(network, X, Y, center_vec, sample_weight, seed, k=2):
+    """The top ``k`` Hessian eigenvectors at ``center_vec`` (evaluation mode), each
+    scaled to ``‖center_vec‖``, and their eigenvalues: ``(d1, …, eigenvalues)``."""
+    from .curvature import hessian_eigenvalues
+
+    like = network.parameters()
+    saved, mode = network.get_weights(), network.training
+    network.set_weights(unflatten(center_vec, like))
+    network.eval()
+    try:
+        top = hessian_eigenvalues(network, X, Y, k=k, sample_weight=sample_weight, seed=seed)
+    finally:
+        network.set_weights(saved)
+        network.train(mode)
+    scale = float(np.linalg.norm(center_vec))
+    return (*[v * scale for v in top.vectors], top.values)
 
 
 # -- optimisers compared on one landscape ---------------------------------------------
@@ -692,8 +746,9 @@ def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing"
     from .curvature import sharpness
     from .training import Trainer, TrainingDivergedError
 
-    if directions not in ("pca", "random"):
-        raise ValueError(f"directions must be 'pca' or 'random', got {directions!r}")
+    if directions not in DIRECTIONS:
+        raise ValueError(f"directions must be one of {', '.join(DIRECTIONS)}, got "
+                         f"{directions!r}")
     if not optimizers:
         raise ValueError("give at least one optimizer")
     unknown = [n for n in optimizers if n not in OPTIMIZER_PRESETS]
@@ -756,3 +811,151 @@ def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing"
     result.large_lr = large_lr if uses_large else None
     network.load_state_dict(initial)
     return result
+
+
+# -- other surfaces on the same plane, and lines ----------------------------------------
+QUANTITIES = ("loss", "accuracy")
+
+
+def _values_at(network, X, Y, vectors, quantity, sample_weight=None):
+    """The loss (penalties included) or the accuracy at each flattened weight vector."""
+    stacked = _stack(vectors, network.parameters())
+    losses, scores = evaluate(network, X, Y, sample_weight, weights=stacked,
+                              with_score=quantity == "accuracy")
+    return scores if quantity == "accuracy" else losses
+
+
+def resurface(landscape, network, X, y, quantity="loss", label=None, sample_weight=None):
+    """The same plane and paths, with the surface and both loss series along the
+    paths (true, and drawn under each point) of another quantity or other rows:
+    ``quantity='loss'`` on the rows ``X, y`` (e.g. held-out rows: the test loss
+    surface) or ``'accuracy'`` (classifiers: the share of rows predicted
+    right). Li et al. draw the test loss and accuracy on the plane their
+    training loss chose, which is what this does: the plane, the directions
+    and the paths' coordinates are kept. ``label`` names the quantity in
+    figures (default ``'test loss'`` or ``'test accuracy'``). Returns a new
+    :class:`Landscape`.
+    """
+    import dataclasses
+
+    if quantity not in QUANTITIES:
+        raise ValueError(f"quantity must be one of {', '.join(QUANTITIES)}, got {quantity!r}")
+    if quantity == "accuracy" and network.output_activation.name not in ("sigmoid", "softmax"):
+        raise ValueError(f"accuracy needs a classifier (sigmoid or softmax output), got "
+                         f"{network.output_activation.name!r}")
+    if landscape.points is None or landscape.center_vector is None:
+        raise ValueError("the landscape keeps no weight vectors (made by landscape_from_paths?)")
+    Xc, Yc, sample_weight = _prepare(network, X, y, sample_weight)
+    center, d1, d2 = landscape.center_vector, landscape.d1, landscape.d2
+    gx, gy = np.meshgrid(landscape.x, landscape.y)
+    grid_points = center + np.column_stack([gx.ravel(), gy.ravel()]) @ np.vstack([d1, d2])
+    grid = _values_at(network, Xc, Yc, grid_points, quantity, sample_weight).reshape(gx.shape)
+    true, drawn = {}, {}
+    for name, points in landscape.points.items():
+        true[name] = _values_at(network, Xc, Yc, points, quantity, sample_weight)
+        on_plane = center + landscape.paths[name] @ np.vstack([d1, d2])
+        drawn[name] = _values_at(network, Xc, Yc, on_plane, quantity, sample_weight)
+    center_value = float(_values_at(network, Xc, Yc, center[None], quantity, sample_weight)[0])
+    return dataclasses.replace(landscape, loss=grid, center_loss=center_value, path_loss=true,
+                               plane_loss=drawn,
+                               quantity=label or f"test {quantity}")
+
+
+@dataclass
+class LandscapeLine:
+    """A 1-D cut ``f(a) = value(θ_0 + a·δ)`` and the paths seen against it.
+
+    ``kind`` is ``'interpolation'`` (``θ_0`` the shared start, ``δ`` the first
+    path's end minus it: ``a = 0`` is the start, ``a = 1`` the end; Goodfellow,
+    Vinyals & Saxe, "Qualitatively characterizing neural network optimization
+    problems", ICLR 2015), ``'random'`` (a filter-normalised random direction
+    through the first path's end) or ``'hessian'`` (the top Hessian
+    eigenvector there, scaled to ``‖θ‖``). ``values[i]`` is the quantity at
+    ``a = coords[i]``. Per path: ``path_coords`` (each recorded point's
+    projection ``a = (θ − θ_0)·δ/‖δ‖²``), ``path_values`` (the true value at
+    the point), ``line_values`` (the value the line shows at its projection)
+    and ``off_line`` (the share of the displacement the line cannot show).
+    ``drawn`` lists the paths a figure draws: those mostly on the line.
+    """
+
+    kind: str
+    coords: np.ndarray
+    values: np.ndarray
+    quantity: str
+    center: str
+    path_coords: dict
+    path_values: dict
+    line_values: dict
+    off_line: dict
+    steps: dict
+    steps_per_epoch: int = 1
+    eigenvalue: float | None = None
+
+    @property
+    def drawn(self):
+        return [name for name, off in self.off_line.items() if np.median(off[1:]) < 0.5] \
+            if self.kind == "interpolation" else []
+
+    def gap(self, name):
+        return float(np.max(np.abs(self.path_values[name] - self.line_values[name])))
+
+
+LINES = ("interpolation", "random", "hessian")
+
+
+def landscape_line(network, X, y, landscape, kind="interpolation", resolution=101,
+                   window=1.0, quantity="loss", label=None, seed=0, sample_weight=None):
+    """A 1-D cut through the weights of ``landscape``'s paths (see
+    :class:`LandscapeLine`), of the loss or the accuracy on the rows ``X, y``.
+
+    The interpolation runs over ``a ∈ [−0.5, 1.5]``: half a path beyond each
+    end, where Goodfellow et al. look for the barrier a straight line would
+    meet; the others over ``±window``.
+    """
+    if kind not in LINES:
+        raise ValueError(f"line must be one of {', '.join(LINES)}, got {kind!r}")
+    if quantity not in QUANTITIES:
+        raise ValueError(f"quantity must be one of {', '.join(QUANTITIES)}, got {quantity!r}")
+    if landscape.points is None:
+        raise ValueError("the landscape keeps no weight vectors (made by landscape_from_paths?)")
+    Xc, Yc, sample_weight = _prepare(network, X, y, sample_weight)
+    like = network.parameters()
+    first = next(iter(landscape.points))
+    steady = [n for n in landscape.points if not landscape.diverged[n]] or [first]
+    eigenvalue = None
+    if kind == "interpolation":
+        origin = landscape.points[first][0]
+        direction = landscape.points[steady[0]][-1] - origin
+        coords = np.linspace(-0.5, 1.5, resolution)
+        center = "the shared start (a = 0) to " + f"{steady[0]}'s final weights (a = 1)"
+    else:
+        origin = landscape.points[steady[0]][-1]
+        center = f"{steady[0]}'s final weights"
+        if kind == "random":
+            saved = network.get_weights()
+            network.set_weights(unflatten(origin, like))
+            direction = flatten(random_direction(network, np.random.default_rng(seed)))
+            network.set_weights(saved)
+        else:
+            direction, _, values = _hessian_plane(network, Xc, Yc, origin, sample_weight, seed)
+            eigenvalue = float(values[0])
+        coords = np.linspace(-window, window, resolution)
+    length2 = max(float(direction @ direction), np.finfo(float).tiny)
+    values = _values_at(network, Xc, Yc, origin + coords[:, None] * direction, quantity,
+                        sample_weight)
+    path_coords, path_values, line_values, off_line = {}, {}, {}, {}
+    for name, points in landscape.points.items():
+        M = points - origin
+        a = M @ direction / length2
+        residual = M - a[:, None] * direction
+        lengths = np.linalg.norm(M, axis=1)
+        off_line[name] = np.clip(np.where(lengths > 0, np.linalg.norm(residual, axis=1)
+                                          / np.where(lengths > 0, lengths, 1.0), 0.0), 0, 1)
+        path_coords[name] = a
+        path_values[name] = _values_at(network, Xc, Yc, points, quantity, sample_weight)
+        line_values[name] = _values_at(network, Xc, Yc, origin + a[:, None] * direction,
+                                       quantity, sample_weight)
+    name = label or ("loss" if quantity == "loss" else "accuracy")
+    return LandscapeLine(kind, coords, values, name, center, path_coords, path_values,
+                         line_values, off_line, dict(landscape.steps),
+                         landscape.steps_per_epoch, eigenvalue)

@@ -17,9 +17,10 @@ from matplotlib.ticker import FuncFormatter
 
 from .io import write_bytes
 
-__all__ = ["PATH_COLOURS", "confusion_figure", "landscape_figure", "landscape_surface_figure",
+__all__ = ["PATH_COLOURS", "confusion_figure", "landscape_figure", "landscape_line_figure",
+           "landscape_surface_figure",
            "lockstep_figure", "loss_figure", "regression_figure", "roc_figure",
-           "save_descent_animation", "save_figure", "search_figure"]
+           "save_descent_animation", "save_figure", "search_figure", "sharpness_figure"]
 
 
 def save_figure(figure, path, dpi=110):
@@ -205,6 +206,9 @@ def _colours(landscape):
 
 
 def _axis_labels(landscape):
+    if getattr(landscape, "eigenvalues", None) is not None:
+        return tuple(f"Hessian eigenvector {k + 1} (λ = {value:.3g}), scaled to ‖θ‖"
+                     for k, value in enumerate(landscape.eigenvalues[:2]))
     if landscape.explained is not None:
         return (f"direction 1 ({landscape.explained[0]:.0%} of the paths' squared displacement)",
                 f"direction 2 ({landscape.explained[1]:.0%})")
@@ -215,7 +219,7 @@ def _legend_label(landscape, name):
     suffix = ", diverged" if landscape.diverged[name] else ""
     rate = landscape.rates.get(name)
     rate = f" ({rate})" if rate else ""
-    return f"{name}{rate}: final loss {landscape.final_loss[name]:.3f}{suffix}"
+    return f"{name}{rate}: final {_quantity(landscape)} {landscape.final_loss[name]:.3f}{suffix}"
 
 
 def _truth_note(landscape):
@@ -225,19 +229,39 @@ def _truth_note(landscape):
                      for f in landscape.off_plane.values()]
         low, high = f"{min(fractions):.0%}", f"{max(fractions):.0%}"
         share = low if low == high else f"{low}–{high}"
+        kind = "the Hessian's" if landscape.directions == "hessian" else "a random"
         return (f"paths not drawn: on average {share} of "
-                f"each path's displacement lies off a random plane")
+                f"each path's displacement lies off {kind} plane")
     worst = landscape.worst_gap
     off = np.mean(np.concatenate([landscape.off_plane[n][1:] for n in landscape.drawn]))
     if worst is None:
         return ""
     gap, name, step = worst
-    return (f"worst |true − drawn| loss along the paths: {gap:.3f} ({name}, step {step}); "
+    return (f"worst |true − drawn| {_quantity(landscape)} along the paths: {gap:.3f} ({name}, "
+            f"step {step}); "
             f"on average {off:.0%} of a displacement lies off the plane")
 
 
 def _centre_label(landscape):
-    return f"centre: {landscape.center} (loss {landscape.center_loss:.3f})"
+    return f"centre: {landscape.center} ({_quantity(landscape)} {landscape.center_loss:.3f})"
+
+
+def _quantity(landscape):
+    """What the surface shows: 'loss', 'test loss', 'test accuracy'."""
+    return getattr(landscape, "quantity", "loss")
+
+
+def _surface_cmap(quantity):
+    """Light where training heads: low loss, high accuracy."""
+    return "bone" if "accuracy" in quantity else SURFACE_CMAP
+
+
+def _levels(Z, quantity):
+    """Contour levels: geometric for a positive loss (its valleys are deep and
+    narrow), even steps for an accuracy or a loss that touches 0."""
+    if "accuracy" not in quantity and Z.min() > 0:
+        return np.geomspace(max(Z.min(), 1e-12), Z.max(), 25)
+    return 25
 
 
 def landscape_figure(landscape, title="Loss landscape"):
@@ -253,10 +277,11 @@ def landscape_figure(landscape, title="Loss landscape"):
         ax, below = figure.add_subplot(), None
     X, Y = np.meshgrid(landscape.x, landscape.y)
     Z = landscape.loss
-    levels = np.geomspace(max(Z.min(), 1e-12), Z.max(), 25) if Z.min() > 0 else 25
-    contours = ax.contourf(X, Y, Z, levels=levels, cmap=SURFACE_CMAP)
+    quantity = _quantity(landscape)
+    levels = _levels(Z, quantity)
+    contours = ax.contourf(X, Y, Z, levels=levels, cmap=_surface_cmap(quantity))
     ax.contour(X, Y, Z, levels=levels, colors="white", linewidths=0.3, alpha=0.6)
-    figure.colorbar(contours, ax=ax, label="loss", format="%.2g")
+    figure.colorbar(contours, ax=ax, label=quantity, format="%.2g")
     colours = _colours(landscape)
     for i, name in enumerate(landscape.drawn):
         path = landscape.paths[name]
@@ -276,7 +301,11 @@ def landscape_figure(landscape, title="Loss landscape"):
     ax.set_xlabel(xlabel, fontsize=9)
     ax.set_ylabel(ylabel, fontsize=9)
     plane = ("plane through the shared start" if landscape.drawn
+             else f"top Hessian eigenvectors through {landscape.center}"
+             if landscape.directions == "hessian"
              else f"random plane through {landscape.center}")
+    if quantity != "loss":
+        title = f"{title}, {quantity}"
     ax.set_title(f"{title}: {plane}\n{_truth_note(landscape)}", fontsize=9)
     ax.legend(loc="best", fontsize=8, framealpha=0.9)
     if below is not None:
@@ -285,14 +314,15 @@ def landscape_figure(landscape, title="Loss landscape"):
             epochs = np.asarray(landscape.steps[name]) / per_epoch
             below.plot(epochs, landscape.path_loss[name], "-", color=colours[name], lw=1.4)
             below.plot(epochs, landscape.plane_loss[name], ":", color=colours[name], lw=1.2)
-        below.set_yscale("log")
-        below.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.2g}"))
-        below.yaxis.set_minor_formatter(FuncFormatter(_sparse_log_label))
+        if "accuracy" not in quantity:
+            below.set_yscale("log")
+            below.yaxis.set_major_formatter(FuncFormatter(lambda value, _: f"{value:.2g}"))
+            below.yaxis.set_minor_formatter(FuncFormatter(_sparse_log_label))
         below.tick_params(axis="y", which="both", labelsize=7)
         below.set_xlabel("epoch", fontsize=9)
-        below.set_ylabel("loss", fontsize=9)
-        below.set_title("loss along each path: true (solid) and drawn by the surface (dotted)",
-                        fontsize=9)
+        below.set_ylabel(quantity, fontsize=9)
+        below.set_title(f"{quantity} along each path: true (solid) and drawn by the surface "
+                        f"(dotted)", fontsize=9)
         below.grid(alpha=0.3, which="both")
     return figure
 
@@ -311,13 +341,15 @@ def _surface_axes(figure, landscape):
     X, Y = np.meshgrid(landscape.x, landscape.y)
     stride = max(1, len(landscape.x) // 40)
     Z = landscape.loss
-    norm = LogNorm(Z.min(), Z.max()) if Z.min() > 0 else None  # as the contours' levels
-    ax.plot_surface(X, Y, Z, cmap=SURFACE_CMAP, norm=norm, alpha=0.85, linewidth=0,
+    quantity = _quantity(landscape)
+    # as the contours' levels
+    norm = LogNorm(Z.min(), Z.max()) if Z.min() > 0 and "accuracy" not in quantity else None
+    ax.plot_surface(X, Y, Z, cmap=_surface_cmap(quantity), norm=norm, alpha=0.85, linewidth=0,
                     antialiased=True, rstride=stride, cstride=stride, zorder=1)
     xlabel, ylabel = _axis_labels(landscape)
     ax.set_xlabel(xlabel.split(" (")[0], fontsize=8)
     ax.set_ylabel(ylabel.split(" (")[0], fontsize=8)
-    ax.set_zlabel("loss", fontsize=8)
+    ax.set_zlabel(quantity, fontsize=8)
     ax.view_init(elev=35, azim=-60)
     return ax
 
@@ -340,7 +372,8 @@ def landscape_surface_figure(landscape, title="Loss surface"):
     if not landscape.drawn:
         ax.scatter(0, 0, landscape.center_loss, color="white", s=60, edgecolor="black",
                    label=_centre_label(landscape), zorder=11, depthshade=False)
-    ax.set_title(f"{title}: paths at their true loss (solid), the surface under them (dotted)"
+    ax.set_title(f"{title}: paths at their true {_quantity(landscape)} (solid), the surface "
+                 f"under them (dotted)"
                  f"\n{_truth_note(landscape)}" if landscape.drawn else
                  f"{title}: random plane\n{_truth_note(landscape)}", fontsize=8)
     ax.legend(loc="upper left", fontsize=7)
@@ -461,3 +494,94 @@ def save_descent_animation(landscape, path, fps=12, dpi=80, hold_seconds=2.0):
         frames[0].save(handle, format="GIF", save_all=True, append_images=frames[1:],
                        duration=durations, loop=0)
     return path
+
+
+def sharpness_figure(epochs, values, loss, threshold=None, threshold_label="2/η", note=None,
+                     title="Sharpness and the edge of stability"):
+    """``λ_max`` at the measured ``epochs`` (from 1) over the threshold per epoch
+    (``threshold``: one value per entry of ``loss``, or None), and the training
+    loss per epoch beneath, on the same epoch axis."""
+    figure = Figure(figsize=(6.8, 5.6))
+    top, bottom = figure.subplots(2, 1, sharex=True, height_ratios=[3, 2])
+    everything = np.arange(1, len(loss) + 1)
+    if threshold is not None:
+        top.plot(everything, threshold, color="black", linestyle="--", linewidth=1.2,
+                 label=threshold_label)
+    top.plot(epochs, values, color="C3", marker="o", markersize=2.5, linewidth=1.2,
+             label="λ_max, the Hessian's largest eigenvalue")
+    finite = [v for v in values if np.isfinite(v)]
+    if threshold is not None and finite:
+        high = max(max(finite), float(np.nanmin(threshold))) * 1.25
+        top.set_ylim(min(0.0, min(finite) * 1.1), high)
+    top.set_ylabel("sharpness λ_max")
+    top.set_title(title)
+    top.grid(alpha=0.3)
+    top.legend(fontsize=8, loc="lower right")
+    if note:
+        top.text(0.02, 0.96, note, transform=top.transAxes, fontsize=8, va="top")
+    bottom.plot(everything, loss, color="C0")
+    if np.all(np.asarray(loss) > 0):
+        bottom.set_yscale("log")
+    bottom.set_xlabel("epoch")
+    bottom.set_ylabel("training loss")
+    bottom.grid(alpha=0.3)
+    return figure
+
+
+def landscape_line_figure(line, title="A line through the weights"):
+    """A :class:`glassnet.landscape.LandscapeLine`: the quantity along the line
+    and, for the paths it can show (the interpolation's), each recorded point at
+    its true value over its projection; below, each drawn path's true value
+    (solid) beside the line's value at its projection (dotted)."""
+    drawn = line.drawn
+    figure = Figure(figsize=(7.2, 7.4) if drawn else (7.2, 4.4), layout="constrained")
+    if drawn:
+        ax, below = figure.subplots(2, 1, height_ratios=[3, 1.4])
+    else:
+        ax, below = figure.add_subplot(), None
+    ax.plot(line.coords, line.values, color="black", lw=1.6, label=f"{line.quantity} on the line")
+    colours = dict(zip(line.path_values, PATH_COLOURS * (1 + len(line.path_values) // 7)))
+    for name in drawn:
+        ax.plot(line.path_coords[name], line.path_values[name], ".", ms=4, color=colours[name],
+                label=f"{name}: recorded weights at their true {line.quantity}")
+    ax.axvline(0, color="0.5", lw=0.8, ls=":")
+    if line.kind == "interpolation":
+        ax.axvline(1, color="0.5", lw=0.8, ls=":")
+        xlabel = "α: θ(α) = (1 − α)·θ_start + α·θ_end"
+        heading = "interpolation from the initial to the final weights (Goodfellow et al., 2015)"
+    elif line.kind == "hessian":
+        xlabel = f"a, along the top Hessian eigenvector (λ = {line.eigenvalue:.3g}) scaled to ‖θ‖"
+        heading = f"top Hessian eigenvector through {line.center}"
+    else:
+        xlabel = "a, along a filter-normalised random direction"
+        heading = f"random direction through {line.center}"
+    if "accuracy" not in line.quantity and np.all(line.values > 0):
+        ax.set_yscale("log")
+    ax.set_xlabel(xlabel, fontsize=9)
+    ax.set_ylabel(line.quantity, fontsize=9)
+    if drawn:
+        worst = max(drawn, key=line.gap)
+        note = (f"worst |true − drawn| {line.quantity} along the paths: {line.gap(worst):.3f} "
+                f"({worst})")
+    else:
+        off = np.mean([np.mean(f[1:]) if len(f) > 1 else 0.0 for f in line.off_line.values()])
+        note = f"paths not drawn: on average {off:.0%} of each displacement lies off the line"
+    ax.set_title(f"{title}: {heading}\n{note}", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="best")
+    if below is not None:
+        per_epoch = max(1, line.steps_per_epoch)
+        for name in drawn:
+            epochs = np.asarray(line.steps[name]) / per_epoch
+            below.plot(epochs, line.path_values[name], "-", color=colours[name], lw=1.4,
+                       label=name)
+            below.plot(epochs, line.line_values[name], ":", color=colours[name], lw=1.2)
+        if "accuracy" not in line.quantity:
+            below.set_yscale("log")
+        below.set_xlabel("epoch", fontsize=9)
+        below.set_ylabel(line.quantity, fontsize=9)
+        below.set_title(f"{line.quantity} along each path: true (solid) and on the line at its "
+                        f"projection (dotted)", fontsize=9)
+        below.grid(alpha=0.3, which="both")
+        below.legend(fontsize=7)
+    return figure

@@ -28,10 +28,22 @@ from .outputs import OutDir, Outputs, follow_symlinks_option, run_directory
               help="Rows per step, or 'full' (smooth full-batch paths).")
 @click.option("--resolution", type=click.IntRange(min=3), default=51, show_default=True,
               help="Grid points per axis.")
-@click.option("--directions", type=click.Choice(["pca", "random"]), default="pca",
+@click.option("--directions", type=click.Choice(["pca", "random", "hessian"]), default="pca",
               show_default=True, help="pca: a plane through the shared start that follows the "
               "paths; random: two filter-normalised random directions through the first "
-              "optimiser's final weights, on ±1 (no paths drawn).")
+              "optimiser's final weights, on ±1 (no paths drawn); hessian: the Hessian's two "
+              "top eigenvectors there, scaled to the weights' norm (no paths drawn).")
+@click.option("--surface", type=click.Choice(["train", "test", "accuracy"]), default="train",
+              show_default=True, help="What the figures show on the plane: the training loss, "
+              "or the loss or the accuracy of held-out rows (--test-size of them; the paths "
+              "train on the rest).")
+@click.option("--line", type=click.Choice(["interpolation", "random", "hessian"]),
+              help="Also draw a 1-D cut (line.png): the straight line from the initial to the "
+              "final weights (Goodfellow et al. 2015), or a random or the top Hessian "
+              "direction through the final weights.")
+@click.option("--test-size", type=click.FloatRange(0, 1, min_open=True, max_open=True),
+              default=0.2, show_default=True,
+              help="Held-out fraction for --surface test or accuracy.")
 @click.option("--record-every", type=click.IntRange(min=1),
               help="Record the weights every N steps (default: about 100 points per path).")
 @click.option("--scale", type=click.Choice(SCALE_CHOICES), default="minmax", show_default=True,
@@ -44,8 +56,8 @@ from .outputs import OutDir, Outputs, follow_symlinks_option, run_directory
 @follow_symlinks_option
 @debug_option
 def landscape(data, optimizers, hidden, activation, lr, epochs, batch_size, resolution,
-              directions, record_every, scale, seed, target, missing, one_hot, task, sep, out_dir,
-              debug):
+              directions, surface, line, test_size, record_every, scale, seed, target, missing,
+              one_hot, task, sep, out_dir, debug):
     """Train one network with several optimisers from the same initial weights and
     draw every path on its loss landscape (Li et al., NeurIPS 2018).
 
@@ -62,6 +74,8 @@ def landscape(data, optimizers, hidden, activation, lr, epochs, batch_size, reso
     paths; PCA plane only) and landscape.npz (x, y, loss[i, j] at (x[j],
     y[i]), center_loss; per path path_, steps_, path_loss_ (true),
     plane_loss_ (drawn), off_plane_, rate_<name>; lambda_max, large_lr).
+    With --surface test or accuracy the figures show that quantity on the same
+    plane (landscape_<surface>.npz holds it); with --line, line.png.
 
     \b
     Example:
@@ -84,24 +98,46 @@ def landscape(data, optimizers, hidden, activation, lr, epochs, batch_size, reso
     prepared = prepare(data, target=target, missing=missing, one_hot=one_hot, sep=sep, task=task)
     network, X, Y = engine_network(prepared, hidden, activation, scale, seed,
                                    init="scaled_normal")
+    X_eval, Y_eval = X, Y
+    if surface != "train":
+        if surface == "accuracy" and prepared.task != "classification":
+            raise click.BadParameter("accuracy needs a classification target",
+                                     param_hint="'--surface'")
+        X, Y, X_eval, Y_eval = held_out(prepared, test_size, seed, scale)
     batch = None if batch_size == "full" else parse_batch_size(batch_size, len(X))
     started = time.perf_counter()
     result = ls.compare_optimizers(network, X, Y, optimizers=names, lr=lr, epochs=epochs,
                                    batch_size=batch, record_every=record_every,
                                    resolution=resolution, directions=directions, seed=seed)
+    shown = result
+    if surface != "train":
+        quantity = "accuracy" if surface == "accuracy" else "loss"
+        shown = ls.resurface(result, network, X_eval, Y_eval, quantity)
+    cut = None
+    if line is not None:
+        cut = ls.landscape_line(network, X_eval, Y_eval, result, line,
+                                quantity="accuracy" if surface == "accuracy" else "loss",
+                                label=None if surface == "train" else shown.quantity, seed=seed)
     out_dir = out_dir or run_directory(data, prefix="landscape-")
     with Outputs(out_dir) as outputs:
-        figures.save_figure(figures.landscape_figure(result), outputs.path("landscape.png"))
-        figures.save_figure(figures.landscape_surface_figure(result),
+        figures.save_figure(figures.landscape_figure(shown), outputs.path("landscape.png"))
+        figures.save_figure(figures.landscape_surface_figure(shown),
                             outputs.path("landscape_3d.png"))
         if result.drawn:
             figures.save_descent_animation(result, outputs.path("descent.gif"))
         result.save_npz(outputs.path("landscape.npz"))
+        if shown is not result:
+            shown.save_npz(outputs.path(f"landscape_{surface}.npz"))
+        if cut is not None:
+            figures.save_figure(figures.landscape_line_figure(cut), outputs.path("line.png"))
         written = list(outputs.written)
     console = Console(highlight=False, soft_wrap=True)
     plane = (f"plane through the shared start: {result.explained[0]:.1%} + "
              f"{result.explained[1]:.1%} of the paths' squared displacement"
              if result.explained is not None else
+             f"the top Hessian eigenvectors (λ = {result.eigenvalues[0]:.4g}, "
+             f"{result.eigenvalues[1]:.4g}) through {result.center}"
+             if result.eigenvalues is not None else
              f"two filter-normalised random directions through {result.center}")
     console.print(f"{network} on {len(X)} rows of {data}; {plane}; "
                   f"{resolution}x{resolution} grid; {time.perf_counter() - started:.1f} s")
@@ -113,24 +149,44 @@ def landscape(data, optimizers, hidden, activation, lr, epochs, batch_size, reso
     every = int(steps[1] - steps[0]) if len(steps) > 1 else 1
     console.print(f"recorded every {every} step(s): "
                   f"{', '.join(str(len(p)) for p in result.paths.values())} points per path")
+    if shown is not result:
+        console.print(f"figures show the {shown.quantity} of {len(X_eval)} held-out rows on "
+                      f"the plane the training loss chose ({len(X)} training rows)")
     table = RichTable()
-    for column in ("optimizer", "rate", "final loss", "rises", "max gap", "off plane"):
+    gap_column = "max gap" if shown is result else f"max gap ({shown.quantity})"
+    for column in ("optimizer", "rate", "final loss", "rises", gap_column, "off plane"):
         table.add_column(column, justify="left" if column in ("optimizer", "rate") else "right")
     for name in names:
         final = f"{result.final_loss[name]:.4f}" + (" diverged" if result.diverged[name] else "")
         table.add_row(name, result.rates[name], final,
                       str(ls.count_rises(result.path_loss[name])),
-                      f"{result.gap(name):.4f}" if result.drawn else "not drawn",
+                      f"{shown.gap(name):.4f}" if result.drawn else "not drawn",
                       f"{result.off_plane[name].mean():.0%}")
     console.print(table)
-    worst = result.worst_gap
+    worst = shown.worst_gap
     if worst is not None:
-        console.print(f"worst gap between the true and the drawn loss: {worst[0]:.4f} "
-                      f"({worst[1]}, step {worst[2]})")
+        console.print(f"worst gap between the true and the drawn {shown.quantity}: "
+                      f"{worst[0]:.4f} ({worst[1]}, step {worst[2]})")
     else:
-        console.print("random plane: paths not drawn (see off plane), descent.gif not written")
+        console.print(f"{directions} plane: paths not drawn (see off plane), descent.gif not "
+                      f"written")
+    if cut is not None:
+        gaps = ", ".join(f"{name} {cut.gap(name):.4f}" for name in cut.drawn)
+        console.print(f"line ({line}): {cut.quantity} from {cut.values.min():.4g} to "
+                      f"{cut.values.max():.4g}" + (f"; worst gap along the paths: {gaps}"
+                                                   if gaps else "; paths not drawn"))
     console.print("wrote:")
     for path in written:
         console.print(f"  {path}")
+
+def held_out(prepared, test_size, seed, scale):
+    """Training and held-out rows, features scaled on the training rows, targets
+    encoded for the network: ``(X, Y, X_test, Y_test)``."""
+    from ..tables import encode_targets, split
+
+    rows = split(prepared, test_size, seed, scale=scale)
+    return (rows.X_train, encode_targets(prepared, rows.y_train), rows.X_test,
+            encode_targets(prepared, rows.y_test))
+
 
 command = landscape

@@ -50,8 +50,11 @@ def predicted_labels(proba, classes):
     return labels[proba.argmax(axis=1)]
 
 
-def history_csv(history, curve):
-    """history.csv: one row per epoch, training loss and any validation/test curves."""
+def history_csv(history, curve, extra=None):
+    """history.csv: one row per epoch, training loss and any validation/test curves.
+
+    ``extra`` maps more column names to one value per epoch (NaN, written as an
+    empty cell, where an epoch has none, as ``sharpness`` between measurements)."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     columns = ["epoch", "train_loss"]
@@ -61,6 +64,9 @@ def history_csv(history, curve):
         columns += ["val_loss", "val_score"]
     if has_test:
         columns += ["test_loss", "test_score"]
+    extra = {name: values for name, values in (extra or {}).items()
+             if len(values) == len(history.loss)}
+    columns += list(extra)
     writer.writerow(columns)
     for i, loss in enumerate(history.loss):
         row = [i + 1, f"{loss:.10g}"]
@@ -68,6 +74,7 @@ def history_csv(history, curve):
             row += [f"{history.val_loss[i]:.10g}", f"{history.val_score[i]:.10g}"]
         if has_test:
             row += [f"{curve.loss[i]:.10g}", f"{curve.score[i]:.10g}"]
+        row += ["" if np.isnan(v) else f"{v:.10g}" for v in (values[i] for values in extra.values())]
         writer.writerow(row)
     return buffer.getvalue()
 

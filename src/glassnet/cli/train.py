@@ -17,8 +17,16 @@ from ..io import Scaler, save_model, write_text
 from ..tables import encode_targets, prepare, split
 from ..training import LossLogger
 from .advice import DivergenceGuard, LossExploded, run_notes
+from .curvature import sharpness_metrics, sharpness_option, sharpness_tracker, write_sharpness
 from .engine import fitted_network
 from .errors import debug_option
+from .health import (
+    dynamics_option,
+    health_metrics,
+    health_recorder,
+    update_ratio_columns,
+    write_health,
+)
 from .options import (
     EARLY_STOPPING_HELP,
     SCALE_CHOICES,
@@ -94,11 +102,13 @@ DEFAULTS = {"hidden": "100", "activation": "relu", "solver": "adam", "lr": 0.001
               "dead/saturated units and, for 2-D data, the decision boundary.")
 @click.option("--quiet", is_flag=True, help="No progress output, only the report.")
 @follow_symlinks_option
+@sharpness_option
+@dynamics_option
 @debug_option
 def train(data, target, out_dir, hidden, activation, solver, lr, momentum, nesterov, batch_size,
           epochs, schedule, alpha, l1, dropout, batch_norm, scale, scale_target, test_size, seed,
           log_every, early_stopping, patience, tol, missing, one_hot, task, sep, plots, quiet,
-          debug):
+          track_sharpness, dynamics, debug):
     """Train a network on DATA and write a model, metrics, history and plots.
 
     DATA is a bundled data set (wisconsin, heart, xor) or a CSV file.
@@ -173,7 +183,7 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
     elif not quiet:
         callbacks.append(PlainProgress(epochs, epochs // 10, echo))
     recorder = None
-    if plots == "all":
+    if plots == "all" or dynamics is not None:
         from ..dynamics import DynamicsRecorder
 
         steps_per_epoch = 1 if batch == "auto" and len(Xs_train) <= 200 else math.ceil(
@@ -184,6 +194,12 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
     # the losses in the units the network trains in
     in_units = Scaler("standard").fit(trained_on).transform if scale_target else np.asarray
     trained_on = in_units(trained_on)
+    tracker = sharpness_tracker(track_sharpness, epochs, prepared, Xs_train, y_train, scale_target)
+    if tracker is not None:
+        callbacks.append(tracker)
+    health = health_recorder(dynamics, epochs, prepared, Xs_train, y_train, scale_target)
+    if health is not None:
+        callbacks.append(health)
     if split_note is None:
         curve = HeldOutCurve(Xs_test, in_units(encode_targets(prepared, y_test)))
         callbacks.append(curve)
@@ -223,6 +239,11 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
         "metric": primary_metric(prepared.task),
         "rows": "test" if split_note is None else "training"},
         metrics, stopped, curve, guard, Xs_train, trained_on)
+    if tracker is not None:
+        metrics["sharpness"] = sharpness_metrics(tracker, estimator.history_, solver, momentum,
+                                                 nesterov)
+    if health is not None:
+        metrics["health"] = health_metrics(health)
     target_scaler = None
     if scale_target:
         target_scaler = Scaler("standard", estimator.target_offset_, estimator.target_scale_)
@@ -235,9 +256,16 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
                                                                len(Xs_train), stopped),
                    target_scaler=target_scaler)
         write_text(outputs.path("metrics.json"), json.dumps(metrics, indent=2) + "\n")
-        write_text(outputs.path("history.csv"), history_csv(estimator.history_, curve))
+        n_epochs = len(estimator.history_.loss)
+        write_text(outputs.path("history.csv"), history_csv(estimator.history_, curve, {
+            **({"sharpness": tracker.by_epoch(n_epochs)} if tracker else {}),
+            **update_ratio_columns(health, n_epochs)}))
         if plots != "none":
             write_plots(outputs, estimator, prepared, Xs_test, y_test, curve)
+        if tracker is not None and plots != "none" and tracker.values:
+            write_sharpness(outputs, tracker, estimator.history_, solver, momentum, nesterov)
+        if health is not None:
+            write_health(outputs, health)
         if recorder is not None and recorder.steps:
             from ..dynamics import write_training_dynamics
 
