@@ -330,7 +330,7 @@ def _row_losses(loss, Y, P):
         return -log_p.sum(axis=-1)
     if isinstance(loss, CategoricalCrossEntropy):
         eps = np.finfo(P.dtype).eps
-        log_p = np.log(np.clip(P, eps, 1 - eps))
+        log_p = np.log(np.maximum(np.minimum(P, 1 - eps), eps))
         log_p *= Y
         return -log_p.sum(axis=-1)
     if isinstance(loss, (MeanSquaredError, HalfSquaredError, SumSquaredError)):
@@ -361,6 +361,7 @@ class NetworkStack:
                 raise ValueError(f"network {i} differs from network 0 in its layers, loss or "
                                  f"dtype; a stack holds networks of one shape")
         self.networks = networks
+        self._rows = None
         self.loss = networks[0].loss
         self.fused = networks[0].fused
         self.dtype = networks[0].dtype
@@ -374,43 +375,64 @@ class NetworkStack:
         return len(self.networks)
 
     def _load(self):
-        """Stack the members' current arrays and point their layers at their slices."""
+        """Stack the members' current arrays and point their layers at their slices.
+
+        The parameters of all members live in one ``(K, P)`` buffer, member
+        ``k``'s ``P`` numbers in row ``k`` in the order of
+        :meth:`glassnet.Network.parameters`, and each stacked ``W`` is a
+        ``(K, n_in, n_out)`` view of its columns; the gradients likewise. An
+        optimiser step, the copy kept against divergence and a member leaving
+        then each touch one array instead of one per layer (as
+        :mod:`glassnet.flat` does for one network)."""
         networks = self.networks
         dtype = self.dtype
         self.alpha = np.array([net.alpha for net in networks], dtype)
         self.l1 = np.array([net.l1 for net in networks], dtype)
+        self.flat = np.stack([np.concatenate([p.ravel() for p in net.parameters()])
+                              if net.parameters() else np.empty(0, dtype) for net in networks])
+        self.flat_grad = np.zeros_like(self.flat)
         for j, stacked in enumerate(self.layers):
             members = [net.layers[j] for net in networks]
             stacked.layers = members
-            for name in stacked.names:
-                if name == "b" and not stacked.has_bias:
-                    continue
-                value = _stacked([getattr(layer, name) for layer in members])
-                setattr(stacked, name, value)
-                setattr(stacked, "d" + name, np.zeros_like(value))
             for name in getattr(stacked, "buffer_names", ()):
                 setattr(stacked, name, _stacked([getattr(layer, name) for layer in members]))
-        self._point_members()
+        self._views()
 
-    def _point_members(self):
+    def _slots(self):
+        """``(stacked layer, name, shape, offset)`` of every parameter, in order."""
+        offset = 0
+        for stacked, layer in zip(self.layers, self.networks[0].layers):
+            for name in layer.parameter_names():
+                shape = getattr(layer, name).shape
+                yield stacked, name, shape, offset
+                offset += int(np.prod(shape))
+
+    def _views(self):
+        """Point the stacked layers at their views of the flat buffers, and each
+        member's layers at its own slices."""
+        K = self.K
+        self.shapes = []
+        for stacked, name, shape, offset in list(self._slots()):
+            size = int(np.prod(shape))
+            setattr(stacked, name, self.flat[:, offset:offset + size].reshape((K, *shape)))
+            setattr(stacked, "d" + name,
+                    self.flat_grad[:, offset:offset + size].reshape((K, *shape)))
+            self.shapes.append((shape, offset))
+        self.penalised = bool(self.alpha.any() or self.l1.any())
         for k, net in enumerate(self.networks):
             for stacked, layer in zip(self.layers, net.layers):
-                for name in stacked.names:
-                    if name == "b" and not stacked.has_bias:
-                        continue
+                for name in layer.parameter_names():
                     setattr(layer, name, getattr(stacked, name)[k])
                 for name in getattr(stacked, "buffer_names", ()):
                     setattr(layer, name, getattr(stacked, name)[k])
 
     def parameters(self):
-        """The stacked parameters ``[W1, b1, …]``, each ``(K, …)``, in the members' order."""
-        return [getattr(s, name) for s in self.layers for name in s.names
-                if not (name == "b" and not s.has_bias)]
+        """The stacked parameters ``[W1, b1, …]``, each ``(K, …)``: views of :attr:`flat`."""
+        return [getattr(stacked, name) for stacked, name, _, _ in self._slots()]
 
     def gradients(self):
-        """``[dW1, db1, …]``, aligned with :meth:`parameters`."""
-        return [getattr(s, "d" + name) for s in self.layers for name in s.names
-                if not (name == "b" and not s.has_bias)]
+        """``[dW1, db1, …]``, aligned with :meth:`parameters`: views of :attr:`flat_grad`."""
+        return [getattr(stacked, "d" + name) for stacked, name, _, _ in self._slots()]
 
     def buffers(self):
         """The stacked running statistics."""
@@ -454,13 +476,18 @@ class NetworkStack:
     def _normaliser(self, m, sample_weight):
         """``N`` per member: the rows, or the total sample weight."""
         if sample_weight is None:
-            return np.full(self.K, float(m))
+            known = self._rows
+            if known is None or known.shape[0] != self.K or known[0] != m:
+                known = self._rows = np.full(self.K, float(m))
+            return known
         return np.broadcast_to(sample_weight.sum(axis=-1), (self.K,)).astype(np.float64)
 
     def penalty(self, N):
         """``α/(2N)·Σ‖W‖² + (λ/N)·Σ|W|`` over the dense layers, per member."""
         total = np.zeros(self.K)
         weights = [s.W for s in self.layers if isinstance(s, _DenseStack)]
+        if not self.penalised:
+            return total
         if self.alpha.any():
             total += 0.5 * self.alpha * sum(np.einsum("kij,kij->k", W, W) for W in weights)
         if self.l1.any():
@@ -485,7 +512,7 @@ class NetworkStack:
             dA = out.backward(dA, need_input_gradient=len(layers) > 1)
         for i in range(len(layers) - 2, -1, -1):
             dA = layers[i].backward(dA, need_input_gradient=i > 0)
-        if self.alpha.any() or self.l1.any():
+        if self.penalised:
             for s in layers:
                 if isinstance(s, _DenseStack):
                     if self.alpha.any():
@@ -507,19 +534,16 @@ class NetworkStack:
         for k in gone:
             self._release_member(k)
         index = np.asarray(indices, dtype=np.intp)
+        self.flat, self.flat_grad = self.flat[index], self.flat_grad[index]
         for stacked in self.layers:
-            for name in stacked.names:
-                if name == "b" and not stacked.has_bias:
-                    continue
-                setattr(stacked, name, getattr(stacked, name)[index])
-                setattr(stacked, "d" + name, getattr(stacked, "d" + name)[index])
             for name in getattr(stacked, "buffer_names", ()):
                 setattr(stacked, name, getattr(stacked, name)[index])
             stacked.layers = [stacked.layers[k] for k in indices]
         self.networks = [self.networks[k] for k in indices]
         self._homes = [self._homes[k] for k in indices]
         self.alpha, self.l1 = self.alpha[index], self.l1[index]
-        self._point_members()
+        if self.networks:
+            self._views()
 
     def _release_member(self, k):
         params, buffers = self._homes[k]
@@ -556,16 +580,18 @@ def _own_state(optimizer, i, name, shape):
 
 # -- the optimisers, stacked --------------------------------------------------------------------
 class _StackedOptimizer:
-    """The members' optimisers (one class) as one update over the stacked parameters.
+    """The members' optimisers (one class) as one update of the stack's ``(K, P)`` buffer.
 
     Each rule is the class's own (see :mod:`glassnet.optimizers`), written
-    with a ``(K, 1, …)`` array for every scalar so that each member keeps its
-    own rate, momentum, β's and ε. The state (velocities, moments) is stacked
-    like the parameters and handed back to each member's optimiser when it
-    leaves, together with its step count ``t``.
+    with a ``(K, 1)`` column for every scalar so that each member keeps its
+    own rate, momentum, β's and ε; member ``k`` with momentum 0 among members
+    with momentum takes ``v ← 0·v + g = g``, its own plain step, exactly. The
+    state (velocities, moments) is a ``(K, P)`` buffer like the parameters,
+    handed back to each member's optimiser when it leaves, with its step
+    count ``t``.
     """
 
-    def __init__(self, optimizers, params):
+    def __init__(self, optimizers, stack):
         kinds = {type(o) for o in optimizers}
         if len(kinds) != 1:
             raise ValueError(f"a stack's members need one optimiser class, got "
@@ -574,103 +600,109 @@ class _StackedOptimizer:
         if not issubclass(self.kind, (SGD, RMSProp, Adam)):
             raise TypeError(f"no stacked update for {self.kind.__name__}")
         self.optimizers = list(optimizers)
+        self.shapes = stack.shapes
         self.t = np.array([o.t for o in optimizers], dtype=np.int64)
-        self.slots = self._slots()
-        self.state = []
-        for i, p in enumerate(params):
-            slots = {}
-            for name in self.slots:
-                arrays = []
-                for o in optimizers:
-                    own = _own_state(o, i, name, p.shape[1:])
-                    arrays.append(np.zeros(p.shape[1:], p.dtype) if own is None else own)
-                slots[name] = _stacked(arrays)
-            self.state.append(slots)
+        if self.kind is SGD:
+            self.slots = ("velocity",) if any(o.momentum for o in optimizers) else ()
+        else:
+            self.slots = self.kind.slots
+        self.state = {}
+        flat = stack.flat
+        for name in self.slots:
+            rows = []
+            for o in optimizers:
+                row = np.zeros(flat.shape[1], flat.dtype)
+                for i, (shape, offset) in enumerate(self.shapes):
+                    own = _own_state(o, i, name, shape)
+                    if own is not None:
+                        row[offset:offset + own.size] = own.ravel()
+                rows.append(row)
+            self.state[name] = np.stack(rows) if rows else np.zeros_like(flat)
         self.read_settings()
 
-    def _slots(self):
-        if self.kind is SGD:
-            return ("velocity",) if any(o.momentum for o in self.optimizers) else ()
-        return self.kind.slots
+    def read_rates(self):
+        """The members' rates as a ``(K, 1)`` column (a schedule sets them each epoch)."""
+        self.lr = np.array([float(o.lr) for o in self.optimizers])[:, None]
 
     def read_settings(self):
-        """The members' current settings (a schedule changes ``lr`` between epochs)."""
+        """The members' settings as ``(K, 1)`` columns."""
         def column(name):
-            return np.array([float(getattr(o, name)) for o in self.optimizers])
-        self.lr = column("lr")
+            return np.array([float(getattr(o, name)) for o in self.optimizers])[:, None]
+        self.read_rates()
         self.weight_decay = column("weight_decay")
+        self.decay = bool(self.weight_decay.any())
         if self.kind is SGD:
             self.momentum = column("momentum")
-            self.nesterov = np.array([o.nesterov for o in self.optimizers])
+            self.nesterov = np.array([o.nesterov for o in self.optimizers])[:, None]
+            self.any_nesterov = bool(self.nesterov.any())
         elif self.kind is RMSProp:
             self.rho, self.eps = column("rho"), column("eps")
         else:
             self.beta1, self.beta2, self.eps = column("beta1"), column("beta2"), column("eps")
-            self.decoupled = self.kind.decoupled
 
-    def step(self, params, grads):
+    def step(self, p, g):
+        """Update the ``(K, P)`` parameters ``p`` in place from the gradients ``g``."""
         self.t += 1
-        for p, g, s in zip(params, grads, self.state):
-            shape = (-1,) + (1,) * (p.ndim - 1)
-            self._update(p, g, s, shape)
-
-    def _update(self, p, g, s, shape):
-        def col(values):
-            return values.reshape(shape)
-        if self.weight_decay.any() and not getattr(self, "decoupled", False):
-            g = g + col(self.weight_decay) * p  # coupled L2: g + λ·θ
+        s = self.state
+        decoupled = self.kind is not SGD and self.kind is not RMSProp and self.kind.decoupled
+        if self.decay and not decoupled:
+            g = g + self.weight_decay * p  # coupled L2: g + λ·θ
         if self.kind is SGD:
             if self.slots:
                 v = s["velocity"]
-                first = col(self.t == 1)
-                if first.all():
+                first = (self.t == 1)[:, None]
+                if self.t[0] == 1 and first.all():
                     np.copyto(v, g)  # v starts at g
+                elif not first.any():
+                    v *= self.momentum
+                    v += g  # v ← μ·v + g
                 else:
-                    v_next = v * col(self.momentum)
+                    v_next = v * self.momentum
                     v_next += g  # v ← μ·v + g
                     np.copyto(v, np.where(first, g, v_next))
-                if self.nesterov.any():
-                    look = v * col(self.momentum)
+                if self.any_nesterov:
+                    look = v * self.momentum
                     look += g  # g + μ·v
-                    g = np.where(col(self.nesterov), look, v)
+                    g = np.where(self.nesterov, look, v)
                 else:
                     g = v
-            step = g * col(self.lr)
+            step = g * self.lr
             np.subtract(p, step, out=p)  # θ ← θ − lr·g
         elif self.kind is RMSProp:
             sq = s["square_avg"]
-            sq *= col(self.rho)
+            sq *= self.rho
             scratch = g * g
-            scratch *= col(1.0 - self.rho)
+            scratch *= 1.0 - self.rho
             sq += scratch  # s ← ρ·s + (1 − ρ)·g²
             np.sqrt(sq, out=scratch)
-            scratch += col(self.eps)
+            scratch += self.eps
             np.divide(g, scratch, out=scratch)
-            scratch *= col(self.lr)
+            scratch *= self.lr
             np.subtract(p, scratch, out=p)  # θ ← θ − lr·g/(√s + ε)
         else:
-            if self.decoupled and self.weight_decay.any():
-                np.multiply(p, col(1.0 - self.lr * self.weight_decay), out=p)  # θ·(1 − lr·λ)
+            if decoupled and self.decay:
+                np.multiply(p, 1.0 - self.lr * self.weight_decay, out=p)  # θ·(1 − lr·λ)
             m, v = s["m"], s["v"]
-            m *= col(self.beta1)
-            scratch = g * col(1.0 - self.beta1)
+            m *= self.beta1
+            scratch = g * (1.0 - self.beta1)
             m += scratch  # m ← β1·m + (1 − β1)·g
-            v *= col(self.beta2)
+            v *= self.beta2
             np.multiply(g, g, out=scratch)
-            scratch *= col(1.0 - self.beta2)
+            scratch *= 1.0 - self.beta2
             v += scratch  # v ← β2·v + (1 − β2)·g²
-            # the folded form of Adam._update: θ ← θ − m/d, d = (√v·scale + ε/k)
-            # β^t with Python's pow, as Adam.step computes it (NumPy's vector pow may
+            # the folded form of Adam._update: θ ← θ − m/d, d = √v·scale + ε/k, with
+            # β^t by Python's pow, as Adam.step computes it (NumPy's vector pow may
             # differ in the last bit)
             t = self.t.tolist()
-            k = self.lr / (1.0 - np.array([b ** n for b, n in zip(self.beta1.tolist(), t)]))
-            b2t = np.array([b ** n for b, n in zip(self.beta2.tolist(), t)])
+            k = self.lr[:, 0] / (1.0 - np.array([b ** n for b, n in
+                                                 zip(self.beta1[:, 0].tolist(), t)]))
+            b2t = np.array([b ** n for b, n in zip(self.beta2[:, 0].tolist(), t)])
             with np.errstate(divide="ignore"):
                 scale = np.where(k == 0.0, np.inf, 1.0 / (k * np.sqrt(1.0 - b2t)))
             frozen = scale > float(np.finfo(p.dtype).max)  # lr too small to move θ
             np.sqrt(v, out=scratch)
-            scratch *= col(np.where(frozen, 1.0, scale))
-            scratch += col(np.where(frozen, 1.0, self.eps / np.where(k == 0.0, 1.0, k)))
+            scratch *= np.where(frozen, 1.0, scale)[:, None]
+            scratch += np.where(frozen, 1.0, self.eps[:, 0] / np.where(k == 0.0, 1.0, k))[:, None]
             np.divide(m, scratch, out=scratch)
             if frozen.any():
                 scratch[frozen] = 0.0
@@ -680,8 +712,9 @@ class _StackedOptimizer:
         index = np.asarray(list(indices), dtype=np.intp)
         self.optimizers = [self.optimizers[k] for k in indices]
         self.t = self.t[index]
-        self.state = [{name: a[index] for name, a in slots.items()} for slots in self.state]
-        self.read_settings()
+        self.state = {name: a[index] for name, a in self.state.items()}
+        if self.optimizers:
+            self.read_settings()
 
     def hand_back(self, k, params):
         """Member ``k``'s step count and state into its own optimiser, laid out for ``params``."""
@@ -691,10 +724,12 @@ class _StackedOptimizer:
             return
         if o._stale(params):
             o.state = o._init_state(params)
-        for i, slots in enumerate(self.state):
+        for i, (shape, offset) in enumerate(self.shapes):
+            size = int(np.prod(shape))
             for name in o.slots:
-                source = slots.get(name)
-                np.copyto(o.state[i][name], 0.0 if source is None else source[k])
+                source = self.state.get(name)
+                np.copyto(o.state[i][name], 0.0 if source is None else
+                          source[k, offset:offset + size].reshape(shape))
 
 
 # -- the loop ----------------------------------------------------------------------------------
@@ -821,8 +856,7 @@ class _Loop:
         self.shared = shared
         trainers = [m.trainer for m in members]
         self.stack = NetworkStack([t.network for t in trainers])
-        self.optimizer = _StackedOptimizer([t.optimizer for t in trainers],
-                                           self.stack.parameters())
+        self.optimizer = _StackedOptimizer([t.optimizer for t in trainers], self.stack)
         self.backup = None  # the weights and statistics of the step before
         self.has_backup = np.zeros(len(members), dtype=bool)
         self.orders = None
@@ -883,7 +917,7 @@ class _Loop:
             for m in self.members:
                 m.trainer.begin_epoch()
                 m.total, m.rows, m.left_epoch = 0.0, 0, False
-            self.optimizer.read_settings()
+            self.optimizer.read_rates()
             self._epoch()
             for m in self.members:
                 if m.finished:
@@ -936,7 +970,7 @@ class _Loop:
     def _step(self, X, Y, w, stop):
         stack = self.stack
         losses = stack.loss_and_gradients(X, Y, w)
-        saved = stack.parameters() + stack.buffers()
+        saved = [stack.flat, *stack.buffers()]
         finite = np.isfinite(losses)
         if not finite.all():
             for k in np.flatnonzero(~finite):
@@ -955,7 +989,7 @@ class _Loop:
             if not self.members:
                 return
             losses = losses[finite]
-        self.optimizer.step(stack.parameters(), stack.gradients())
+        self.optimizer.step(stack.flat, stack.flat_grad)
         rows = X.shape[-2]
         whole = rows == self.n
         for m, loss in zip(self.members, losses.tolist()):
