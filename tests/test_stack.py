@@ -324,3 +324,128 @@ def test_refuses_what_cannot_share_a_stack(data):
     assert stack_key(a, X) != stack_key(b, X)
     with pytest.raises(ValueError, match="stack_key"):
         fit_together([Run(a, X, Y, 2), Run(b, X, Y, 2)])
+
+
+# -- the estimators and the search -------------------------------------------------------------
+def test_fit_many_equals_each_fit(data):
+    """glassnet.estimators.fit_many: each estimator's fitted attributes are its own
+    fit's (scikit-learn's stopping rule, early stopping on a validation split,
+    adaptive and invscaling rates, mini-batches), a diverging one raises what
+    its fit raises and keeps its state, an lbfgs one runs alone."""
+    import warnings
+
+    from sklearn.base import clone
+
+    from glassnet.estimators import fit_many
+
+    X, y = data
+    base = gn.MLPClassifier((6,), solver="sgd", max_iter=40, random_state=3)
+    settings = [{"learning_rate_init": 0.05}, {"learning_rate_init": 0.2, "alpha": 0.01},
+                {"learning_rate_init": 0.1, "momentum": 0.0},
+                {"early_stopping": True, "learning_rate_init": 0.1},
+                {"learning_rate": "adaptive", "learning_rate_init": 0.3},
+                {"learning_rate": "invscaling", "learning_rate_init": 0.5},
+                {"batch_size": 32, "learning_rate_init": 0.1},
+                {"learning_rate_init": 1e6, "momentum": 0.9},
+                {"solver": "lbfgs"}]
+    estimators = [clone(base).set_params(**s) for s in settings]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        alone = []
+        for estimator in estimators:
+            try:
+                alone.append(clone(estimator).fit(X, y))
+            except ValueError as exc:
+                alone.append(exc)
+        together = fit_many([(e, X, y) for e in estimators])
+    for s, a, b, e in zip(settings, alone, together, estimators):
+        if isinstance(a, Exception):
+            assert type(b) is type(a) and str(b) == str(a), s
+            assert not hasattr(e, "coefs_")  # the failed fit left it unfitted
+            continue
+        assert b.n_iter_ == a.n_iter_, s
+        if s.get("solver") != "lbfgs":
+            assert b.t_ == a.t_
+            np.testing.assert_allclose(b.loss_curve_, a.loss_curve_, rtol=TOL, atol=TOL)
+        for p, q in zip(a.coefs_ + a.intercepts_, b.coefs_ + b.intercepts_):
+            np.testing.assert_allclose(q, p, rtol=TOL, atol=TOL, err_msg=str(s))
+        np.testing.assert_array_equal(b.predict(X), a.predict(X))
+    # a regression whose rate is far too large: its loss overflows, as alone
+    reg = gn.MLPRegressor((6,), solver="sgd", learning_rate_init=1e3, max_iter=20,
+                          random_state=0)
+    target = X[:, 0] * 5
+    with pytest.raises(ValueError) as alone_error:
+        clone(reg).fit(X, target)
+    [outcome] = fit_many([(reg, X, target)])
+    assert isinstance(outcome, ValueError) and str(outcome) == str(alone_error.value)
+    assert not hasattr(reg, "coefs_")  # the failed fit left it unfitted
+
+
+def test_stacked_search_results_equal_one_at_a_time():
+    """make_search's stacked grid: cv_results_ (every fold's score, the ranks,
+    the best) equal to the same search fitting one candidate and fold at a
+    time, to 1e-9; a random search too."""
+    import warnings
+
+    from scipy.stats import loguniform
+
+    from glassnet.search import make_pipeline, make_search
+    from glassnet.tables import prepare
+
+    prepared = prepare("heart")
+    X, y = prepared.X, prepared.y
+    model = gn.MLPClassifier((8,), solver="sgd", max_iter=60, random_state=0)
+    spaces = [({"learning_rate_init": [0.01, 0.1], "alpha": [1e-4, 1e-2],
+                "momentum": [0.0, 0.9], "hidden_layer_sizes": [(4,), (8,)]}, 0),
+              ({"learning_rate_init": loguniform(1e-3, 1e-1)}, 6)]
+    for space, n_iter in spaces:
+        found = {}
+        for stack in (True, False):
+            search = make_search(make_pipeline(model), space, cv=3, n_iter=n_iter, stack=stack)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                found[stack] = search.fit(X, y)
+        assert type(found[True]).__name__.startswith("Stacked")
+        a, b = found[True].cv_results_, found[False].cv_results_
+        for key in ("mean_test_score", "std_test_score", *(f"split{k}_test_score"
+                                                           for k in range(3))):
+            np.testing.assert_allclose(a[key], b[key], rtol=0, atol=1e-9)
+        assert list(a["rank_test_score"]) == list(b["rank_test_score"])
+        assert a["params"] == b["params"]
+        assert found[True].best_params_ == found[False].best_params_
+        np.testing.assert_array_equal(found[True].predict(X), found[False].predict(X))
+
+
+def test_stack_groups_by_fold_and_shape():
+    from glassnet.search import stack_groups
+
+    candidates = [{"model__hidden_layer_sizes": (4,), "model__learning_rate_init": 0.1},
+                  {"model__hidden_layer_sizes": (4,), "model__learning_rate_init": 0.01},
+                  {"model__hidden_layer_sizes": (8,), "model__learning_rate_init": 0.1}]
+    groups = stack_groups(candidates, 2)
+    assert sorted(len(members) for members in groups.values()) == [1, 1, 2, 2]
+    assert {split for split, _ in groups} == {0, 1}
+
+
+def test_fit_many_splits_a_stack_at_the_memory_budget(data, monkeypatch):
+    from sklearn.base import clone
+
+    import glassnet.stack
+    from glassnet.estimators import fit_many
+
+    sizes = []
+    real = glassnet.stack.fit_together
+
+    def counting(runs, **kw):
+        sizes.append(len(runs))
+        return real(runs, **kw)
+
+    monkeypatch.setattr(glassnet.stack, "fit_together", counting)
+    X, y = data
+    base = gn.MLPClassifier((6,), solver="sgd", max_iter=3, random_state=0)
+    estimators = [clone(base).set_params(learning_rate_init=0.01 * (k + 1)) for k in range(5)]
+    # one member's arrays: 4 x 150 rows x (9 + 6 + 1) x 8 bytes + its rows, about 90 KiB
+    fit_many([(e, X, y) for e in estimators], memory_budget=200_000)
+    assert sizes == [2, 2, 1]
+    fit_many([(clone(e), X, y) for e in estimators])
+    assert sizes[-1] == 5  # 1 GiB holds them all

@@ -506,6 +506,13 @@ class NetworkStack:
             if sample_weight is not None:
                 dZ *= sample_weight[..., None]
             dA = out.backward_from_dZ(dZ, need_input_gradient=len(layers) > 1)
+        elif isinstance(self.loss, (MeanSquaredError, HalfSquaredError, SumSquaredError)):
+            # their dL/dŶ is the same scaled difference as the fused dL/dZ
+            dA = np.subtract(A, Y)
+            dA *= _delta_scale(self.loss, N, A.shape[2])[:, None, None]
+            if sample_weight is not None:
+                dA *= sample_weight[..., None]
+            dA = out.backward(dA, need_input_gradient=len(layers) > 1)
         else:
             dA = np.stack([self.loss.gradient(_member(Y, k), A[k], _member(sample_weight, k, 2))
                            for k in range(self.K)])  # dL/dŶ, member by member
@@ -761,10 +768,15 @@ class _Member:
         self.epochs_done = 0
         self.session = None
         self.result = None
-        self.total = 0.0  # the epoch's loss so far, weighted by rows
-        self.rows = 0
         self.left_epoch = False  # stopped inside the epoch (a callback, Ctrl-C)
         self.finished = False
+        self.counted = False
+        # no callbacks, schedule, validation or step record: the loop keeps the
+        # member's history itself, as Trainer.begin_epoch/end_epoch would
+        trainer = run.trainer
+        self.plain = not (trainer.callbacks or run.schedule is not None
+                          or run.validation_data is not None or trainer.record_every)
+        self.history, self.optimizer, self.epochs = trainer.history, trainer.optimizer, run.epochs
 
 
 class _StackInterrupt:
@@ -872,14 +884,25 @@ class _Loop:
             self.w = (None if first.sample_weight is None
                       else np.stack([m.run.sample_weight for m in members]))
         self.min_rows = trainers[0].network.min_batch_rows
+        self.watched = [k for k, m in enumerate(self.members) if not m.plain]
+        self.totals = np.zeros(len(members))
+        self.steps = self.samples = 0  # taken by every member still here
 
     # -- members leaving -------------------------------------------------------------------------
     def _finish(self, member, error=None):
         """The member leaves at the next :meth:`_compact`, its optimiser state handed back."""
         k = self.members.index(member)
         self.optimizer.hand_back(k, member.trainer.network.parameters())
+        self._count_steps(member)
         member.result = member.trainer.history if error is None else error
         member.finished = True
+
+    def _count_steps(self, member):
+        """A plain member's steps, counted by the loop for all of them, into its history."""
+        if member.plain and not member.counted:
+            member.history.n_steps += self.steps
+            member.history.samples_seen += self.samples
+            member.counted = True
 
     def _compact(self):
         """Drop the members that finished: their arrays go home, their sessions end."""
@@ -898,6 +921,8 @@ class _Loop:
             self.X, self.Y = self.X[keep], self.Y[keep]
             self.w = None if self.w is None else self.w[keep]
         self.members = [self.members[k] for k in keep]
+        self.totals = self.totals[keep]
+        self.watched = [k for k, m in enumerate(self.members) if not m.plain]
         for m in leaving:  # on_train_end (early stopping's restore) sees the member's own arrays
             error = m.result if isinstance(m.result, BaseException) else None
             m.session.__exit__(*((type(error), error, error.__traceback__) if error is not None
@@ -913,25 +938,38 @@ class _Loop:
 
     # -- the epochs ----------------------------------------------------------------------------
     def run(self):
+        epoch = 0
         while self.members:
             for m in self.members:
-                m.trainer.begin_epoch()
-                m.total, m.rows, m.left_epoch = 0.0, 0, False
-            self.optimizer.read_rates()
+                m.left_epoch = False
+                if not m.plain:
+                    m.trainer.begin_epoch()
+            if self.watched:
+                self.optimizer.read_rates()  # a schedule or a callback may set them
+            self.totals = np.zeros(len(self.members))
             self._epoch()
-            for m in self.members:
+            epoch += 1
+            # one full-batch step's loss is the epoch's, else the row-weighted mean
+            losses = (self.totals if self.batch_size >= self.n else self.totals / self.n).tolist()
+            for m, loss in zip(self.members, losses):
                 if m.finished:
                     continue
-                # one full-batch step's loss is the epoch's; else the row-weighted mean
-                loss = m.total if self.batch_size >= self.n else m.total / self.n
-                self._end_epoch(m, loss)
+                if m.plain:  # what end_epoch records when there is nothing else to do
+                    history = m.history
+                    history.lr.append(m.optimizer.lr)
+                    history.epoch.append(len(history.epoch))
+                    history.loss.append(loss)
+                    if m.epochs <= epoch or m.trainer._interrupted:
+                        self._finish(m)
+                else:
+                    self._end_epoch(m, loss)
             self._compact()
 
     def _end_epoch(self, m, loss):
         trainer = m.trainer
         trainer.end_epoch(loss, m.run.validation_data)
         m.epochs_done += 1
-        if trainer.stop or trainer.interrupted or m.epochs_done >= m.run.epochs:
+        if trainer.stop or trainer._interrupted or m.epochs_done >= m.run.epochs:
             self._finish(m)
 
     def _epoch(self):
@@ -955,14 +993,15 @@ class _Loop:
                 Yb = np.take_along_axis(self.Y, idx[:, :, None], axis=1)
                 wb = None if self.w is None else np.take_along_axis(self.w, idx, axis=1)
             self._step(Xb, Yb, wb, stop)
-            for m in self.members:
-                if m.left_epoch and not m.finished:
-                    # stopped inside the epoch (a step callback, Ctrl-C): the loss of
-                    # the rows seen so far stands for the epoch, as alone
-                    self._end_epoch(m, m.total / m.rows)
-                    if not m.finished:
-                        self._finish(m)
-            self._compact()
+            if stop < n:
+                for k, m in enumerate(self.members):
+                    if not m.finished and (m.trainer.stop or m.trainer._interrupted):
+                        # stopped inside the epoch (a step callback, Ctrl-C): the loss
+                        # of the rows seen so far stands for the epoch, as alone
+                        self._end_epoch(m, float(self.totals[k]) / stop)
+                        if not m.finished:
+                            self._finish(m)
+                self._compact()
             if not self.members:
                 return
         self.orders = None
@@ -972,29 +1011,34 @@ class _Loop:
         losses = stack.loss_and_gradients(X, Y, w)
         saved = [stack.flat, *stack.buffers()]
         finite = np.isfinite(losses)
-        if not finite.all():
+        diverged = not finite.all()
+        if diverged:
             for k in np.flatnonzero(~finite):
                 m = self.members[k]
                 if self.has_backup[k]:  # back to the weights of the step before
                     for target, copy in zip(saved, self.backup):
                         target[k] = copy[k]
+                self._count_steps(m)  # the error names the step
                 self._finish(m, m.trainer.diverged(float(losses[k])))
         if self.backup is None:
             self.backup = [np.empty_like(a) for a in saved]
         for backup, a in zip(self.backup, saved):
             np.copyto(backup, a)
         self.has_backup[:] = True
-        if not finite.all():
+        if diverged:
             self._compact()
             if not self.members:
                 return
             losses = losses[finite]
         self.optimizer.step(stack.flat, stack.flat_grad)
         rows = X.shape[-2]
-        whole = rows == self.n
-        for m, loss in zip(self.members, losses.tolist()):
-            trainer = m.trainer
-            history = trainer.history
+        # the epoch's loss so far, as Trainer._steps sums it: Σ loss·rows (or the one loss)
+        self.totals = losses if rows == self.n else self.totals + losses * rows
+        self.steps += 1
+        self.samples += rows
+        for k in self.watched:  # members with callbacks or a step record
+            m = self.members[k]
+            trainer, history, loss = m.trainer, m.history, float(losses[k])
             step = history.n_steps
             if trainer.record_every and step % trainer.record_every == 0:
                 history.iteration.append(step)
@@ -1003,10 +1047,6 @@ class _Loop:
                 trainer._notify("on_step_end", step, loss)
             history.n_steps += 1
             history.samples_seen += rows
-            m.total = loss if whole else m.total + loss * rows
-            m.rows = stop
-            if (trainer.stop or trainer.interrupted) and stop < self.n:
-                m.left_epoch = True
 
 
 def train_together(networks, X, y, *, optimizer="sgd", lr=0.01, epochs=100, batch_size=None,
