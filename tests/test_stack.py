@@ -449,3 +449,43 @@ def test_fit_many_splits_a_stack_at_the_memory_budget(data, monkeypatch):
     assert sizes == [2, 2, 1]
     fit_many([(clone(e), X, y) for e in estimators])
     assert sizes[-1] == 5  # 1 GiB holds them all
+
+
+def test_train_seeds_reports_mean_and_std_over_seeds_trained_together(tmp_path, capsys):
+    """`glassnet train --seeds 3`: metrics.json's per-seed table holds the run's own
+    seed and two more, each equal to that seed trained alone; the report shows the
+    mean ± std of the test metrics; without --seeds there is no such block."""
+    import json
+    import warnings
+
+    from sklearn.base import clone
+
+    from glassnet.cli import main
+    from glassnet.cli.report import evaluate_rows
+    from glassnet.cli.train import make_estimator
+    from glassnet.tables import prepare, split
+
+    args = ["train", "heart", "--hidden", "6", "--epochs", "30", "--quiet", "--plots", "none",
+            "--seed", "4"]
+    assert main([*args, "--seeds", "3", "--out", str(tmp_path / "three")]) == 0
+    out = capsys.readouterr().out
+    assert "over 3 seeds (trained together" in out and "test accuracy:" in out
+    seeds = json.loads((tmp_path / "three" / "metrics.json").read_text())["seeds"]
+    assert [row["seed"] for row in seeds["per_seed"]] == [4, 5, 6]
+    accuracies = [row["test"]["accuracy"] for row in seeds["per_seed"]]
+    assert seeds["test"]["accuracy"]["mean"] == pytest.approx(np.mean(accuracies), abs=1e-12)
+    assert seeds["test"]["accuracy"]["std"] == pytest.approx(np.std(accuracies), abs=1e-12)
+    # seed 6 alone, as train builds it, gives the table's row
+    prepared = prepare("heart")
+    rows = split(prepared, 0.2, 4, scale="standard")
+    alone = make_estimator(prepared.task, (6,), "relu", "adam", 0.001, 0.9, True, "auto", 30,
+                           "constant", 0.0001, 6, False, 10, 1e-4)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = clone(alone).fit(rows.X_train, rows.y_train)
+    expected = evaluate_rows(fitted, prepared, rows.X_test, rows.y_test)
+    assert seeds["per_seed"][2]["test"]["log_loss"] == pytest.approx(expected["log_loss"],
+                                                                     abs=1e-9)
+    assert main([*args, "--out", str(tmp_path / "one")]) == 0
+    assert "over " not in capsys.readouterr().out
+    assert "seeds" not in json.loads((tmp_path / "one" / "metrics.json").read_text())

@@ -601,9 +601,11 @@ class _StackedFits:
     """
 
     memory_budget = None
-    #: Rounds of about 5 s instead of 2 (see :class:`_InRounds`): a stack's cost
-    #: grows slowly with its size, so larger rounds mean larger, cheaper stacks.
-    round_seconds = 5.0
+    #: Rounds of about 20 s instead of 2 (see :class:`_InRounds`; the first round
+    #: stays four fits per worker): a stack costs far less than its members one
+    #: at a time, and the pace measured on the small first round underestimates
+    #: it, so the later rounds are made large enough to hold real stacks.
+    round_seconds = 20.0
 
     def fit(self, X, y=None, **params):
         import time
