@@ -489,3 +489,23 @@ def test_train_seeds_reports_mean_and_std_over_seeds_trained_together(tmp_path, 
     assert main([*args, "--out", str(tmp_path / "one")]) == 0
     assert "over " not in capsys.readouterr().out
     assert "seeds" not in json.loads((tmp_path / "one" / "metrics.json").read_text())
+
+
+def test_landscape_paths_trained_together_equal_one_after_another(data):
+    """compare_optimizers trains its paths from one start as stacks (one per
+    optimiser class, the large-rate ones once the rate is measured): the paths,
+    the measured rate and the divergence marks are those of one run after another."""
+    from glassnet.landscape import compare_optimizers
+
+    X, y = data
+    found = {}
+    for stack in (True, False):
+        net = gn.Network.from_sizes([9, 5, 1], seed=3)
+        found[stack] = compare_optimizers(
+            net, X, y, optimizers=("sgd", "momentum", "adam", "annealing", "large-lr"), lr=0.1,
+            epochs=30, batch_size=50, resolution=5, stack=stack)
+    a, b = found[True], found[False]
+    assert a.large_lr == pytest.approx(b.large_lr, rel=1e-9)
+    for name in ("sgd", "momentum", "adam", "annealing", "large-lr"):
+        assert a.diverged[name] == b.diverged[name]
+        np.testing.assert_allclose(a.paths[name], b.paths[name], rtol=1e-9, atol=1e-9)
