@@ -25,7 +25,7 @@ LAYERS = [
     ("layers", ["glassnet.layers"]),
     ("network", ["glassnet.network", "glassnet.gradcheck"]),
     ("optimisers and the training loop",
-     ["glassnet.optimizers", "glassnet.training", "glassnet.curvature"]),
+     ["glassnet.optimizers", "glassnet.training", "glassnet.curvature", "glassnet.stack"]),
     ("estimators", ["glassnet.estimators"]),
     ("model files", ["glassnet.model_schema", "glassnet.io"]),
     ("around a model: conversions, pictures, tables, search",

@@ -98,6 +98,7 @@ import copy
 import itertools
 import numbers
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.optimize
@@ -491,6 +492,26 @@ class _BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             raise
 
     def _fit(self, X, y, sample_weight, incremental, classes=None, validation=None):
+        network, X, Y, sample_weight, rng, validation = self._begin_fit(
+            X, y, sample_weight, incremental, classes, validation)
+        try:
+            if self.solver == "lbfgs":
+                self._fit_lbfgs(network, X, Y, sample_weight)
+            else:
+                self._fit_stochastic(network, X, Y, sample_weight, incremental, rng, validation)
+        except TrainingDivergedError as exc:
+            raise ValueError(f"{_NON_FINITE} glassnet: {exc}") from None
+        return self._end_fit(network)
+
+    def _end_fit(self, network):
+        if not all(np.isfinite(p).all() for p in network.parameters()):
+            raise ValueError(_NON_FINITE)
+        return self
+
+    def _begin_fit(self, X, y, sample_weight, incremental, classes=None, validation=None):
+        """Everything a fit does before the solver runs: checks, encoding, the
+        initial weights (or the warm start's copies), the network; returns
+        ``(network, X, Y, sample_weight, rng, validation)``."""
         sizes, hidden_acts = self._check_params()
         if incremental and self.solver not in _STOCHASTIC:
             raise AttributeError(f"partial_fit is only available for stochastic optimizers. "
@@ -535,16 +556,7 @@ class _BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self.batch_norm_layers_ = [copy.deepcopy(norm).astype(dtype)
                                        for norm in self.batch_norm_layers_]
         network = self._network(self.coefs_, self.intercepts_, hidden_acts, rng=rng)
-        try:
-            if self.solver == "lbfgs":
-                self._fit_lbfgs(network, X, Y, sample_weight)
-            else:
-                self._fit_stochastic(network, X, Y, sample_weight, incremental, rng, validation)
-        except TrainingDivergedError as exc:
-            raise ValueError(f"{_NON_FINITE} glassnet: {exc}") from None
-        if not all(np.isfinite(p).all() for p in network.parameters()):
-            raise ValueError(_NON_FINITE)
-        return self
+        return network, X, Y, sample_weight, rng, validation
 
     def _weigh_classes(self, Y, sample_weight, dtype):
         return sample_weight
@@ -657,7 +669,21 @@ class _BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         ``validation`` is the user's ``(X_val, Y_val, w_val)``, checked: early
         stopping monitors it instead of a split of ``X``. A divergence with
         early stopping ends the run with the best validation weights and a
-        ``ConvergenceWarning``; without, it raises."""
+        ``ConvergenceWarning``; without, it raises. :meth:`_plan_stochastic`
+        and :meth:`_finish_stochastic` are the two halves around the loop, so
+        that :func:`glassnet.stack.fit_estimators` can run the loops of many
+        estimators as one."""
+        plan = self._plan_stochastic(network, X, Y, sample_weight, incremental, rng, validation)
+        result = None
+        try:
+            plan.trainer.fit(plan.X, plan.Y, plan.epochs, sample_weight=plan.sample_weight,
+                             schedule=plan.schedule, validation_data=plan.validation)
+        except TrainingDivergedError as exc:
+            result = exc
+        self._finish_stochastic(plan, result, stacklevel=6)
+
+    def _plan_stochastic(self, network, X, Y, sample_weight, incremental, rng, validation=None):
+        """The loop's :class:`glassnet.Trainer` and the arguments of its ``fit``."""
         if incremental and self._optimizer is not None:
             optimizer, schedule = self._optimizer, self._schedule  # partial_fit carries on
         else:
@@ -670,30 +696,36 @@ class _BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         stopper = self._early_stopping(schedule)
         history = copy.deepcopy(self.history_)
         history.samples_seen = self.t_  # the schedules' sample clock is scikit-learn's t_
-        done = len(history.epoch)
         # with callbacks of the user's, coefs_ stays current at every step
         # (a callback may call predict); otherwise the loop may alternate two
         # parameter buffers within an epoch (see Trainer.step)
         trainer = Trainer(network, optimizer, batch_size=self._batch_size(X.shape[0]),
                           shuffle=self.shuffle, rng=rng, callbacks=self._callbacks(stopper),
                           history=history, alternate_buffers=not self.callbacks)
+        if validation is not None:
+            validation = tuple(validation)
+        return _StochasticFit(trainer, X, Y, 1 if incremental else self.max_iter, sample_weight,
+                              schedule, validation, stopper, len(history.epoch), incremental)
+
+    def _finish_stochastic(self, plan, result=None, stacklevel=5):
+        """scikit-learn's fitted attributes from what the loop recorded; ``result``
+        is the loop's :class:`~glassnet.TrainingDivergedError`, if any (raised
+        again unless early stopping kept the best validation weights)."""
+        trainer, stopper, schedule, X = plan.trainer, plan.stopper, plan.schedule, plan.X
+        history, done, incremental = trainer.history, plan.done, plan.incremental
         diverged = None
-        try:
-            trainer.fit(X, Y, 1 if incremental else self.max_iter, sample_weight=sample_weight,
-                        schedule=schedule, validation_data=validation)
-        except TrainingDivergedError as exc:
+        if isinstance(result, TrainingDivergedError):
             # the loop has put back the best validation weights (on_train_end)
             if not self.early_stopping or stopper.best_weights is None:
-                raise
-            diverged = exc
+                raise result
+            diverged = result
             history.stopped_early = True
-        # scikit-learn's fitted attributes, from what the loop recorded
         self.history_ = history
         self.n_iter_ = len(history.epoch) - done
         self.t_ = history.samples_seen
         self.loss_ = history.loss[-1]
         self.loss_curve_ = self.loss_curve_ + history.loss[done:]
-        if validation is not None:
+        if plan.validation is not None:
             self.validation_scores_ = (self.validation_scores_ or []) + history.val_score[done:]
         if self.early_stopping:
             self.best_validation_score_ = stopper.best
@@ -702,7 +734,7 @@ class _BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
             self.best_loss_ = stopper.best
         counter = schedule.plateau if isinstance(schedule, Adaptive) else stopper.plateau
         self._no_improvement_count = counter.bad_epochs
-        self._optimizer, self._schedule = optimizer, schedule
+        self._optimizer, self._schedule = trainer.optimizer, schedule
         if diverged is not None:
             warnings.warn(
                 f"{_NON_FINITE} Training stopped in epoch {self.n_iter_ + 1} ({diverged}) and the "
@@ -710,14 +742,14 @@ class _BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
                 f"({self.best_validation_score_:.6g}, epoch {(history.best_epoch or 0) + 1}). "
                 f"Try a smaller learning_rate_init (now {self.learning_rate_init:g})"
                 f"{_scaling_advice(X, getattr(self, 'feature_names_in_', None))}.",
-                ConvergenceWarning, stacklevel=5)
+                ConvergenceWarning, stacklevel=stacklevel)
         elif trainer.interrupted:
-            warnings.warn("Training interrupted by user.", stacklevel=5)
+            warnings.warn("Training interrupted by user.", stacklevel=stacklevel)
         elif not incremental and not trainer.stop and self.n_iter_ == self.max_iter:
             warnings.warn(f"Stochastic Optimizer: Maximum iterations ({self.max_iter}) reached "
                           f"and the optimization hasn't converged yet. "
                           f"{self._convergence_advice(X, self.learning_rate_init)}",
-                          ConvergenceWarning, stacklevel=5)
+                          ConvergenceWarning, stacklevel=stacklevel)
 
     def _callbacks(self, stopper):
         """The loop's callbacks: early stopping, verbose output, then the user's."""
@@ -853,6 +885,23 @@ class _BaseMLP(ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEstimator)
         tags.input_tags.sparse = True
         tags.transformer_tags = TransformerTags()  # transform(): the last hidden layer
         return tags
+
+
+@dataclass
+class _StochasticFit:
+    """A stochastic fit between :meth:`_BaseMLP._plan_stochastic` and
+    :meth:`_BaseMLP._finish_stochastic`: the trainer and its ``fit`` arguments."""
+
+    trainer: Trainer
+    X: object
+    Y: np.ndarray
+    epochs: int
+    sample_weight: np.ndarray | None
+    schedule: object
+    validation: tuple | None
+    stopper: EarlyStopping
+    done: int
+    incremental: bool
 
 
 def _shared_params(values):
@@ -1176,3 +1225,85 @@ class MLPRegressor(RegressorMixin, _BaseMLP):
             Yhat = (Yhat * self.target_scale_ + self.target_offset_).astype(Yhat.dtype,
                                                                             copy=False)
         return Yhat.ravel() if Yhat.shape[1] == 1 else Yhat
+
+
+def fit_many(jobs, memory_budget=None):
+    """Fit many estimators, each as its own ``fit`` would, with the stochastic
+    fits that can share a loop trained together (:mod:`glassnet.stack`).
+
+    ``jobs`` is a list of ``(estimator, X, y)`` or ``(estimator, X, y,
+    sample_weight)``; the estimators are glassnet's. Returns one entry per job:
+    the fitted estimator, or the exception its ``fit`` raised (the estimator
+    then left as it was). Fits whose networks have one shape, one solver, the
+    same number of training rows and the same batch size form a stack (see
+    :func:`glassnet.stack.stack_key`); a stack whose arrays would pass
+    ``memory_budget`` bytes (:data:`glassnet.stack.MEMORY_BUDGET`, 1 GiB, by
+    default) is split into several. ``lbfgs`` fits run one at a time.
+    Every estimator's fitted attributes, warnings and errors are those of its
+    own ``fit`` (the weights to within the rounding of the matrix products,
+    see :mod:`glassnet.stack`).
+    """
+    from .stack import MEMORY_BUDGET, Run, fit_together, stack_key
+
+    budget = MEMORY_BUDGET if memory_budget is None else int(memory_budget)
+    results = [None] * len(jobs)
+    pending = []  # (index, estimator, saved state, network, plan)
+    for i, job in enumerate(jobs):
+        estimator, X, y, *rest = job
+        sample_weight = rest[0] if rest else None
+        saved = dict(estimator.__dict__)
+        try:
+            if estimator.solver not in _STOCHASTIC:
+                results[i] = estimator.fit(X, y, sample_weight)
+                continue
+            network, Xc, Y, w, rng, validation = estimator._begin_fit(X, y, sample_weight, False)
+            if not isinstance(Xc, np.ndarray):  # sparse rows: one at a time
+                estimator.__dict__.clear()
+                estimator.__dict__.update(saved)
+                results[i] = estimator.fit(X, y, sample_weight)
+                continue
+            plan = estimator._plan_stochastic(network, Xc, Y, w, False, rng, validation)
+        except Exception as exc:  # noqa: BLE001 - handed back, as fit would raise it
+            estimator.__dict__.clear()
+            estimator.__dict__.update(saved)
+            results[i] = exc
+            continue
+        pending.append((i, estimator, saved, network, plan))
+    groups = {}
+    for entry in pending:
+        plan = entry[4]
+        groups.setdefault(stack_key(plan.trainer, plan.X), []).append(entry)
+    for entries in groups.values():
+        for chunk in _within_budget(entries, budget):
+            runs = [Run(p.trainer, p.X, p.Y, p.epochs, p.sample_weight, p.schedule, p.validation)
+                    for *_, p in chunk]
+            outcomes = fit_together(runs)
+            for (i, estimator, saved, network, plan), outcome in zip(chunk, outcomes):
+                try:
+                    try:
+                        estimator._finish_stochastic(
+                            plan, outcome if isinstance(outcome, BaseException) else None,
+                            stacklevel=3)
+                    except TrainingDivergedError as exc:
+                        raise ValueError(f"{_NON_FINITE} glassnet: {exc}") from None
+                    results[i] = estimator._end_fit(network)
+                except Exception as exc:  # noqa: BLE001
+                    estimator.__dict__.clear()
+                    estimator.__dict__.update(saved)
+                    results[i] = exc
+    return results
+
+
+def _within_budget(entries, budget):
+    """``entries`` in chunks whose stacked arrays stay within ``budget`` bytes."""
+    plan = entries[0][4]
+    network = plan.trainer.network
+    rows = plan.X.shape[0]
+    batch = rows if plan.trainer.batch_size is None else min(int(plan.trainer.batch_size), rows)
+    widths = network.n_inputs + sum(layer.n_units or 0 for layer in network.layers)
+    itemsize = np.dtype(network.dtype).itemsize
+    # every layer's activations, its cached input, dZ and dX for one batch, and the
+    # member's own rows when the members do not share them
+    per_member = 4 * batch * widths * itemsize + rows * (plan.X.shape[1] + plan.Y.shape[1]) * itemsize
+    size = max(1, budget // max(1, per_member))
+    return [entries[start:start + size] for start in range(0, len(entries), size)]

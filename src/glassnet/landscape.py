@@ -723,7 +723,7 @@ def _rate_label(name, lr, large_lr):
 def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing", "large-lr"),
                        lr=0.1, epochs=200, batch_size=None, record_every=None, resolution=51,
                        directions="pca", seed=0, include_bias=False, large_lr=None,
-                       overshoot=OVERSHOOT, points=100):
+                       overshoot=OVERSHOOT, points=100, stack=True):
     """Train copies of ``network`` (same initial weights) with each optimiser and
     draw all their paths on one loss landscape (:func:`landscape_from_paths`).
 
@@ -740,6 +740,12 @@ def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing"
     non-finite, or whose weights passed 1e6, is marked ``diverged``; its
     finite points are kept. Returns a :class:`Landscape`; the network itself
     is left at its initial weights.
+
+    With ``stack`` (the default) the runs that share an optimiser class (and
+    the large-rate ones, once the rate is known) train together as one stack
+    from copies of the start (:func:`_paths_together`); the paths are those
+    of one run after another (``stack=False``) to within the rounding of the
+    matrix products.
     """
     import math
 
@@ -775,7 +781,33 @@ def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing"
     lambda_max = None
     ordered = ([n for n in optimizers if n not in LARGE_RATE_PRESETS]
                + [n for n in optimizers if n in LARGE_RATE_PRESETS])
+    if stack:
+        ran = _paths_together(network, initial, Xc, Yc, [n for n in ordered
+                                                         if n not in LARGE_RATE_PRESETS],
+                              lr, epochs, None, batch_size, seed, every)
     for name in ordered:
+        if stack and name in LARGE_RATE_PRESETS and name not in ran:
+            if large_lr is None:
+                ran_sgd = "sgd" in trajectories and not diverged["sgd"]
+                if ran_sgd:
+                    network.set_weights(unflatten(trajectories["sgd"][-1],
+                                                  network.parameters()))
+                else:
+                    run(*make_optimizer("sgd", lr, epochs), None)
+                lambda_max = sharpness(network, Xc, Yc, seed=seed).value
+                if not lambda_max > 0:
+                    raise ValueError(f"the loss has no positive curvature at plain SGD's "
+                                     f"final weights (λ_max = {lambda_max:g}); give large_lr")
+                large_lr = overshoot * 2.0 / lambda_max
+            ran.update(_paths_together(network, initial, Xc, Yc, [
+                n for n in ordered if n in LARGE_RATE_PRESETS], lr, epochs, large_lr,
+                batch_size, seed, every))
+        if stack:
+            failed, recorder, buffers = ran[name]
+            _keep_path(name, failed, recorder, trajectories, steps, diverged)
+            if name == optimizers[0]:
+                reference = buffers
+            continue
         if name in LARGE_RATE_PRESETS and large_lr is None:
             if "sgd" in trajectories and not diverged["sgd"]:
                 network.set_weights(unflatten(trajectories["sgd"][-1], network.parameters()))
@@ -788,13 +820,7 @@ def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing"
             large_lr = overshoot * 2.0 / lambda_max
         recorder = TrajectoryRecorder(every)
         failed = run(*make_optimizer(name, lr, epochs, large_lr), recorder)
-        recorded = recorder.trajectory.matrix()
-        # a clipped cross-entropy stays finite while the weights run away, so
-        # weights beyond 1e6 also count as divergence; those points are dropped
-        keep = np.all(np.isfinite(recorded), axis=1) & (np.abs(recorded).max(axis=1) < 1e6)
-        diverged[name] = failed or not keep.all()
-        trajectories[name] = recorded[keep]
-        steps[name] = np.asarray(recorder.trajectory.steps)[keep]
+        _keep_path(name, failed, recorder, trajectories, steps, diverged)
         if name == optimizers[0]:
             reference = {n: b.copy() for n, b in zip(network.buffer_names(), network.buffers())}
     # evaluation mode on the first run's running statistics (batch normalisation)
@@ -959,3 +985,45 @@ def landscape_line(network, X, y, landscape, kind="interpolation", resolution=10
     return LandscapeLine(kind, coords, values, name, center, path_coords, path_values,
                          line_values, off_line, dict(landscape.steps),
                          landscape.steps_per_epoch, eigenvalue)
+
+
+def _keep_path(name, failed, recorder, trajectories, steps, diverged):
+    """A run's recorded path, its finite points only: a clipped cross-entropy stays
+    finite while the weights run away, so weights beyond 1e6 also count as
+    divergence, and those points are dropped."""
+    recorded = recorder.trajectory.matrix()
+    keep = np.all(np.isfinite(recorded), axis=1) & (np.abs(recorded).max(axis=1) < 1e6)
+    diverged[name] = failed or not keep.all()
+    trajectories[name] = recorded[keep]
+    steps[name] = np.asarray(recorder.trajectory.steps)[keep]
+
+
+def _paths_together(network, initial, X, Y, names, lr, epochs, large_lr, batch_size, seed,
+                    every):
+    """The runs ``names`` from copies of ``network`` at ``initial``, those of one
+    optimiser class as one stack (:func:`glassnet.stack.fit_together`); returns
+    ``{name: (diverged, recorder, running statistics after the run)}``."""
+    import copy
+
+    from .stack import Run, fit_together
+    from .training import Trainer, TrainingDivergedError
+
+    network.load_state_dict(initial)
+    runs = {}
+    for name in names:
+        optimizer, schedule = make_optimizer(name, lr, epochs, large_lr)
+        recorder = TrajectoryRecorder(every)
+        trainer = Trainer(copy.deepcopy(network), optimizer, batch_size=batch_size, rng=seed,
+                          callbacks=[recorder])
+        runs[name] = (Run(trainer, X, Y, epochs, schedule=schedule), recorder)
+    groups = {}
+    for name, (run, _) in runs.items():
+        groups.setdefault(type(run.trainer.optimizer), []).append(name)
+    done = {}
+    for group in groups.values():
+        results = fit_together([runs[name][0] for name in group], catch_interrupt=False)
+        for name, result in zip(group, results):
+            net = runs[name][0].trainer.network
+            done[name] = (isinstance(result, TrainingDivergedError), runs[name][1],
+                          {n: b.copy() for n, b in zip(net.buffer_names(), net.buffers())})
+    return done

@@ -56,6 +56,7 @@ from .io import Scaler
 
 __all__ = [
     "ALIASES",
+    "STACKABLE",
     "FeatureScaler",
     "SearchProgress",
     "SearchStalledError",
@@ -70,6 +71,7 @@ __all__ = [
     "raw_features",
     "results_rows",
     "split_raw",
+    "stack_groups",
 ]
 
 #: Short names the command line accepts for estimator parameters (any
@@ -520,12 +522,202 @@ def _progress(results, n_splits, fits_total, fits_done):
     return SearchProgress(fits_done, fits_total, best_score, best_params, results)
 
 
+# -- stacks: the candidates that share a shape, fitted together ------------------------------
+#: Estimator parameters whose values may differ inside one stack (each member keeps
+#: its own); candidates that differ in anything else go to different stacks.
+STACKABLE = ("learning_rate_init", "alpha", "l1", "momentum", "nesterovs_momentum", "beta_1",
+             "beta_2", "epsilon", "power_t", "tol", "n_iter_no_change", "max_iter",
+             "learning_rate", "schedule", "random_state", "shuffle", "verbose")
+
+
+def stack_groups(candidates, n_splits):
+    """``{(split, shape): [(candidate index, params), …]}``: the fits of one fold whose
+    candidates differ only in :data:`STACKABLE` parameters, in candidate order."""
+    groups = {}
+    for i, params in enumerate(candidates):
+        shape = tuple(sorted((name, repr(value)) for name, value in params.items()
+                             if name.rsplit("__", 1)[-1] not in STACKABLE))
+        for split in range(n_splits):
+            groups.setdefault((split, shape), []).append((i, params))
+    return groups
+
+
+def fit_stack_group(estimator, X, y, train, test, candidates, scorer, memory_budget=None):
+    """Fit ``candidates`` (parameter dicts for ``estimator``) on the rows ``train``
+    and score them on ``test``: one task of a stacked search.
+
+    The preprocessing steps of a pipeline (the same for every candidate of a
+    group) are fitted once; the models then go to
+    :func:`glassnet.estimators.fit_many`, which trains those of one shape as
+    one stack. Returns one dict per candidate in the form scikit-learn's
+    searches record a fit (``test_scores``, ``n_test_samples``, ``fit_time``,
+    ``score_time``, ``fit_error``); ``fit_time`` is the group's time shared
+    equally among its members.
+    """
+    import time
+    import traceback
+
+    from sklearn.utils import _safe_indexing
+
+    from .estimators import fit_many
+
+    X_train, y_train = _safe_indexing(X, train), _safe_indexing(y, train)
+    X_test, y_test = _safe_indexing(X, test), _safe_indexing(y, test)
+    members = [clone(estimator).set_params(**clone(params, safe=False)) for params in candidates]
+    started = time.time()
+    failures = {}
+    if isinstance(estimator, Pipeline):
+        head = members[0][:-1]
+        try:
+            features = head.fit_transform(X_train, y_train)
+        except Exception as exc:  # noqa: BLE001 - every member fails as its fit would
+            failures = dict.fromkeys(range(len(members)), exc)
+            features = None
+        for member in members[1:]:
+            member.steps[:-1] = members[0].steps[:-1]
+        models = [member.steps[-1][1] for member in members]
+    else:
+        features, models = X_train, members
+    if features is not None:
+        fitted = fit_many([(model, features, y_train) for model in models], memory_budget)
+        failures = {k: r for k, r in enumerate(fitted) if isinstance(r, BaseException)}
+    fit_time = (time.time() - started) / len(members)
+    out = []
+    for k, member in enumerate(members):
+        record = {"n_test_samples": len(test), "fit_time": fit_time, "score_time": 0.0,
+                  "fit_error": None}
+        if k in failures:
+            exc = failures[k]
+            record.update(test_scores=np.nan, fit_error="".join(
+                traceback.format_exception(type(exc), exc, exc.__traceback__)))
+        else:
+            started = time.time()
+            record["test_scores"] = scorer(member, X_test, y_test)
+            record["score_time"] = time.time() - started
+        out.append(record)
+    return out
+
+
+def _report_failures(out):
+    """scikit-learn's rule for failed fits: a warning naming them, an error when all failed."""
+    import warnings
+    from collections import Counter
+
+    from sklearn.exceptions import FitFailedWarning
+
+    errors = [o["fit_error"] for o in out if o["fit_error"] is not None]
+    if not errors:
+        return
+    summary = "\n".join(f"{n} fits failed with the following error:\n{error}"
+                        for error, n in Counter(errors).items())
+    if len(errors) == len(out):
+        raise ValueError(f"All the {len(out)} fits failed.\n{summary}")
+    warnings.warn(f"{len(errors)} fits failed out of a total of {len(out)}. The score on "
+                  f"these train-test partitions for these parameters will be set to nan.\n"
+                  f"{summary}", FitFailedWarning, stacklevel=3)
+
+
+class _StackedFits:
+    """A scikit-learn search whose fits run in stacks (:mod:`glassnet.stack`).
+
+    ``fit`` is ``BaseSearchCV.fit`` for one score (``scoring`` a single
+    scorer), with one change: the candidates of each round are grouped by
+    fold and by shape (:func:`stack_groups`) and each group is one joblib
+    task (:func:`fit_stack_group`), on this machine or a Dask cluster. The
+    numbers are those of fitting one candidate and fold at a time (the
+    weights to within the rounding of the matrix products); ``fit_time`` is
+    each group's time shared among its fits. A group whose stacked arrays
+    would pass ``memory_budget`` bytes (1 GiB by default) is trained as
+    several stacks.
+    """
+
+    memory_budget = None
+    #: Rounds of about 20 s instead of 2 (see :class:`_InRounds`; the first round
+    #: stays four fits per worker): a stack costs far less than its members one
+    #: at a time, and the pace measured on the small first round underestimates
+    #: it, so the later rounds are made large enough to hold real stacks.
+    round_seconds = 20.0
+
+    def fit(self, X, y=None, **params):
+        import time
+        from collections import defaultdict
+
+        from joblib import Parallel, delayed
+        from sklearn.base import is_classifier
+        from sklearn.model_selection import check_cv
+
+        if params:  # sample weights, groups, routed metadata: scikit-learn's own way
+            return super().fit(X, y, **params)
+        self._validate_params()
+        base = clone(self.estimator)
+        self._checked_cv_orig = check_cv(self.cv, y, classifier=is_classifier(base))
+        self.n_splits_ = n_splits = self._checked_cv_orig.get_n_splits(X, y)
+        done = {"params": [], "out": [], "more": defaultdict(list), "results": {}}
+        parallel = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)
+
+        def evaluate_candidates(candidate_params, cv=None, more_results=None):
+            candidates = list(candidate_params)
+            splits = list((cv or self._checked_cv_orig).split(X, y))
+            groups = stack_groups(candidates, n_splits)
+            outs = parallel(delayed(fit_stack_group)(
+                base, X, y, splits[split][0], splits[split][1], [p for _, p in members],
+                self.scoring, self.memory_budget) for (split, _), members in groups.items())
+            by_fit = {}
+            for ((split, _), members), out in zip(groups.items(), outs):
+                for (i, _), record in zip(members, out):
+                    by_fit[i, split] = record
+            out = [by_fit[i, split] for i in range(len(candidates)) for split in range(n_splits)]
+            _report_failures(out)
+            done["params"].extend(candidates)
+            done["out"].extend(out)
+            for key, values in (more_results or {}).items():
+                done["more"][key].extend(values)
+            done["results"] = self._format_results(done["params"], n_splits, done["out"],
+                                                   done["more"])
+            return done["results"]
+
+        context = {}
+        if hasattr(self, "_init_callback_context"):  # scikit-learn 1.9's callbacks
+            root = self._init_callback_context(max_subtasks=1 + (self.refit is not False))
+            context["callback_ctx"] = root.call_on_fit_task_begin(estimator=self, X=X, y=y,
+                                                                  metadata=None)
+        from ._dask_watchdog import watching
+
+        with watching(self), parallel:  # a lost Dask worker costs a round, never a hang
+            self._run_search(evaluate_candidates, **context)
+        results = done["results"]
+        self.multimetric_ = False
+        self.best_index_ = self._select_best_index(self.refit, "score", results)
+        self.best_score_ = results["mean_test_score"][self.best_index_]
+        self.best_params_ = results["params"][self.best_index_]
+        if self.refit:
+            self.best_estimator_ = clone(base).set_params(**clone(self.best_params_, safe=False))
+            started = time.time()
+            self.best_estimator_.fit(X, y)
+            self.refit_time_ = time.time() - started
+            if hasattr(self.best_estimator_, "feature_names_in_"):
+                self.feature_names_in_ = self.best_estimator_.feature_names_in_
+        self.scorer_ = self.scoring
+        self.cv_results_ = results
+        if context:
+            context["callback_ctx"].call_on_fit_task_end(estimator=self, X=X, y=y, metadata=None)
+        return self
+
+
 class GridSearch(_InRounds, GridSearchCV):
     """``GridSearchCV`` evaluating its grid in rounds (see :class:`_InRounds`)."""
 
 
 class RandomSearch(_InRounds, RandomizedSearchCV):
     """``RandomizedSearchCV`` evaluating its candidates in rounds."""
+
+
+class StackedGridSearch(_StackedFits, GridSearch):
+    """:class:`GridSearch` fitting its candidates in stacks (see :class:`_StackedFits`)."""
+
+
+class StackedRandomSearch(_StackedFits, RandomSearch):
+    """:class:`RandomSearch` fitting its candidates in stacks."""
 
 
 class HalvingGridSearch(_InRounds, HalvingGridSearchCV):
@@ -538,7 +730,7 @@ class HalvingRandomSearch(_InRounds, HalvingRandomSearchCV):
 
 def make_search(estimator, space, *, n_iter=40, cv=5, halving=False, scoring=None,
                 n_jobs=None, random_state=0, on_round=None, round_fits=None, refit=True,
-                stall_seconds=None):
+                stall_seconds=None, stack=True, memory_budget=None):
     """The scikit-learn search for ``space`` over ``estimator``.
 
     ``space`` maps estimator parameters to lists or distributions (see
@@ -560,6 +752,15 @@ def make_search(estimator, space, *, n_iter=40, cv=5, halving=False, scoring=Non
     runs again on the others, and one that makes no progress for that long
     raises :class:`SearchStalledError` (``progress_``
     still holds what finished) instead of waiting forever.
+
+    With ``stack=True`` (the default) and a glassnet estimator, a grid or
+    random search fits the candidates of each round that share a shape and a
+    fold as one stack (:class:`StackedGridSearch`, :mod:`glassnet.stack`):
+    the same ``cv_results_`` as one fit at a time, in a fraction of the
+    time; each group is one joblib (or Dask) task, and a group whose stacked
+    arrays would pass ``memory_budget`` bytes (default
+    :data:`glassnet.stack.MEMORY_BUDGET`, 1 GiB) is trained as several
+    stacks. Successive halving fits one at a time.
     """
     from sklearn.base import is_classifier
 
@@ -581,13 +782,21 @@ def make_search(estimator, space, *, n_iter=40, cv=5, halving=False, scoring=Non
                                          min_resources="exhaust", random_state=random_state,
                                          **common)
     elif grid:
-        search = GridSearch(estimator, space, **common)
+        search = (StackedGridSearch if stack and _stackable(model) else GridSearch)(
+            estimator, space, **common)
     else:
-        search = RandomSearch(estimator, space, n_iter=n_iter, random_state=random_state,
-                              **common)
+        search = (StackedRandomSearch if stack and _stackable(model) else RandomSearch)(
+            estimator, space, n_iter=n_iter, random_state=random_state, **common)
     search.on_round, search.round_fits = on_round, round_fits
     search.stall_seconds = stall_seconds
+    search.memory_budget = memory_budget
     return search
+
+
+def _stackable(model):
+    from .estimators import MLPClassifier, MLPRegressor
+
+    return isinstance(model, (MLPClassifier, MLPRegressor))
 
 
 class _Scorer:

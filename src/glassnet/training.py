@@ -410,13 +410,7 @@ class Trainer:
         saved = self._copied(params) if turns is None else network.buffers()
         if not math.isfinite(loss):
             self._restore_backup()
-            step = self.history.n_steps
-            raise TrainingDivergedError(
-                f"the loss became {loss} at iteration {step}: the learning rate "
-                f"{self.optimizer.lr:g} is probably too large; try a smaller one "
-                f"(e.g. {self.optimizer.lr / 10:g}). The network keeps the weights of "
-                f"iteration {max(step - 1, 0)}, the last with a finite loss.",
-                iteration=step, history=self.history)
+            raise self.diverged(loss)
         if self._backup is None or [b.shape for b in self._backup] != [p.shape for p in saved]:
             self._backup = [np.empty_like(p) for p in saved]
         for backup, p in zip(self._backup, saved):
@@ -429,6 +423,16 @@ class Trainer:
             self.optimizer.step(params, network.gradients(), out=turns.other())
             turns.swap()
         return loss
+
+    def diverged(self, loss):
+        """The :class:`TrainingDivergedError` for a non-finite ``loss`` at the next step."""
+        step = self.history.n_steps
+        return TrainingDivergedError(
+            f"the loss became {loss} at iteration {step}: the learning rate "
+            f"{self.optimizer.lr:g} is probably too large; try a smaller one "
+            f"(e.g. {self.optimizer.lr / 10:g}). The network keeps the weights of "
+            f"iteration {max(step - 1, 0)}, the last with a finite loss.",
+            iteration=step, history=self.history)
 
     def _copied(self, params):
         """What a step that copies keeps: the parameters (one array when they

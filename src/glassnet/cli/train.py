@@ -87,6 +87,9 @@ DEFAULTS = {"hidden": "100", "activation": "relu", "solver": "adam", "lr": 0.001
               show_default=True, help="Fraction held out for testing (stratified); 0 trains "
               "and reports on all rows, as do data sets under 10 rows.")
 @click.option("--seed", type=int, default=0, show_default=True, help="Random seed.")
+@click.option("--seeds", "n_seeds", type=click.IntRange(min=1), default=1, show_default=True,
+              help="Also train seeds --seed+1 .. --seed+N-1 of the same configuration, "
+              "together as one stack, and report each test metric's mean ± std over the N.")
 @click.option("--log-every", type=click.IntRange(min=1),
               help="Print 'iteration N: loss X' every N steps (the tutorials' log).")
 @click.option("--early-stopping/--no-early-stopping", default=None, help=EARLY_STOPPING_HELP)
@@ -107,8 +110,8 @@ DEFAULTS = {"hidden": "100", "activation": "relu", "solver": "adam", "lr": 0.001
 @debug_option
 def train(data, target, out_dir, hidden, activation, solver, lr, momentum, nesterov, batch_size,
           epochs, schedule, alpha, l1, dropout, batch_norm, scale, scale_target, test_size, seed,
-          log_every, early_stopping, patience, tol, missing, one_hot, task, sep, plots, quiet,
-          track_sharpness, dynamics, debug):
+          n_seeds, log_every, early_stopping, patience, tol, missing, one_hot, task, sep, plots,
+          quiet, track_sharpness, dynamics, debug):
     """Train a network on DATA and write a model, metrics, history and plots.
 
     DATA is a bundled data set (wisconsin, heart, xor) or a CSV file.
@@ -230,6 +233,11 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
                "task": prepared.task, "epochs": int(estimator.n_iter_), "stopped": stopped,
                "seconds": round(seconds, 4), "interrupted": bool(interrupted), "notes": notes,
                "timings": {"loading": round(loading, 4), "training": round(seconds, 4)}}
+    if n_seeds > 1:  # the other seeds, trained together (glassnet.cli.seeds)
+        from .seeds import seed_table
+
+        metrics["seeds"] = seed_table(estimator, n_seeds, prepared, Xs_train, y_train, Xs_test,
+                                      y_test, metrics["test"])
     baselines = fit_baselines(prepared.task, Xs_train, y_train, prepared.classes)
     metrics["baselines"] = baseline_metrics(baselines, prepared, rows)
     notes += run_notes(estimator, {
@@ -276,6 +284,10 @@ def train(data, target, out_dir, hidden, activation, solver, lr, momentum, neste
     report = time.perf_counter() - started - seconds
     print_report(metrics, prepared, written, outputs.final(model_path), data, report,
                  held_out=split_note is None)
+    if "seeds" in metrics:
+        from .seeds import seeds_lines
+
+        click.echo("\n".join(seeds_lines(metrics["seeds"])))
 
 
 def make_estimator(task, hidden, activation, solver, lr, momentum, nesterov, batch, epochs,
