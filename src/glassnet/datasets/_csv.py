@@ -488,7 +488,13 @@ def _read_pandas(path, separator, header, width):
     if frame.shape[1] != width or any(issubclass(w.category, pd.errors.ParserWarning)
                                       for w in caught):
         _check_widths(path, separator, header, width)
-    columns = [_from_series(frame.iloc[:, j]) for j in range(frame.shape[1])]
+    if all(dtype.kind in "fiu" for dtype in frame.dtypes):
+        # every column numeric: one conversion, not one per column (a table may be
+        # 100,000 columns wide); each column a contiguous view of the Fortran array
+        values = np.asfortranarray(frame.to_numpy(dtype=np.float64, na_value=np.nan))
+        columns = [values[:, j] for j in range(values.shape[1])]
+    else:
+        columns = [_from_series(frame.iloc[:, j]) for j in range(frame.shape[1])]
     del frame
     # A record with too few fields reads as missing cells at its end: look closer
     # (at Python speed) only when the last column has missing cells.
