@@ -68,7 +68,10 @@ Batch normalisation in training mode (batch statistics, column by column;
 
 and in evaluation mode (running statistics, a fixed affine map) ``R{s} = 0``,
 ``R{x̂} = R{X}/s``, ``dX = dY ⊙ γ/s``, ``R{dX} = R{dY} ⊙ γ/s + dY ⊙ V_γ/s``.
-The running statistics are never updated by a product.
+The running statistics are never updated by a product. The lines without
+``R`` do not depend on ``v``: the functions below that take many products at
+the same weights (Lanczos, Hutchinson's probes, the density) run them once
+and share them, so each further product costs only the ``R{·}`` lines.
 
 ``f'(Z) ⊙ x`` is each activation's own ``backward(x, A)`` (for the softmax
 output the Jacobian ``diag(a) − a·aᵀ`` is symmetric, so the same call gives
