@@ -68,7 +68,10 @@ Batch normalisation in training mode (batch statistics, column by column;
 
 and in evaluation mode (running statistics, a fixed affine map) ``R{s} = 0``,
 ``R{x̂} = R{X}/s``, ``dX = dY ⊙ γ/s``, ``R{dX} = R{dY} ⊙ γ/s + dY ⊙ V_γ/s``.
-The running statistics are never updated by a product.
+The running statistics are never updated by a product. The lines without
+``R`` do not depend on ``v``: the functions below that take many products at
+the same weights (Lanczos, Hutchinson's probes, the density) run them once
+and share them, so each further product costs only the ``R{·}`` lines.
 
 ``f'(Z) ⊙ x`` is each activation's own ``backward(x, A)`` (for the softmax
 output the Jacobian ``diag(a) − a·aᵀ`` is symmetric, so the same call gives
@@ -149,138 +152,189 @@ def _check_exact(network):
                              f"derivative is not written out: use method='finite_difference'")
 
 
-def _r_forward(network, X, v):
-    """The forward pass and its R-forward, layer by layer: returns ``(A_L, R{A_L},
-    tape)``, ``tape`` holding what each layer's R-backward needs. Dropout masks
-    are drawn as the next training forward pass would draw them (the caller
-    puts the Generator back), so that every product sees the same masks."""
-    from .layers import BatchNorm, Dense, Dropout
+class _Tape:
+    """The passes of ``H·v`` that do not depend on ``v``, run once per weights and data.
 
-    params = network.parameters()
-    A, RA = X, None  # A_0 = X, R{A_0} = 0 (None spares the product with zeros)
-    tape = []
-    for layer, k in zip(network.layers, _layer_slots(network)):
-        if isinstance(layer, Dense):
-            W, VW = params[k], v[k]
-            Z = A @ W
-            RZ = A @ VW  # R{Z} = R{A}·W + A·V_W + V_b
-            if RA is not None:
-                RZ += RA @ W
-            if layer.b is not None:
-                Z += params[k + 1]
-                RZ += v[k + 1]
-            out = layer.activation.forward(Z)
-            tape.append((A, RA, out, RZ))
-            RA_out = layer.activation.backward(RZ, out)  # R{A} = f'(Z) ⊙ R{Z}
-        elif isinstance(layer, BatchNorm):
-            RA = np.zeros_like(A) if RA is None else RA
-            gamma, Vgamma, Vbeta = params[k], v[k], v[k + 1]
-            if layer.training:
-                centred = A - A.mean(axis=0)                  # x − μ
-                s = np.sqrt((centred * centred).mean(axis=0) + layer.eps)
+    Forward: each layer's input and output (and batch normalisation's ``x̂``
+    and ``s``, each dropout mask, drawn as the next training forward pass
+    would draw it, the Generator put back). Backward: each layer's incoming
+    ``dA`` (``dZ_L = c·w ⊙ (A_L − Y)`` at the output) and the ``dZ``, ``dγ``,
+    ``dβ`` it makes. :meth:`product` then runs only the ``R{·}`` lines of the
+    module docstring, so the products of one Lanczos run share this work.
+    """
+
+    def __init__(self, network, X, Y, sample_weight):
+        from .gradcheck import Replay
+
+        self.network, self.layers = network, network.layers
+        self.params, self.slots = network.parameters(), _layer_slots(network)
+        self.sample_weight = sample_weight
+        self.normaliser = sample_normaliser(X.shape[0], sample_weight)
+        replay = Replay(network)  # the masks the next forward pass would draw; Generator put back
+        try:
+            self.forward = self._forward(X)
+        finally:
+            replay()
+        self.backward = self._backward(Y)
+
+    def _forward(self, X):
+        from .layers import BatchNorm, Dense, Dropout
+
+        A, tape = X, []
+        for layer, k in zip(self.layers, self.slots):
+            if isinstance(layer, Dense):
+                Z = A @ self.params[k]
+                if layer.b is not None:
+                    Z += self.params[k + 1]
+                out = layer.activation.forward(Z)
+                tape.append((A, out))
+            elif isinstance(layer, BatchNorm):
+                if layer.training:
+                    centred = A - A.mean(axis=0)                  # c = x − μ
+                    s = np.sqrt((centred * centred).mean(axis=0) + layer.eps)
+                else:
+                    centred, s = A - layer.running_mean, np.sqrt(layer.running_var + layer.eps)
                 X_hat = centred / s
-                Rc = RA - RA.mean(axis=0)                     # R{x − μ}
-                Rs = (centred * Rc).mean(axis=0) / s          # R{s} = R{σ²}/(2s)
-                RX_hat = (Rc - X_hat * Rs) / s                # (R{x−μ} − x̂·R{s})/s
-            else:
-                s = np.sqrt(layer.running_var + layer.eps)
-                X_hat = (A - layer.running_mean) / s
-                Rs = np.zeros_like(s)
-                RX_hat = RA / s
-            out = gamma * X_hat + params[k + 1]
-            RA_out = Vgamma * X_hat + gamma * RX_hat + Vbeta  # R{y} = V_γ·x̂ + γ·R{x̂} + V_β
-            tape.append((X_hat, RX_hat, s, Rs))
-        elif isinstance(layer, Dropout):
-            mask = None
-            if layer.training and layer.p > 0:
-                mask = layer._draw_keep(A.shape) / (1.0 - layer.p)  # M = [u >= p]/(1 − p)
-            tape.append(mask)
-            out = A if mask is None else A * mask
-            RA_out = RA if mask is None or RA is None else RA * mask
-        else:  # Activation
-            RA = np.zeros_like(A) if RA is None else RA
-            out = layer.activation.forward(A)
-            tape.append((out, RA))
-            RA_out = layer.activation.backward(RA, out)
-        A, RA = out, RA_out
-    return A, RA, tape
+                out = self.params[k] * X_hat + self.params[k + 1]  # y = γ·x̂ + β
+                tape.append((centred, s, X_hat))
+            elif isinstance(layer, Dropout):
+                mask = None
+                if layer.training and layer.p > 0:
+                    mask = layer._draw_keep(A.shape) / (1.0 - layer.p)  # M = [u >= p]/(1 − p)
+                tape.append(mask)
+                out = A if mask is None else A * mask
+            else:  # Activation
+                out = layer.activation.forward(A)
+                tape.append(out)
+            A = out
+        self.output = A
+        return tape
+
+    def _backward(self, Y):
+        """Per layer, what its R-backward needs of the ordinary backward pass."""
+        from .layers import BatchNorm, Dense, Dropout
+
+        d = self.network.loss.delta(Y, self.output, self.sample_weight)  # dZ_L
+        tape = [None] * len(self.layers)
+        at_output = True
+        for i in range(len(self.layers) - 1, -1, -1):
+            layer, k, entry = self.layers[i], self.slots[i], self.forward[i]
+            if isinstance(layer, Dense):
+                dA = None if at_output else d
+                dZ = d if at_output else layer.activation.backward(d, entry[1])  # dA ⊙ f'(Z)
+                tape[i] = (dA, dZ)
+                d = dZ @ self.params[k].T if i else None
+            elif isinstance(layer, BatchNorm):
+                _, s, X_hat = entry
+                dbeta, dgamma = d.sum(axis=0), (d * X_hat).sum(axis=0)
+                inner = d - (dbeta + X_hat * dgamma) / d.shape[0] if layer.training else d
+                tape[i] = (d, dgamma, inner)
+                d = (self.params[k] / s) * inner  # (γ/s)·(dY − (dβ + x̂ ⊙ dγ)/m), or dY·γ/s
+            elif isinstance(layer, Dropout):
+                tape[i] = None
+                d = d if entry is None else d * entry
+            else:  # Activation
+                tape[i] = None if at_output else d
+                d = d if at_output else layer.activation.backward(d, entry)
+            at_output = False
+        return tape
+
+    def product(self, v):
+        """``H·v``, ``v`` aligned with ``network.parameters()`` (the module
+        docstring's ``R{·}`` lines, forward then backward)."""
+        from .layers import BatchNorm, Dense, Dropout
+
+        params, layers, slots = self.params, self.layers, self.slots
+        RA, R_inputs, RZs = None, [], []  # R{A_0} = R{X} = 0: None spares products with zeros
+        for layer, k, entry in zip(layers, slots, self.forward):
+            R_inputs.append(RA)
+            if isinstance(layer, Dense):
+                A_in, A = entry
+                RZ = A_in @ v[k]  # R{Z} = R{A}·W + A·V_W + V_b
+                if RA is not None:
+                    RZ += RA @ params[k]
+                if layer.b is not None:
+                    RZ += v[k + 1]
+                RZs.append(RZ)
+                RA = layer.activation.backward(RZ, A)  # R{A} = f'(Z) ⊙ R{Z}
+            elif isinstance(layer, BatchNorm):
+                centred, s, X_hat = entry
+                RA = np.zeros_like(X_hat) if RA is None else RA
+                if layer.training:
+                    Rc = RA - RA.mean(axis=0)                      # R{x − μ}
+                    Rs = (centred * Rc).mean(axis=0) / s           # R{s} = R{σ²}/(2s)
+                    RX_hat = (Rc - X_hat * Rs) / s                 # (R{x−μ} − x̂·R{s})/s
+                else:
+                    Rs, RX_hat = np.zeros_like(s), RA / s
+                RZs.append((Rs, RX_hat))
+                RA = v[k] * X_hat + params[k] * RX_hat + v[k + 1]  # V_γ·x̂ + γ·R{x̂} + V_β
+            elif isinstance(layer, Dropout):
+                RZs.append(None)
+                RA = RA if entry is None or RA is None else RA * entry
+            else:  # Activation
+                RA = np.zeros_like(entry) if RA is None else RA
+                RZs.append(RA)
+                RA = layer.activation.backward(RA, entry)
+        # the output layer's R{dZ_L} = c·w ⊙ R{A_L}
+        Rd = self.network.loss.delta(np.zeros_like(RA), RA, self.sample_weight)
+        alpha = self.network.alpha
+        out = [None] * len(params)
+        for i in range(len(layers) - 1, -1, -1):
+            layer, k, entry, back = layers[i], slots[i], self.forward[i], self.backward[i]
+            if isinstance(layer, Dense):
+                A_in, A = entry
+                dA, dZ = back
+                if dA is not None:  # R{dZ} = R{dA} ⊙ f'(Z) + dA ⊙ f''(Z) ⊙ R{Z}
+                    Rd = _r_through(layer.activation, Rd, dA, A, RZs[i])
+                R_in = R_inputs[i]
+                RdW = A_in.T @ Rd  # R{dW} = R{A_in}ᵀ·dZ + A_inᵀ·R{dZ} + (α/N)·V_W
+                if R_in is not None:
+                    RdW += R_in.T @ dZ
+                if alpha:
+                    RdW += (alpha / self.normaliser) * v[k]
+                out[k] = RdW
+                if layer.b is not None:
+                    out[k + 1] = Rd.sum(axis=0)  # R{db} = Σ_rows R{dZ}
+                if i:
+                    Rd = Rd @ params[k].T + dZ @ v[k].T  # R{dA_in} = R{dZ}·Wᵀ + dZ·V_Wᵀ
+            elif isinstance(layer, BatchNorm):
+                centred, s, X_hat = entry
+                d, dgamma, inner = back
+                Rs, RX_hat = RZs[i]
+                Rdbeta = Rd.sum(axis=0)
+                Rdgamma = (Rd * X_hat + d * RX_hat).sum(axis=0)
+                out[k], out[k + 1] = Rdgamma, Rdbeta
+                if i:
+                    gamma = params[k]
+                    Rg = v[k] / s - gamma * Rs / (s * s)  # R{γ/s}
+                    if layer.training:  # dX = (γ/s)·inner, inner = dY − (dβ + x̂ ⊙ dγ)/m
+                        Rinner = Rd - (Rdbeta + RX_hat * dgamma + X_hat * Rdgamma) / d.shape[0]
+                    else:  # dX = dY·γ/s
+                        Rinner = Rd
+                    Rd = Rg * inner + (gamma / s) * Rinner
+            elif isinstance(layer, Dropout):
+                if entry is not None:
+                    Rd = Rd * entry  # R{dX} = R{dY} ⊙ M
+            elif back is not None:  # a hidden Activation; at the output dZ passes through
+                Rd = _r_through(layer.activation, Rd, back, entry, RZs[i])
+        return out
 
 
 # f'' = 0 (away from the kink): the R-backward's second term vanishes
 _PIECEWISE_LINEAR = frozenset({"identity", "relu", "leaky_relu"})
 
 
-def _r_backward_through(activation, dA, RdA, A, RZ):
-    """``dZ = dA ⊙ f'(Z)`` and ``R{dZ} = R{dA} ⊙ f'(Z) + dA ⊙ f''(Z) ⊙ R{Z}``."""
-    dZ, RdZ = activation.backward(dA, A), activation.backward(RdA, A)
+def _r_through(activation, RdA, dA, A, RZ):
+    """``R{dZ} = R{dA} ⊙ f'(Z) + dA ⊙ f''(Z) ⊙ R{Z}``."""
+    RdZ = activation.backward(RdA, A)
     if activation.name not in _PIECEWISE_LINEAR:
         RdZ += dA * SECOND_DERIVATIVES[activation.name](A) * RZ
-    return dZ, RdZ
+    return RdZ
 
 
 def _exact_hvp(network, X, Y, v, sample_weight):
     """``H·v`` by the R-operator (see the module docstring for every line)."""
-    from .gradcheck import Replay
-    from .layers import BatchNorm, Dense, Dropout
-
-    replay = Replay(network)  # the masks the next forward pass would draw; Generator put back
-    try:
-        A_L, RA_L, tape = _r_forward(network, X, v)
-    finally:
-        replay()
-    params = network.parameters()
-    slots = _layer_slots(network)
-    # the output layer's dZ_L = c·w ⊙ (A_L − Y), so R{dZ_L} = c·w ⊙ R{A_L}
-    d = network.loss.delta(Y, A_L, sample_weight)
-    Rd = network.loss.delta(np.zeros_like(RA_L), RA_L, sample_weight)
-    normaliser = sample_normaliser(X.shape[0], sample_weight)
-    out = [None] * len(params)
-    at_output = True  # d is dZ of the output activation, not dA
-    for i in range(len(network.layers) - 1, -1, -1):
-        layer, k, entry = network.layers[i], slots[i], tape[i]
-        need_input = i > 0
-        if isinstance(layer, Dense):
-            A_in, R_in, A, RZ = entry
-            if not at_output:
-                d, Rd = _r_backward_through(layer.activation, d, Rd, A, RZ)
-            W, VW = params[k], v[k]
-            RdW = A_in.T @ Rd  # R{dW} = R{A_in}ᵀ·dZ + A_inᵀ·R{dZ} + (α/N)·V_W
-            if R_in is not None:
-                RdW += R_in.T @ d
-            if network.alpha:
-                RdW += (network.alpha / normaliser) * VW
-            out[k] = RdW
-            if layer.b is not None:
-                out[k + 1] = Rd.sum(axis=0)  # R{db} = Σ_rows R{dZ}
-            if need_input:
-                d, Rd = d @ W.T, Rd @ W.T + d @ VW.T  # R{dA_in} = R{dZ}·Wᵀ + dZ·V_Wᵀ
-        elif isinstance(layer, BatchNorm):
-            X_hat, RX_hat, s, Rs = entry
-            gamma, Vgamma = params[k], v[k]
-            dbeta, Rdbeta = d.sum(axis=0), Rd.sum(axis=0)
-            dgamma = (d * X_hat).sum(axis=0)
-            Rdgamma = (Rd * X_hat + d * RX_hat).sum(axis=0)
-            out[k], out[k + 1] = Rdgamma, Rdbeta
-            if need_input:
-                g = gamma / s                                  # γ/s
-                Rg = Vgamma / s - gamma * Rs / (s * s)         # R{γ/s}
-                if layer.training:
-                    m = d.shape[0]
-                    # dX = (γ/s)·(dY − (dβ + X̂ ⊙ dγ)/m), differentiated factor by factor
-                    inner = d - (dbeta + X_hat * dgamma) / m
-                    Rinner = Rd - (Rdbeta + RX_hat * dgamma + X_hat * Rdgamma) / m
-                    d, Rd = g * inner, Rg * inner + g * Rinner
-                else:
-                    d, Rd = d * g, Rd * g + d * Rg  # dX = dY·γ/s
-        elif isinstance(layer, Dropout):
-            if entry is not None:
-                d, Rd = d * entry, Rd * entry  # dX = dY ⊙ M
-        else:  # Activation
-            A, RZ = entry
-            if not at_output:
-                d, Rd = _r_backward_through(layer.activation, d, Rd, A, RZ)
-        at_output = False
-    return out
+    return _Tape(network, X, Y, sample_weight).product(v)
 
 
 def _finite_difference_hvp(network, X, Y, v, sample_weight, epsilon):
@@ -406,11 +460,17 @@ def _flat_operator(network, X, Y, sample_weight, method):
         _check_exact(network)
     like = network.parameters()
     splits = np.cumsum([p.size for p in like])[:-1]
+    # the exact products at these weights share one forward and backward pass
+    tape = _Tape(network, X, Y, sample_weight) if method == "exact" else None
 
     def product(vector):
-        v = [part.reshape(p.shape) for part, p in zip(np.split(vector, splits), like)]
-        parts = hessian_vector_product(network, X, Y, v, sample_weight, method=method,
-                                       _checked=True)
+        v = [part.reshape(p.shape).astype(p.dtype, copy=False)
+             for part, p in zip(np.split(vector, splits), like)]
+        if tape is not None:
+            parts = tape.product(v)
+        else:
+            parts = hessian_vector_product(network, X, Y, v, sample_weight, method=method,
+                                           _checked=True)
         return np.concatenate([part.ravel() for part in parts]).astype(np.float64)
 
     return product, sum(p.size for p in like)
