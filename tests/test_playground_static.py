@@ -359,11 +359,14 @@ def test_an_uploaded_csv_trains_in_the_browser(page, static_server, tmp_path):
     csv = tmp_path / "mine.csv"
     csv.write_text("a,b,c,label\n" + "".join(f"{a:.4f},{b:.4f},{c:.4f},{y}\n"
                                             for (a, b, c), y in zip(X, label)))
+    drawn = stats(page)["frames"]  # paused: the next frame drawn is the file's
     page.set_input_files(sel("upload"), str(csv))
-    page.wait_for_function("() => location.hash.includes('data=csv')", timeout=TIMEOUT)
-    assert page.input_value(sel("dataset")) == "csv"
-    page.wait_for_function("() => document.querySelector('[data-testid=train-loss]')"
-                           ".dataset.value", timeout=TIMEOUT)
+    # the engine's scene and first frame for the file, not only the URL (it may change first)
+    page.wait_for_function("(n) => document.querySelector('[data-testid=dataset]').value"
+                           " === 'csv' && window.glassnetPlayground.stats().frames > n",
+                           arg=drawn, timeout=TIMEOUT)
+    assert "data=csv" in page.evaluate("location.hash")
+    assert page.inner_text("#csv-name").startswith("mine.csv: 120 rows, 4 columns")
     before = number(page, "train-loss")
     page.click(sel("play"))
     wait_for_epoch(page, 30)
