@@ -383,6 +383,47 @@ def test_an_uploaded_csv_trains_in_the_browser(page, static_server, tmp_path):
     assert not page.problems, page.problems
 
 
+def _needs_the_lesson_features(page):
+    if not page.evaluate("typeof window.glassnetPlayground.linkPoint === 'function'"):
+        pytest.skip("this page has no weight editing or classroom mode (issue 29's features "
+                    "come with the pgfeatures branch)")
+
+
+def test_classroom_mode_hides_what_its_link_says_in_the_browser(page, static_server):
+    lesson = "Press play and watch the first layer"
+    open_playground(page, static_server, "hide=lr,opt,export,upload&lesson="
+                    + lesson.replace(" ", "%20"))
+    _needs_the_lesson_features(page)
+    assert page.inner_text(sel("lesson")) == lesson
+    for hidden in (sel("learning-rate"), "#opt", sel("export-model"), sel("upload")):
+        assert not page.is_visible(hidden), hidden
+    for shown in ("#sched", sel("play"), sel("dataset"), sel("boundary")):
+        assert page.is_visible(shown), shown
+    assert not page.problems, page.problems
+
+
+def test_an_edited_weight_reaches_the_next_step_in_the_browser(page, static_server):
+    open_playground(page, static_server, "data=xor&hidden=3&batch=full&lr=0.1")
+    _needs_the_lesson_features(page)
+    page.click("#inspect-worst")
+    page.wait_for_selector(".inspector-body .steps", timeout=TIMEOUT)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    point = page.evaluate("window.glassnetPlayground.linkPoint(1, 1, 2)")  # W¹[1, 2]
+    page.mouse.move(point["x"], point["y"])
+    page.wait_for_selector("[data-testid=link-card]", state="visible", timeout=TIMEOUT)
+    page.mouse.click(point["x"], point["y"])
+    page.fill(sel("weight-value"), "1.25")
+    page.press(sel("weight-value"), "Enter")
+    page.wait_for_function("() => window.glassnetPlayground.inspected().layers[0].W[1][2]"
+                           " === 1.25", timeout=TIMEOUT)
+    first = page.evaluate("window.glassnetPlayground.inspected()")["layers"][0]
+    x, W, b = np.array(first["A_prev"]), np.array(first["W"]), np.array(first["b"])
+    # the step's Z = x·W + b uses the edited weight (5 significant digits shown, hence rtol)
+    assert np.allclose(first["Z"], x @ W + b, rtol=1e-3, atol=1e-4)
+    assert page.evaluate("window.glassnetPlayground.frame().weights[0][1][2]") == 1.25
+    assert page.inner_text(sel("error")) == "" and not page.problems, page.problems
+
+
 def test_try_glassnet_runs_the_readme_example(page, static_server, site):
     if not (Path(site) / "try.html").is_file():
         pytest.skip("the Try glassnet page is built by mkdocs: set GLASSNET_SITE to a built site")
