@@ -359,11 +359,14 @@ def test_an_uploaded_csv_trains_in_the_browser(page, static_server, tmp_path):
     csv = tmp_path / "mine.csv"
     csv.write_text("a,b,c,label\n" + "".join(f"{a:.4f},{b:.4f},{c:.4f},{y}\n"
                                             for (a, b, c), y in zip(X, label)))
+    drawn = stats(page)["frames"]  # paused: the next frame drawn is the file's
     page.set_input_files(sel("upload"), str(csv))
-    page.wait_for_function("() => location.hash.includes('data=csv')", timeout=TIMEOUT)
-    assert page.input_value(sel("dataset")) == "csv"
-    page.wait_for_function("() => document.querySelector('[data-testid=train-loss]')"
-                           ".dataset.value", timeout=TIMEOUT)
+    # the engine's scene and first frame for the file, not only the URL (it may change first)
+    page.wait_for_function("(n) => document.querySelector('[data-testid=dataset]').value"
+                           " === 'csv' && window.glassnetPlayground.stats().frames > n",
+                           arg=drawn, timeout=TIMEOUT)
+    assert "data=csv" in page.evaluate("location.hash")
+    assert page.inner_text("#csv-name").startswith("mine.csv: 120 rows, 4 columns")
     before = number(page, "train-loss")
     page.click(sel("play"))
     wait_for_epoch(page, 30)
@@ -378,6 +381,47 @@ def test_an_uploaded_csv_trains_in_the_browser(page, static_server, tmp_path):
     assert page.inner_text(sel("error")) == ("ragged.csv, line 3: expected 3 fields (like the "
                                              "header), got 2")
     assert not page.problems, page.problems
+
+
+def _needs_the_lesson_features(page):
+    if not page.evaluate("typeof window.glassnetPlayground.linkPoint === 'function'"):
+        pytest.skip("this page has no weight editing or classroom mode (issue 29's features "
+                    "come with the pgfeatures branch)")
+
+
+def test_classroom_mode_hides_what_its_link_says_in_the_browser(page, static_server):
+    lesson = "Press play and watch the first layer"
+    open_playground(page, static_server, "hide=lr,opt,export,upload&lesson="
+                    + lesson.replace(" ", "%20"))
+    _needs_the_lesson_features(page)
+    assert page.inner_text(sel("lesson")) == lesson
+    for hidden in (sel("learning-rate"), "#opt", sel("export-model"), sel("upload")):
+        assert not page.is_visible(hidden), hidden
+    for shown in ("#sched", sel("play"), sel("dataset"), sel("boundary")):
+        assert page.is_visible(shown), shown
+    assert not page.problems, page.problems
+
+
+def test_an_edited_weight_reaches_the_next_step_in_the_browser(page, static_server):
+    open_playground(page, static_server, "data=xor&hidden=3&batch=full&lr=0.1")
+    _needs_the_lesson_features(page)
+    page.click("#inspect-worst")
+    page.wait_for_selector(".inspector-body .steps", timeout=TIMEOUT)
+    page.evaluate("() => window.scrollTo(0, 0)")
+    point = page.evaluate("window.glassnetPlayground.linkPoint(1, 1, 2)")  # W¹[1, 2]
+    page.mouse.move(point["x"], point["y"])
+    page.wait_for_selector("[data-testid=link-card]", state="visible", timeout=TIMEOUT)
+    page.mouse.click(point["x"], point["y"])
+    page.fill(sel("weight-value"), "1.25")
+    page.press(sel("weight-value"), "Enter")
+    page.wait_for_function("() => window.glassnetPlayground.inspected().layers[0].W[1][2]"
+                           " === 1.25", timeout=TIMEOUT)
+    first = page.evaluate("window.glassnetPlayground.inspected()")["layers"][0]
+    x, W, b = np.array(first["A_prev"]), np.array(first["W"]), np.array(first["b"])
+    # the step's Z = x·W + b uses the edited weight (5 significant digits shown, hence rtol)
+    assert np.allclose(first["Z"], x @ W + b, rtol=1e-3, atol=1e-4)
+    assert page.evaluate("window.glassnetPlayground.frame().weights[0][1][2]") == 1.25
+    assert page.inner_text(sel("error")) == "" and not page.problems, page.problems
 
 
 def test_try_glassnet_runs_the_readme_example(page, static_server, site):
