@@ -11,6 +11,8 @@
 # %% [markdown]
 # # 8. Curvature: why a learning rate is too large
 #
+# **In the browser**: [open this lesson in the playground](../playground/index.html#data=wisconsin&scale=minmax&train=90&hidden=15&act=relu&init=he_normal&seed=1&opt=sgd&lr=2&batch=full&sharpness=1): the 9-15-1 ReLU network, full-batch gradient descent at rate 2, with λ_max drawn against 2/η as it trains.
+#
 # **Reproduces** the first tutorial's network and data with its warning
 # about too large a learning rate: the Wisconsin data (all 683 rows, features
 # min-max scaled to [0, 1]), 9 inputs, 15 ReLU units, one sigmoid output,
