@@ -11,7 +11,11 @@ if signal.getsignal(signal.SIGINT) is signal.SIG_IGN:
 
 #: test files whose assertions are about floating-point results: `.ci/run` runs
 #: them a second time under another OpenBLAS kernel (`pytest -m numerics`), so
-#: that a tolerance that holds only for one CPU's summation order fails there
+#: that a tolerance that holds only for one CPU's summation order fails there.
+#: The rule in them: bit-exact only between two runs of the same operations on
+#: the same machine (a seed, a copy, a reload, elementwise steps on another
+#: layout); a value recorded on another machine or computed another way (another
+#: library, another order of summation) gets a tolerance and its reason beside it.
 NUMERICS = {
     "test_activations.py", "test_baselines.py", "test_compare.py", "test_curvature.py",
     "test_dynamics.py", "test_estimators.py", "test_flat.py", "test_gradcheck.py",

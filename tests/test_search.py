@@ -462,21 +462,21 @@ def cluster(started, kill_specs):
     yield address, workers
 
 
-def search_on(address, out, *extra):
+def search_on(address, out, *extra, params=SMALL):
     return [sys.executable, "-m", "glassnet", "search", "wisconsin", "--cv", "3",
-            *[arg for p in SMALL for arg in ("--param", p)], "--dask", address,
+            *[arg for p in params for arg in ("--param", p)], "--dask", address,
             "--connect-timeout", "60", "--out", str(out), *extra]
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kill", ["memory:ndarray-:1", "memory:ndarray-:7",
-                                  "executing:batch_of:3"],
-                         ids=["first-scatter", "a-later-scatter", "third-fit"])
-def test_a_worker_killed_during_scatter_or_compute_the_search_completes(tmp_path, kill):
+@pytest.mark.parametrize("kill", ["memory:ndarray-:1", "memory:ndarray-:7"],
+                         ids=["first-scatter", "a-later-scatter"])
+def test_a_worker_killed_during_scatter_the_search_completes(tmp_path, kill):
     """The second of two workers SIGKILLs itself when the first (or the seventh) array
-    scattered to it arrives, before it answers (the scatter that hung the search for
-    good before the watchdog), or when its third fit starts: the round it was in runs
-    again on the other worker, and every fold's score is the one computed here."""
+    scattered to it arrives, before it answers: the scatter that hung the search for
+    good before the watchdog. The round it was in runs again on the other worker, and
+    every fold's score is the one computed here. (A worker killed during a fit:
+    test_dask_scheduler_and_workers_a_worker_killed_mid_search.)"""
     pytest.importorskip("distributed")
     out = tmp_path / "cluster"
     with processes() as started, cluster(started, [None, kill]) as (address, workers):
@@ -498,29 +498,35 @@ def test_a_worker_killed_during_scatter_or_compute_the_search_completes(tmp_path
 @pytest.mark.slow
 def test_every_worker_killed_the_search_stops_with_an_error_and_keeps_what_finished(
         tmp_path):
-    """Both workers die at their second fit: no worker is left to run the round again,
-    so the search stops at once with one error line, exit status 1, and the results of
-    the rounds that finished written and marked incomplete."""
+    """Both workers SIGKILLed once the first round has finished: no worker is left to
+    run the round again, so the search stops at once (not at the stall bound) with
+    one error line, exit status 1, and the first round's results written and marked
+    incomplete."""
     pytest.importorskip("distributed")
     out = tmp_path / "cluster"
-    kill = "executing:batch_of:9"  # after the first round of 4 fits a worker
-    with processes() as started, cluster(started, [kill, kill]) as (address, workers):
-        began = time.monotonic()
-        search = subprocess.run(search_on(address, out, "--stall-timeout", "120"),
-                                capture_output=True, text=True, timeout=400, check=False)
-        seconds = time.monotonic() - began
-        assert all(w.wait(timeout=30) == -signal.SIGKILL for w in workers)
-    assert search.returncode == 1, search.stdout
-    error = search.stderr.strip().splitlines()[-1]
-    assert error.startswith("error: the search stopped after ") and "Traceback" not in (
-        search.stderr)
-    assert "every Dask worker was lost" in error
-    assert seconds < 120  # stopped when the workers were gone, not at the stall bound
+    with processes() as started, cluster(started, [None, None]) as (address, workers):
+        longer = [*SMALL[:2], "epochs=300", "tol=0"]  # the second round takes seconds
+        search = subprocess.Popen(search_on(address, out, "--stall-timeout", "300",
+                                            params=longer),
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        started.append(search)
+        read_until(search.stderr, "fits 9/18", 300)  # the first round: 4 fits a worker
+        for worker in workers:
+            worker.kill()
+        killed = time.monotonic()
+        stdout, stderr = search.communicate(timeout=300)
+        seconds = time.monotonic() - killed
+    assert search.returncode == 1, stdout
+    error = stderr.strip().splitlines()[-1]
+    assert error.startswith("error: the search stopped after 9 of 18 fits: every Dask "
+                            "worker was lost")
+    assert "Traceback" not in stderr
+    assert seconds < 60  # when the workers were gone, not at the 300 s stall bound
     summary = json.loads((out / "search.json").read_text())
     assert summary["complete"] is False and summary["interrupted"] is False
     assert summary["error"].startswith("every Dask worker was lost")
-    assert 0 < summary["fits_done"] < 18
-    assert len(read_rows(out / "results.csv")) == summary["fits_done"]
+    assert summary["fits_done"] == 9
+    assert len(read_rows(out / "results.csv")) == 9
     assert not (out / "model.glassnet").exists()
 
 
