@@ -86,8 +86,8 @@ class Evidence:
 
     ``train_loss`` and ``held_out_loss`` are per epoch (``held_out_name`` says
     which rows: ``"test"`` or ``"validation"``); ``stop_reason`` is
-    :mod:`glassnet.cli.stopping`'s (``max_epochs``, ``tol``,
-    ``early_stopping``, ...) and ``still_improving`` whether the loss was still
+    why the run ended, as metrics.json's ``stopped.reason`` says (``max_epochs``,
+    ``tol``, ``early_stopping``, ...) and ``still_improving`` whether the loss was still
     falling by more than ``tol`` when the epochs ran out. ``metrics`` holds the
     network's ``train`` and ``test`` metrics, ``baselines`` maps each baseline's
     name to ``{"kind", "train", "test"}``, ``metric`` is the score compared and

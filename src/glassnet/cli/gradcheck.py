@@ -36,7 +36,8 @@ def gradcheck(data, target, missing, one_hot, task, sep, scale, hidden, activati
     |a - n| / max(|a| + |n|, floor) between the analytic gradient a and the
     numeric one n (norms over the entries). The floor is where finite
     differences stop resolving a gradient: their rounding noise, about
-    4·eps·|loss|/h with h = 1e-6, divided by --tolerance; a gradient that is
+    4·eps·|loss|/h per entry with h = 1e-6 (√k times that over k entries),
+    divided by --tolerance; a gradient that is
     exactly 0 then does not fail on 1e-10 of rounding in its numeric value.
     Entries whose step ±h moves a ReLU or leaky-ReLU input across 0 (a kink,
     where the finite difference averages two slopes) are counted as kinks and
