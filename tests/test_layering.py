@@ -30,7 +30,7 @@ LAYERS = [
     ("model files", ["glassnet.model_schema", "glassnet.io"]),
     ("around a model: conversions, pictures, tables, search",
      ["glassnet.interop", "glassnet.plots", "glassnet.landscape", "glassnet.dynamics",
-      "glassnet.baselines", "glassnet.report", "glassnet.tables", "glassnet.search",
+      "glassnet.baselines", "glassnet.report", "glassnet.tables", "glassnet.search", "glassnet.advice",
       "glassnet._dask_watchdog", "glassnet.lockstep"]),
     ("the public API", ["glassnet"]),
     ("applications", ["glassnet.playground", "glassnet.cli"]),
