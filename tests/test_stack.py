@@ -534,3 +534,19 @@ def test_compare_folds_trained_together_score_as_cross_validate():
         theirs = cross_validate(pipeline, prepared.X, y, cv=cv, scoring="accuracy")
     np.testing.assert_array_equal(ours["test_score"], theirs["test_score"])
     assert len(ours["fit_time"]) == 5
+
+
+def test_stack_benchmark_quick_mode_runs():
+    """benchmarks/stack.py keeps working (its timings are not asserted)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("torch")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, str(root / "benchmarks" / "stack.py"), "--quick",
+                           "--only", "tutorial"], check=False, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "PYTHONPATH": str(root / "src")})
+    assert done.returncode == 0, done.stderr
+    assert "64 tutorial networks" in done.stdout and "glassnet, 64 stacked" in done.stdout
