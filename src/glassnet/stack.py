@@ -47,6 +47,7 @@ from __future__ import annotations
 import itertools
 import signal
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -823,7 +824,7 @@ def fit_together(runs, catch_interrupt=True):
     members = [_Member(i, r) for i, r in enumerate(runs)]
     shared = all(r.X is first.X for r in runs)
     with np.errstate(over="ignore", invalid="ignore"), \
-            (_StackInterrupt(members) if catch_interrupt else _NoInterrupt()):
+            (_StackInterrupt(members) if catch_interrupt else nullcontext()):
         for m in members:
             trainer = m.trainer
             trainer._interrupted = False
@@ -836,14 +837,6 @@ def fit_together(runs, catch_interrupt=True):
         finally:
             loop.close()
     return [m.result for m in members]
-
-
-class _NoInterrupt:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 class _Loop:
