@@ -36,7 +36,6 @@ import os
 import platform
 import subprocess
 import sys
-import time
 import warnings
 
 import numpy as np
@@ -45,20 +44,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from _common import cpu_name, table
+from bench import rotated_medians
 
 import glassnet as gn
-
-
-def rotated_medians(runs, rounds):
-    """Median wall time of each callable over ``rounds`` rounds, the order rotated."""
-    names = list(runs)
-    times = {name: [] for name in names}
-    for r in range(rounds):
-        for name in names[r % len(names):] + names[:r % len(names)]:
-            started = time.perf_counter()
-            runs[name]()
-            times[name].append(time.perf_counter() - started)
-    return {name: float(np.median(t)) for name, t in times.items()}
 
 
 def quiet(function):

@@ -3,7 +3,9 @@
 The engine's ``train``, the estimators' ``fit`` (each solver, early stopping)
 and ``partial_fit``, the landscape and the command line all call their
 callbacks from :meth:`Trainer._notify`, inside :meth:`Trainer.fit` (the
-stochastic ways) or :meth:`Trainer.end_epoch` (each of lbfgs's iterations).
+stochastic ways; :func:`glassnet.stack.fit_together` for networks trained
+together, which drives each member's Trainer the same way) or
+:meth:`Trainer.end_epoch` (each of lbfgs's iterations).
 A spy on ``_notify`` records who called it; a recording callback checks that
 nothing else calls it.
 """
@@ -18,6 +20,7 @@ import pytest
 
 import glassnet as gn
 from glassnet import schedules
+from glassnet.stack import fit_together
 from glassnet.training import Trainer
 
 sklearn = pytest.importorskip("sklearn")
@@ -25,6 +28,7 @@ from sklearn.exceptions import ConvergenceWarning
 
 NOTIFY = Trainer._notify.__code__
 FIT = Trainer.fit.__code__
+FIT_TOGETHER = fit_together.__code__
 END_EPOCH = Trainer.end_epoch.__code__
 SESSION = Trainer.session.__wrapped__.__code__
 HOOKS = ("on_train_begin", "on_epoch_begin", "on_step_end", "on_epoch_end", "on_train_end")
@@ -86,7 +90,7 @@ def assert_from_the_loop(calls, stochastic=True):
         elif event == "on_epoch_end":
             assert END_EPOCH in codes
         if stochastic:
-            assert FIT in codes, event
+            assert FIT in codes or FIT_TOGETHER in codes, event
 
 
 def data():

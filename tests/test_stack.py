@@ -509,3 +509,44 @@ def test_landscape_paths_trained_together_equal_one_after_another(data):
     for name in ("sgd", "momentum", "adam", "annealing", "large-lr"):
         assert a.diverged[name] == b.diverged[name]
         np.testing.assert_allclose(a.paths[name], b.paths[name], rtol=1e-9, atol=1e-9)
+
+
+def test_compare_folds_trained_together_score_as_cross_validate():
+    """glassnet compare's glassnet row: the folds' networks trained as stacks score
+    what scikit-learn's cross_validate scores, fold by fold."""
+    import warnings
+
+    from sklearn.model_selection import StratifiedKFold, cross_validate
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    from glassnet.cli.compare import folds_together
+    from glassnet.tables import prepare
+
+    prepared = prepare("heart")
+    y = np.asarray(prepared.y).astype(str)
+    cv = StratifiedKFold(5, shuffle=True, random_state=0)  # 270 rows: every fold trains on 216
+    pipeline = make_pipeline(StandardScaler(), gn.MLPClassifier((8,), max_iter=40,
+                                                                random_state=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ours = folds_together(pipeline, prepared.X, y, cv, "accuracy")
+        theirs = cross_validate(pipeline, prepared.X, y, cv=cv, scoring="accuracy")
+    np.testing.assert_array_equal(ours["test_score"], theirs["test_score"])
+    assert len(ours["fit_time"]) == 5
+
+
+def test_stack_benchmark_quick_mode_runs():
+    """benchmarks/stack.py keeps working (its timings are not asserted)."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    pytest.importorskip("torch")
+    root = Path(__file__).resolve().parents[1]
+    done = subprocess.run([sys.executable, str(root / "benchmarks" / "stack.py"), "--quick",
+                           "--only", "tutorial"], check=False, capture_output=True, text=True,
+                          timeout=600, env={**os.environ, "PYTHONPATH": str(root / "src")})
+    assert done.returncode == 0, done.stderr
+    assert "64 tutorial networks" in done.stdout and "glassnet, 64 stacked" in done.stdout

@@ -47,6 +47,7 @@ from __future__ import annotations
 import itertools
 import signal
 import threading
+from contextlib import nullcontext
 from dataclasses import dataclass
 
 import numpy as np
@@ -62,7 +63,7 @@ from .losses import (
 )
 from .optimizers import SGD, Adam, RMSProp, get_optimizer
 from .schedules import get_schedule
-from .training import History, Trainer, TrainingDivergedError, _monitored  # noqa: F401
+from .training import Trainer
 
 __all__ = ["NetworkStack", "Run", "fit_together", "stack_key", "train_together"]
 
@@ -134,8 +135,6 @@ class _Buffers:
 class _DenseStack:
     """K dense layers: ``Z = X·W + b``, ``A = f(Z)`` with ``W`` ``(K, n_in, n_out)``."""
 
-    names = ("W", "b")
-
     def __init__(self, layers):
         self.layers = layers
         self.activation = layers[0].activation
@@ -185,7 +184,6 @@ class _DenseStack:
 class _BatchNormStack:
     """K batch normalisations (see :class:`glassnet.BatchNorm` for the formulas)."""
 
-    names = ("gamma", "beta")
     buffer_names = ("running_mean", "running_var")
 
     def __init__(self, layers):
@@ -242,8 +240,6 @@ class _BatchNormStack:
 class _ActivationStack:
     """K activation layers: ``A = f(Z)``, ``dZ = dA ⊙ f'(Z)``."""
 
-    names = ()
-
     def __init__(self, layers):
         self.layers = layers
         self.activation = layers[0].activation
@@ -272,8 +268,6 @@ class _DropoutStack:
     """K dropout layers, each drawing its mask from its own member's Generator
     (the draws a one-network run makes, in the same order); ``M = [u ≥ p]/(1 − p)``,
     ``Y = X ⊙ M``, ``dX = dY ⊙ M``. A member with ``p = 0`` draws nothing."""
-
-    names = ()
 
     def __init__(self, layers):
         self.layers = layers
@@ -437,12 +431,6 @@ class NetworkStack:
     def buffers(self):
         """The stacked running statistics."""
         return [getattr(s, name) for s in self.layers for name in getattr(s, "buffer_names", ())]
-
-    def nbytes_per_row(self):
-        """About the bytes a step holds per row of a batch (every layer's activations,
-        cached and gradient), for a memory budget."""
-        widths = [layer.n_units or 0 for layer in self.networks[0].layers]
-        return 4 * self.K * (sum(widths) + self.networks[0].n_inputs) * self.dtype.itemsize
 
     # -- the math ------------------------------------------------------------------------------
     def forward(self, X):
@@ -836,7 +824,7 @@ def fit_together(runs, catch_interrupt=True):
     members = [_Member(i, r) for i, r in enumerate(runs)]
     shared = all(r.X is first.X for r in runs)
     with np.errstate(over="ignore", invalid="ignore"), \
-            (_StackInterrupt(members) if catch_interrupt else _NoInterrupt()):
+            (_StackInterrupt(members) if catch_interrupt else nullcontext()):
         for m in members:
             trainer = m.trainer
             trainer._interrupted = False
@@ -849,14 +837,6 @@ def fit_together(runs, catch_interrupt=True):
         finally:
             loop.close()
     return [m.result for m in members]
-
-
-class _NoInterrupt:
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
 
 
 class _Loop:
