@@ -248,3 +248,24 @@ def test_lbfgs_is_not_told_to_stop_early_and_counts_iterations():
                            solver="lbfgs"))[0].text
     assert "--early-stopping" not in text and "--dropout" not in text
     assert "lowest at iteration" in text and "--alpha 1" in text
+
+
+def test_dead_fraction_leaves_the_fitted_model_as_it_was():
+    """The advisor measures dead units on a copy in evaluation mode: a model with batch
+    normalisation and dropout predicts the same, bit for bit, after the measurement
+    (a forward pass in training mode moved the running statistics and drew masks)."""
+    import warnings
+
+    from glassnet import MLPClassifier
+    from glassnet.advice import dead_fraction
+
+    rng = np.random.default_rng(0)
+    X = rng.normal(size=(80, 3))
+    y = (X[:, 0] > 0).astype(int)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model = MLPClassifier((8,), batch_norm=True, dropout=0.3, max_iter=5,
+                              random_state=0).fit(X, y)
+    before = model.predict_proba(X)
+    assert dead_fraction(model.network_, X * 3 + 1) is not None
+    np.testing.assert_array_equal(model.predict_proba(X), before)

@@ -550,3 +550,30 @@ def test_stack_benchmark_quick_mode_runs():
                           timeout=600, env={**os.environ, "PYTHONPATH": str(root / "src")})
     assert done.returncode == 0, done.stderr
     assert "64 tutorial networks" in done.stdout and "glassnet, 64 stacked" in done.stdout
+
+
+def test_seed_table_does_not_copy_the_runs_callbacks():
+    """The other seeds are made from the run's parameters without its callbacks: a
+    callback that cannot be copied (a progress bar's console holds a lock) does not
+    stop ``--seeds``."""
+    import threading
+    import warnings
+
+    from glassnet import MLPClassifier
+    from glassnet.cli.seeds import seed_table
+    from glassnet.tables import prepare, split
+    from glassnet.training import Callback
+
+    class Locked(Callback):
+        def __init__(self):
+            self.lock = threading.RLock()
+
+    prepared = prepare("heart")
+    rows = split(prepared, 0.2, 0, scale="standard")
+    model = MLPClassifier((4,), max_iter=5, random_state=0, callbacks=[Locked()])
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        model.fit(rows.X_train, rows.y_train)
+        table = seed_table(model, 3, prepared, rows.X_train, rows.y_train, rows.X_test,
+                           rows.y_test, {"accuracy": 0.5})
+    assert [row["seed"] for row in table["per_seed"]] == [0, 1, 2] and table["trained"] == 3

@@ -29,6 +29,7 @@ times as many, rounded up to 1, 2 or 5 times a power of ten.
 
 from __future__ import annotations
 
+import copy
 import math
 from dataclasses import dataclass, field
 
@@ -176,7 +177,11 @@ def largest_stable_rate(network, X, y, budget=SHARPNESS_BUDGET, iterations=100, 
 
 def dead_fraction(network, X):
     """The share of hidden ReLU units whose output is 0 for every row of ``X`` (their
-    gradient is 0 too, so they never recover), or None without ReLU layers."""
+    gradient is 0 too, so they never recover), or None without ReLU layers. Measured
+    on a copy in evaluation mode: the fitted network's running statistics and dropout
+    generator stay as they were."""
+    network = copy.deepcopy(network)
+    network.eval()
     network.forward(X.astype(network.dtype, copy=False))
     dead = [np.all(layer.A <= 0, axis=0) for layer in network.layers[:-1]
             if getattr(getattr(layer, "activation", None), "name", None) == "relu"

@@ -23,12 +23,13 @@ def seed_table(estimator, n_seeds, prepared, X_train, y_train, X_test, y_test, f
     """metrics.json's ``seeds``: ``per_seed`` (the seed, its epochs and test metrics,
     or the error of a seed whose fit failed) and each numeric test metric's
     ``mean`` and ``std`` (population) over the seeds that trained."""
-    from sklearn.base import clone
-
     from ..estimators import fit_many
 
     first = int(estimator.random_state)
-    others = [clone(estimator).set_params(random_state=first + k, callbacks=None, verbose=False)
+    # made from the parameters, not cloned: a clone deep-copies the run's callbacks
+    # (a progress bar's console holds a lock, a tracker the data) only to drop them
+    settings = {**estimator.get_params(deep=False), "callbacks": None, "verbose": False}
+    others = [type(estimator)(**{**settings, "random_state": first + k})
               for k in range(1, n_seeds)]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the run's own warnings speak for the configuration
