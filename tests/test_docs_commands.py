@@ -99,6 +99,7 @@ def _pages_with_commands():
     return [page for page in PAGES if shell_commands(page.read_text(encoding="utf-8"))]
 
 
+@pytest.mark.slow  # each page's commands train for real: 80 s in all; CI runs them
 @pytest.mark.parametrize("page", _pages_with_commands(), ids=lambda p: str(p.relative_to(DOCS)))
 def test_page_commands_run_verbatim_in_order(page, tmp_path):
     commands = shell_commands(page.read_text(encoding="utf-8"))

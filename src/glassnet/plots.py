@@ -77,7 +77,8 @@ def lockstep_figure(result, title="glassnet and the libraries, step for step"):
     gaps.axhline(1e-10, color="grey", lw=0.8, ls="--")
     gaps.annotate("1e-10", (epochs[0], 1e-10), xytext=(2, 3), textcoords="offset points",
                   color="grey", fontsize=8)
-    gaps.legend()
+    if result.weight_diff:  # nothing to name when no library ran beside glassnet
+        gaps.legend()
     for ax in (losses, gaps):
         ax.grid(alpha=0.3)
     figure.suptitle(title)
