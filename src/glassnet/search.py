@@ -552,10 +552,13 @@ def fit_stack_group(estimator, X, y, train, test, candidates, scorer, memory_bud
     one stack. Returns one dict per candidate in the form scikit-learn's
     searches record a fit (``test_scores``, ``n_test_samples``, ``fit_time``,
     ``score_time``, ``fit_error``); ``fit_time`` is the group's time shared
-    equally among its members.
+    equally among its members. A member whose scoring raises scores NaN with a
+    ``UserWarning`` (its ``fit_error`` stays None), as scikit-learn's
+    ``_fit_and_score`` does with ``error_score=np.nan``.
     """
     import time
     import traceback
+    import warnings
 
     from sklearn.utils import _safe_indexing
 
@@ -592,7 +595,13 @@ def fit_stack_group(estimator, X, y, train, test, candidates, scorer, memory_bud
                 traceback.format_exception(type(exc), exc, exc.__traceback__)))
         else:
             started = time.time()
-            record["test_scores"] = scorer(member, X_test, y_test)
+            try:
+                record["test_scores"] = scorer(member, X_test, y_test)
+            except Exception:  # noqa: BLE001 - scikit-learn's _score with error_score=nan
+                record["test_scores"] = np.nan
+                warnings.warn("Scoring failed. The score on this train-test partition for these "
+                              "parameters will be set to nan. Details: \n"
+                              + traceback.format_exc(), UserWarning, stacklevel=2)
             record["score_time"] = time.time() - started
         out.append(record)
     return out
