@@ -87,3 +87,38 @@ def test_sharpness_rises_to_two_over_eta_with_full_batch_gradient_descent():
     assert np.sum(np.diff(loss) > 0) > 50 and loss[-1] < 0.1 * loss[0]  # non-monotone, falling
     calm_ratio, calm_loss = outcomes[0.5]
     assert calm_ratio.max() < 0.25 and np.all(np.diff(calm_loss) <= 0)
+
+
+def test_sharpness_is_not_measured_after_a_run_that_raised_or_was_stopped():
+    """The last measurement (``on_train_end``) is skipped when the run ended by an
+    exception (here the divergence guard's LossExploded) or Ctrl-C: a Lanczos there
+    could only delay the stop or mask the error with one of its own."""
+    from glassnet.cli.advice import LossExploded
+    from glassnet.curvature import SharpnessTracker
+    from glassnet.training import Callback
+
+    X, y = np.random.default_rng(0).normal(size=(30, 3)), np.tile([0.0, 1.0], 15)
+
+    class Explode(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch == 2:
+                raise LossExploded(epoch + 1, 1.0, 1e9)
+
+    class CtrlC(Callback):
+        def on_epoch_end(self, trainer, epoch, logs):
+            if epoch == 2:
+                trainer._interrupted = True  # what the first Ctrl-C's handler does
+
+    for stopper, expected in ((Explode(), pytest.raises(LossExploded)), (CtrlC(), None)):
+        tracker = SharpnessTracker(X, y, every=10)
+        net = gn.Network.from_sizes([3, 4, 1], seed=1)
+        if expected is None:
+            gn.train(net, X, y, lr=0.1, epochs=8, callbacks=[tracker, stopper])
+        else:
+            with expected:
+                gn.train(net, X, y, lr=0.1, epochs=8, callbacks=[tracker, stopper])
+        assert tracker.epochs == [1]  # epoch 1's measurement only, none at the end
+    tracker = SharpnessTracker(X, y, every=10)  # a run that ends normally: measured at the end
+    gn.train(gn.Network.from_sizes([3, 4, 1], seed=1), X, y, lr=0.1, epochs=3,
+             callbacks=[tracker])
+    assert tracker.epochs == [1, 3]

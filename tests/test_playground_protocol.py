@@ -81,3 +81,25 @@ def test_an_upload_is_read_and_trains(protocol):
     with pytest.raises(ValueError, match="ragged.csv, line 3: expected 3 fields"):
         protocol.upload("ragged.csv", b"a,b,c\n1,2,3\n4,5\n")
     assert len(protocol.uploads.files) == 1  # a refused file is not kept
+
+
+def test_a_frame_that_fails_is_reported_and_the_conversation_goes_on(protocol):
+    """When the session's frame() raises, next_frame answers with the error and the
+    (paused) state instead of raising out of it (which ended the server's connection);
+    once frames work again, so does play."""
+    protocol.handle({"type": "hello", "query": "data=xor&hidden=3"})
+    session = protocol.session
+    working = session.frame
+
+    def broken():
+        raise ValueError("the boundary could not be drawn")
+
+    session.frame = broken
+    protocol.handle({"type": "play"})
+    answer = protocol.next_frame()
+    assert kinds(answer) == ["error", "state"]
+    assert "the boundary could not be drawn" in answer[0]["message"]
+    assert answer[1] == {"type": "state", "playing": False} and not protocol.wants_frame()
+    session.frame = working
+    protocol.handle({"type": "play"})
+    assert kinds(protocol.next_frame()) == ["frame"]

@@ -629,6 +629,73 @@ def test_a_round_that_lost_a_worker_runs_again_and_a_stall_stops_the_search():
     assert calls == [2]  # no second try: nothing was lost, nothing to run again
 
 
+def test_the_watchdog_stops_joblibs_wait_and_never_the_rounds_bookkeeping():
+    """The watched region of a round is joblib's wait for its fits: a worker lost
+    during a fit stops the round, which runs again; a worker lost once the joblib call
+    has returned, while the search records the round (scikit-learn's lists, and the
+    stacked search's, extended one after another, then ``_format_results``), stops
+    nothing, so no candidate is recorded twice. (Threads stand in for Dask workers.)"""
+    from joblib import parallel_config
+    from sklearn.base import BaseEstimator, ClassifierMixin
+
+    from glassnet._dask_watchdog import RoundWatchdog
+    from glassnet.search import GridSearch
+
+    class LosesWorkerB(ClassifierMixin, BaseEstimator):
+        """Its fit with ``alpha=2`` loses worker b (once), then runs a second."""
+
+        def __init__(self, alpha=1):
+            self.alpha = alpha
+
+        def fit(self, X, y):
+            self.classes_ = np.unique(y)
+            if self.alpha == 2 and "tcp://b" in client.workers:
+                client.workers.discard("tcp://b")
+                time.sleep(1.0)
+            return self
+
+        def predict(self, X):
+            return np.zeros(len(X), dtype=int)
+
+    rng = np.random.default_rng(0)
+    X, y = rng.normal(size=(40, 3)), np.tile([0, 1], 20)
+    client = FakeClient(["tcp://a", "tcp://b"])
+    search = GridSearch(LosesWorkerB(), {"alpha": [1, 2]}, cv=2, n_jobs=2)
+    search.watchdog = RoundWatchdog(client, stall_seconds=30, poll=0.05)
+    try:
+        with parallel_config(backend="threading"):
+            search.fit(X, y)
+    finally:
+        search.watchdog.close()
+    assert search.rounds_repeated_ == 1 and search.cv_results_["params"] == [
+        {"alpha": 1}, {"alpha": 2}]
+
+    for stack in (False, True):
+        client = FakeClient(["tcp://a", "tcp://b"])
+        search = make_search(MLPClassifier(max_iter=5, random_state=0),
+                             {"alpha": [1e-4, 1e-3]}, cv=2, n_jobs=2, stack=stack)
+        search.watchdog = RoundWatchdog(client, stall_seconds=30, poll=0.05)
+        recorded = search._format_results
+
+        def lose_b_while_recording(*args, client=client, recorded=recorded):
+            if "tcp://b" in client.workers:
+                client.workers.discard("tcp://b")
+                wait_to_be_stopped(1.0)  # 20 of the watchdog's polls
+            return recorded(*args)
+
+        search._format_results = lose_b_while_recording
+        try:
+            with parallel_config(backend="threading"), warnings.catch_warnings():
+                warnings.simplefilter("ignore", ConvergenceWarning)
+                search.fit(X, y)
+        finally:
+            search.watchdog.close()
+        assert "tcp://b" not in client.workers  # it was lost, while recording
+        assert search.rounds_repeated_ == 0
+        assert search.cv_results_["params"] == [{"alpha": 1e-4}, {"alpha": 1e-3}]
+        assert len(search.cv_results_["split1_test_score"]) == 2
+
+
 def test_stall_seconds_watches_a_fit_under_joblibs_dask_backend(monkeypatch):
     """``make_search(stall_seconds=...)`` under joblib's Dask backend: the fit gets a
     watchdog on that backend's client for its rounds, closed when it ends."""

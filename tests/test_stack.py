@@ -580,3 +580,35 @@ def test_seed_table_does_not_copy_the_runs_callbacks():
         table = seed_table(model, 3, prepared, rows.X_train, rows.y_train, rows.X_test,
                            rows.y_test, {"accuracy": 0.5})
     assert [row["seed"] for row in table["per_seed"]] == [0, 1, 2] and table["trained"] == 3
+
+
+def test_a_member_whose_scoring_fails_scores_nan_and_leaves_the_others_alone(data):
+    """fit_stack_group: one member's scorer raising gives that member NaN and a
+    UserWarning, fit_error None (scikit-learn's _fit_and_score with error_score=nan),
+    and the other members the scores of a group without it."""
+    from sklearn.metrics import log_loss
+
+    from glassnet.search import fit_stack_group
+
+    X, y = data
+    train, test = np.arange(0, len(y), 2), np.arange(1, len(y), 2)
+    model = gn.MLPClassifier((6,), solver="sgd", max_iter=20, random_state=0)
+
+    def scorer(member, X_test, y_test):
+        if member.learning_rate_init == 0.05:
+            raise ZeroDivisionError("a scorer that fails on this member")
+        return -log_loss(y_test, member.predict_proba(X_test))
+
+    rates = [0.01, 0.05, 0.1]
+    with pytest.warns(UserWarning, match="(?s)Scoring failed.*ZeroDivisionError"):
+        out = fit_stack_group(model, X, y, train, test,
+                              [{"learning_rate_init": r} for r in rates], scorer)
+    alone = fit_stack_group(model, X, y, train, test,
+                            [{"learning_rate_init": r} for r in (0.01, 0.1)], scorer)
+    assert np.isnan(out[1]["test_scores"]) and out[1]["fit_error"] is None
+    assert all(o["fit_error"] is None for o in out)
+    # each member of a stack is trained as if alone: its weights and so its loss
+    # agree to the rounding of the stacked matrix products, far inside 1e-9
+    np.testing.assert_allclose([out[0]["test_scores"], out[2]["test_scores"]],
+                               [a["test_scores"] for a in alone], rtol=0, atol=1e-9)
+    assert np.all(np.isfinite([a["test_scores"] for a in alone]))

@@ -7,8 +7,9 @@ to the dead worker never returns (joblib runs it in the client's event loop,
 where its failure reaches nobody), or the fits that needed its data are never
 rescheduled. The scheduler cannot tell; the search has to.
 
-:class:`RoundWatchdog` watches from a thread of its own while a round runs
-(``with watchdog.round():``):
+:class:`RoundWatchdog` watches from a thread of its own while a round waits for
+its fits (``with watchdog.round():`` around joblib's wait, see
+:func:`watched_calls`):
 
 - every ``poll`` seconds it asks the scheduler for its workers; when a worker
   that was there when the round started is gone, it stops the round at once
@@ -139,6 +140,40 @@ class RoundWatchdog:
                     continue
                 self._fired = time.monotonic()
                 _raise_in(ident, RoundStopped)
+
+
+@contextlib.contextmanager
+def watched_calls(watchdog):
+    """Make each joblib call started in the block wait for its results under
+    ``watchdog.round()`` (nothing when ``watchdog`` is None).
+
+    The watched region is joblib's wait for a call's results (its backend's
+    ``retrieval_context``, entered in the waiting thread) and nothing more: a
+    stop lands inside the call, which then raises, never in the bookkeeping a
+    search does once the call has returned (lists extended one after another,
+    by scikit-learn's ``evaluate_candidates`` and the stacked search's), where
+    it would leave them out of step and the repeated round would add its
+    candidates twice. The active backend is used as it is, through a copy
+    whose class adds only that (the Dask backend submits without waiting, so
+    every wait of a round is in there)."""
+    if watchdog is None:
+        yield
+        return
+    from joblib import parallel_config
+    from joblib.parallel import get_active_backend
+
+    backend = get_active_backend()[0]
+
+    class Watched(type(backend)):
+        @contextlib.contextmanager
+        def retrieval_context(self):
+            with watchdog.round(), super().retrieval_context():
+                yield
+
+    watched = object.__new__(Watched)  # not copy.copy: Dask's backend reduces to a new one
+    watched.__dict__.update(vars(backend))  # the same client, scatter and futures
+    with parallel_config(backend=watched):
+        yield
 
 
 @contextlib.contextmanager

@@ -793,7 +793,8 @@ def stability_threshold(lr, momentum=0.0, nesterov=False):
 
 class SharpnessTracker(Callback):
     """A training callback: ``λ_max`` of the full-data loss every ``every`` epochs
-    (and after the last), to watch gradient descent reach the edge of stability.
+    (and after the last, unless the run raised or Ctrl-C stopped it), to watch
+    gradient descent reach the edge of stability.
 
     Cohen et al. (2021) found that full-batch gradient descent at rate ``η``
     first raises the sharpness ("progressive sharpening") until it reaches
@@ -844,6 +845,8 @@ class SharpnessTracker(Callback):
             logs["sharpness"] = self._measure(trainer, epoch, logs.get("lr", trainer.optimizer.lr))
 
     def on_train_end(self, trainer):
+        if getattr(trainer, "aborted", False) or getattr(trainer, "interrupted", False):
+            return  # a run that raised or was stopped: no Lanczos to delay or mask the error
         last = trainer.history.epoch[-1] if trainer.history.epoch else None
         if last is not None and last != self._last_epoch and trainer.history.loss and \
                 np.isfinite(trainer.history.loss[-1]):

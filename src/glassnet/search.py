@@ -481,9 +481,9 @@ class _InRounds:
         super()._run_search(in_rounds, **context)
 
     def fit(self, X, y=None, **params):
-        from ._dask_watchdog import watching
+        from ._dask_watchdog import watched_calls, watching
 
-        with watching(self):
+        with watching(self), watched_calls(self.watchdog):
             return super().fit(X, y, **params)
 
     def _evaluate_round(self, evaluate_candidates, chunk, cv, more):
@@ -494,11 +494,8 @@ class _InRounds:
         from ._dask_watchdog import RoundStopped
 
         for attempt in range(1 + self.round_retries):
-            try:
-                if self.watchdog is None:
-                    return evaluate_candidates(chunk, cv, more)
-                with self.watchdog.round():
-                    return evaluate_candidates(chunk, cv, more)
+            try:  # the watchdog watches joblib's wait only (see fit): a stop raises from it
+                return evaluate_candidates(chunk, cv, more)
             except CancelledError:
                 # a Dask worker died holding data this round's fits needed
                 if attempt == self.round_retries:
@@ -552,10 +549,13 @@ def fit_stack_group(estimator, X, y, train, test, candidates, scorer, memory_bud
     one stack. Returns one dict per candidate in the form scikit-learn's
     searches record a fit (``test_scores``, ``n_test_samples``, ``fit_time``,
     ``score_time``, ``fit_error``); ``fit_time`` is the group's time shared
-    equally among its members.
+    equally among its members. A member whose scoring raises scores NaN with a
+    ``UserWarning`` (its ``fit_error`` stays None), as scikit-learn's
+    ``_fit_and_score`` does with ``error_score=np.nan``.
     """
     import time
     import traceback
+    import warnings
 
     from sklearn.utils import _safe_indexing
 
@@ -592,7 +592,13 @@ def fit_stack_group(estimator, X, y, train, test, candidates, scorer, memory_bud
                 traceback.format_exception(type(exc), exc, exc.__traceback__)))
         else:
             started = time.time()
-            record["test_scores"] = scorer(member, X_test, y_test)
+            try:
+                record["test_scores"] = scorer(member, X_test, y_test)
+            except Exception:  # noqa: BLE001 - scikit-learn's _score with error_score=nan
+                record["test_scores"] = np.nan
+                warnings.warn("Scoring failed. The score on this train-test partition for these "
+                              "parameters will be set to nan. Details: \n"
+                              + traceback.format_exc(), UserWarning, stacklevel=2)
             record["score_time"] = time.time() - started
         out.append(record)
     return out
@@ -653,7 +659,6 @@ class _StackedFits:
         self._checked_cv_orig = check_cv(self.cv, y, classifier=is_classifier(base))
         self.n_splits_ = n_splits = self._checked_cv_orig.get_n_splits(X, y)
         done = {"params": [], "out": [], "more": defaultdict(list), "results": {}}
-        parallel = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)
 
         def evaluate_candidates(candidate_params, cv=None, more_results=None):
             candidates = list(candidate_params)
@@ -681,10 +686,12 @@ class _StackedFits:
             root = self._init_callback_context(max_subtasks=1 + (self.refit is not False))
             context["callback_ctx"] = root.call_on_fit_task_begin(estimator=self, X=X, y=y,
                                                                   metadata=None)
-        from ._dask_watchdog import watching
+        from ._dask_watchdog import watched_calls, watching
 
-        with watching(self), parallel:  # a lost Dask worker costs a round, never a hang
-            self._run_search(evaluate_candidates, **context)
+        with watching(self), watched_calls(self.watchdog):  # a lost worker costs a round
+            parallel = Parallel(n_jobs=self.n_jobs, pre_dispatch=self.pre_dispatch)
+            with parallel:
+                self._run_search(evaluate_candidates, **context)
         results = done["results"]
         self.multimetric_ = False
         self.best_index_ = self._select_best_index(self.refit, "score", results)

@@ -359,6 +359,7 @@ class Trainer:
         self.schedule = None
         self.stop = False
         self._interrupted = False
+        self.aborted = False  # the current run's block raised (see session)
         self._backup = None  # copies kept against a non-finite loss (see step)
         self._have_backup = False
         self._backup_in_turns = False  # the weights' copy is the other of _turns' buffers
@@ -583,18 +584,22 @@ class Trainer:
         """Bracket a run: ``on_train_begin`` and, however it ends, ``on_train_end``.
 
         A run starts with ``stop`` and ``history.stopped_early`` cleared.
-        Inside, Ctrl-C sets :attr:`interrupted` instead of raising (with
-        ``catch_interrupt``), overflow warnings are silenced (a non-finite
-        loss is reported by :meth:`step` instead) and the time is added to
-        ``history.seconds``.
+        When the block raises (a callback's exception, a second Ctrl-C),
+        ``aborted`` is True while ``on_train_end`` runs. Inside, Ctrl-C sets
+        :attr:`interrupted` instead of raising (with ``catch_interrupt``),
+        overflow warnings are silenced (a non-finite loss is reported by
+        :meth:`step` instead) and the time is added to ``history.seconds``.
         """
         started = time.perf_counter()
-        self.stop = self.history.stopped_early = False
+        self.stop = self.history.stopped_early = self.aborted = False
         self._notify("on_train_begin")
         with _InterruptFlag(self) if catch_interrupt else nullcontext(), \
                 np.errstate(over="ignore", invalid="ignore"):
             try:
                 yield self
+            except BaseException:
+                self.aborted = True
+                raise
             finally:
                 if self._interrupted:
                     self.history.interrupted = True

@@ -31,6 +31,7 @@ message and the session goes on as before.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import platform
@@ -296,7 +297,10 @@ class Protocol:
             self.snapshot_seconds = time.perf_counter() - started
         except Exception as exc:  # noqa: BLE001 - shown on the page; the session goes on
             self.playing = False
-            return [self.error(exc), self.state(), self.session.frame()]
+            out = [self.error(exc), self.state()]
+            with contextlib.suppress(Exception):  # the frame may be what failed (reported)
+                out.append(self.session.frame())
+            return out
         self.credits -= 1
         if stopped:  # the stop condition (the frame's "stop" says which): play pauses
             self.playing = False
