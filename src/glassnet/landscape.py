@@ -777,6 +777,18 @@ def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing"
         except TrainingDivergedError:
             return True
 
+    def sharpness_after_sgd():
+        """λ_max at plain SGD's final weights (its path's end, or a run for it)."""
+        if "sgd" in trajectories and not diverged["sgd"]:
+            network.set_weights(unflatten(trajectories["sgd"][-1], network.parameters()))
+        else:
+            run(*make_optimizer("sgd", lr, epochs), None)
+        value = sharpness(network, Xc, Yc, seed=seed).value
+        if not value > 0:
+            raise ValueError(f"the loss has no positive curvature at plain SGD's final "
+                             f"weights (λ_max = {value:g}); give large_lr")
+        return value
+
     trajectories, steps, diverged = {}, {}, {}
     lambda_max = None
     ordered = ([n for n in optimizers if n not in LARGE_RATE_PRESETS]
@@ -788,16 +800,7 @@ def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing"
     for name in ordered:
         if stack and name in LARGE_RATE_PRESETS and name not in ran:
             if large_lr is None:
-                ran_sgd = "sgd" in trajectories and not diverged["sgd"]
-                if ran_sgd:
-                    network.set_weights(unflatten(trajectories["sgd"][-1],
-                                                  network.parameters()))
-                else:
-                    run(*make_optimizer("sgd", lr, epochs), None)
-                lambda_max = sharpness(network, Xc, Yc, seed=seed).value
-                if not lambda_max > 0:
-                    raise ValueError(f"the loss has no positive curvature at plain SGD's "
-                                     f"final weights (λ_max = {lambda_max:g}); give large_lr")
+                lambda_max = sharpness_after_sgd()
                 large_lr = overshoot * 2.0 / lambda_max
             ran.update(_paths_together(network, initial, Xc, Yc, [
                 n for n in ordered if n in LARGE_RATE_PRESETS], lr, epochs, large_lr,
@@ -809,14 +812,7 @@ def compare_optimizers(network, X, y, optimizers=("sgd", "momentum", "annealing"
                 reference = buffers
             continue
         if name in LARGE_RATE_PRESETS and large_lr is None:
-            if "sgd" in trajectories and not diverged["sgd"]:
-                network.set_weights(unflatten(trajectories["sgd"][-1], network.parameters()))
-            else:
-                run(*make_optimizer("sgd", lr, epochs), None)
-            lambda_max = sharpness(network, Xc, Yc, seed=seed).value
-            if not lambda_max > 0:
-                raise ValueError(f"the loss has no positive curvature at plain SGD's final "
-                                 f"weights (λ_max = {lambda_max:g}); give large_lr")
+            lambda_max = sharpness_after_sgd()
             large_lr = overshoot * 2.0 / lambda_max
         recorder = TrajectoryRecorder(every)
         failed = run(*make_optimizer(name, lr, epochs, large_lr), recorder)
