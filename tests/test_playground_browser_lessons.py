@@ -44,8 +44,11 @@ def test_the_link_carries_a_change_at_once(page, server):
     }""")
     assert "lr=0.3" in hashes[0] and "opt=adam" in hashes[1] and "batch=32" in hashes[2]
     assert "lr=0.3" in hashes[2]  # and the earlier change stays
-    page.wait_for_function("() => location.hash.startsWith('#data=circles&noise=')",
-                           timeout=TIMEOUT)  # then the engine's canonical link replaces it
+    # then the engine's canonical link replaces it, once it has answered all three changes
+    # (its answer to the first alone is canonical too, so wait for the last one's)
+    page.wait_for_function("() => location.hash.startsWith('#data=circles&noise=')"
+                           " && location.hash.includes('opt=adam')"
+                           " && location.hash.includes('batch=32')", timeout=TIMEOUT)
     config = Config.from_query(page.evaluate("location.hash"))
     assert (config.lr, config.opt, config.batch) == (0.3, "adam", 32)
     # a setting the engine refuses puts the link back to the setup in use
