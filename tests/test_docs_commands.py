@@ -11,6 +11,7 @@ reader has (``patients.csv``, ``my.csv``, ...) are written first, with the colum
 the page names.
 """
 
+import itertools
 import os
 import re
 import shlex
@@ -31,7 +32,7 @@ def runnable(words):
     """A ``glassnet`` command that ends by itself on this machine."""
     if not words or words[0] != "glassnet" or words[1:2] == ["playground"]:
         return False
-    return not any(a == "--dask" and b.startswith("tcp://") for a, b in zip(words, words[1:]))
+    return not any(a == "--dask" and b.startswith("tcp://") for a, b in itertools.pairwise(words))
 
 
 def shell_commands(markdown):

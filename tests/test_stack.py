@@ -601,12 +601,12 @@ def test_a_member_whose_scoring_fails_scores_nan_and_leaves_the_others_alone(dat
         return -log_loss(y_test, member.predict_proba(X_test))
 
     rates = [0.01, 0.05, 0.1]
-    with pytest.warns(UserWarning, match="(?s)Scoring failed.*ZeroDivisionError"), \
-            warnings.catch_warnings():
+    with warnings.catch_warnings():
         # 20 epochs: each member warns that it has not converged, as it would alone
         warnings.simplefilter("ignore", ConvergenceWarning)
-        out = fit_stack_group(model, X, y, train, test,
-                              [{"learning_rate_init": r} for r in rates], scorer)
+        with pytest.warns(UserWarning, match="(?s)Scoring failed.*ZeroDivisionError"):
+            out = fit_stack_group(model, X, y, train, test,
+                                  [{"learning_rate_init": r} for r in rates], scorer)
     with pytest.warns(ConvergenceWarning):
         alone = fit_stack_group(model, X, y, train, test,
                                 [{"learning_rate_init": r} for r in (0.01, 0.1)], scorer)
