@@ -517,7 +517,7 @@ def sharpness_figure(epochs, values, loss, threshold=None, threshold_label="2/η
     top.set_ylabel("sharpness λ_max")
     top.set_title(title)
     top.grid(alpha=0.3)
-    top.legend(fontsize=8, loc="lower right")
+    top.legend(fontsize=8, loc="best")  # λ_max may sit low (far below 2/η) or at the edge
     if note:
         top.text(0.02, 0.96, note, transform=top.transAxes, fontsize=8, va="top")
     bottom.plot(everything, loss, color="C0")
