@@ -23,7 +23,8 @@ NUMERICS = {
     "test_landscape.py", "test_layers.py", "test_losses.py", "test_network.py",
     "test_one_loop.py", "test_optimizers.py", "test_pinned_curves.py", "test_schedules.py",
     "test_sensible_defaults.py", "test_sklearn_dropin.py", "test_torch_crosscheck.py",
-    "test_training.py",
+    "test_training.py", "test_stack.py", "test_health.py", "test_landscape_options.py",
+    "test_cli_curvature.py", "test_advice.py",
 }
 
 
