@@ -132,7 +132,8 @@ def test_an_edited_weight_and_bias_reach_the_next_step_in_the_inspector(page, se
     page.click(sel("weight-apply"))
     page.wait_for_function("() => window.glassnetPlayground.inspected().layers[1].b[0] === -0.5",
                            timeout=TIMEOUT)
-    assert page.evaluate("window.glassnetPlayground.frame().biases[1][0]") == -0.5
+    page.wait_for_function("() => window.glassnetPlayground.frame().biases[1][0] === -0.5",
+                           timeout=TIMEOUT)
     # taking the step moves the edited weight by the update the inspector showed
     delta = page.evaluate("window.glassnetPlayground.inspected().layers[0].delta_W[1][2]")
     page.click("#inspect-apply")

@@ -420,7 +420,9 @@ def test_an_edited_weight_reaches_the_next_step_in_the_browser(page, static_serv
     x, W, b = np.array(first["A_prev"]), np.array(first["W"]), np.array(first["b"])
     # the step's Z = x·W + b uses the edited weight (5 significant digits shown, hence rtol)
     assert np.allclose(first["Z"], x @ W + b, rtol=1e-3, atol=1e-4)
-    assert page.evaluate("window.glassnetPlayground.frame().weights[0][1][2]") == 1.25
+    # the frame that carries the edit comes with the inspector's answer; wait for it
+    page.wait_for_function("() => window.glassnetPlayground.frame().weights[0][1][2] === 1.25",
+                           timeout=TIMEOUT)
     assert page.inner_text(sel("error")) == "" and not page.problems, page.problems
 
 
