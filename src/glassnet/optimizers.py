@@ -32,6 +32,7 @@ __all__ = [
     "Preset",
     "RMSProp",
     "get_optimizer",
+    "rmsprop_step",
 ]
 
 
@@ -282,16 +283,22 @@ class RMSProp(Optimizer):
     def _update(self, p, g, s, out, scratch):
         if self.weight_decay:
             g = g + self.weight_decay * p
-        sq = s["square_avg"]
-        sq *= self.rho
-        np.multiply(g, g, out=scratch)
-        scratch *= 1.0 - self.rho
-        sq += scratch  # s ← ρ·s + (1 − ρ)·g²
-        np.sqrt(sq, out=scratch)
-        scratch += self.eps
-        np.divide(g, scratch, out=scratch)
-        scratch *= self.lr
-        np.subtract(p, scratch, out=out)  # θ ← θ − lr·g/(√s + ε)
+        rmsprop_step(p, g, s["square_avg"], scratch, out, self.lr, self.rho, self.eps)
+
+
+def rmsprop_step(p, g, sq, scratch, out, lr, rho, eps):
+    """RMSProp's update in place: ``s ← ρ·s + (1 − ρ)·g²``, ``out ← θ − lr·g/(√s + ε)``.
+    ``lr``, ``rho`` and ``eps`` are numbers, or columns of per-network values when
+    :mod:`glassnet.stack` steps many networks at once (rows of ``p`` are networks)."""
+    sq *= rho
+    np.multiply(g, g, out=scratch)
+    scratch *= 1.0 - rho
+    sq += scratch  # s ← ρ·s + (1 − ρ)·g²
+    np.sqrt(sq, out=scratch)
+    scratch += eps
+    np.divide(g, scratch, out=scratch)
+    scratch *= lr
+    np.subtract(p, scratch, out=out)  # θ ← θ − lr·g/(√s + ε)
 
 
 class Adam(Optimizer):

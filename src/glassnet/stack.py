@@ -61,7 +61,7 @@ from .losses import (
     MeanSquaredError,
     SumSquaredError,
 )
-from .optimizers import SGD, Adam, RMSProp, get_optimizer
+from .optimizers import SGD, Adam, RMSProp, get_optimizer, rmsprop_step
 from .schedules import get_schedule
 from .training import Trainer
 
@@ -663,17 +663,9 @@ class _StackedOptimizer:
                     g = v
             step = g * self.lr
             np.subtract(p, step, out=p)  # θ ← θ − lr·g
-        elif self.kind is RMSProp:
-            sq = s["square_avg"]
-            sq *= self.rho
-            scratch = g * g
-            scratch *= 1.0 - self.rho
-            sq += scratch  # s ← ρ·s + (1 − ρ)·g²
-            np.sqrt(sq, out=scratch)
-            scratch += self.eps
-            np.divide(g, scratch, out=scratch)
-            scratch *= self.lr
-            np.subtract(p, scratch, out=p)  # θ ← θ − lr·g/(√s + ε)
+        elif self.kind is RMSProp:  # RMSProp's own rule, with a column per member
+            rmsprop_step(p, g, s["square_avg"], np.empty_like(g), p, self.lr, self.rho,
+                         self.eps)
         else:
             if decoupled and self.decay:
                 np.multiply(p, 1.0 - self.lr * self.weight_decay, out=p)  # θ·(1 − lr·λ)
